@@ -1,0 +1,47 @@
+"""Settings read once from the environment (``CONVLAB_*``)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATES_DIR = ROOT / "templates"
+STATIC_DIR = ROOT / "static"
+MODELS_DIR = ROOT / "models"
+
+
+def _env_path(name: str) -> Path | None:
+    value = os.environ.get(name, "").strip()
+    return Path(value).expanduser() if value else None
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    try:
+        return int(value) if value else default
+    except ValueError as exc:
+        raise SystemExit(f"{name} must be an integer, got {value!r}") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Runtime configuration. Every size a user controls has a limit here."""
+
+    data_dir: Path | None = field(default_factory=lambda: _env_path("CONVLAB_DATA_DIR"))
+    models_dir: Path = field(
+        default_factory=lambda: _env_path("CONVLAB_MODELS_DIR") or MODELS_DIR
+    )
+    ort_threads: int = field(default_factory=lambda: _env_int("CONVLAB_ORT_THREADS", 1))
+    # Concurrent heavy requests (predict, inspect, conv, train steps) before 503.
+    heavy_concurrency: int = field(
+        default_factory=lambda: _env_int("CONVLAB_HEAVY_CONCURRENCY", 4)
+    )
+    heavy_queue_timeout_s: float = 2.0
+    # Body limits, bytes.
+    json_body_limit: int = 2 * 1024 * 1024
+    upload_body_limit: int = 10 * 1024 * 1024
+    model_body_limit: int = 26 * 1024 * 1024
+    # Decoded image size cap (pixels), checked from the header before decoding.
+    max_image_pixels: int = 16_777_216

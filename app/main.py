@@ -1,0 +1,53 @@
+"""The application factory: ``create_app()`` builds ConvLab's FastAPI app."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from app import __version__
+from app.config import STATIC_DIR, Settings
+from app.errors import install_error_handlers
+from app.gate import HeavyGate
+from app.routers import basics, pages
+from app.security import SecurityHeadersMiddleware
+
+log = logging.getLogger("convlab")
+
+DESCRIPTION = """
+ConvLab's API: the NumPy engine behind every number the pages show.
+
+Tensors travel as `{"shape": [...], "data": [flat, row-major]}`. Errors come back
+as `{"detail": "<a sentence that says what is wrong>"}` with a 4xx status.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.settings = settings
+        app.state.gate = HeavyGate(settings.heavy_concurrency, settings.heavy_queue_timeout_s)
+        yield
+
+    app = FastAPI(
+        title="ConvLab API",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        max_body_size=settings.json_body_limit,
+        form_limits={"max_fields": 4, "max_files": 1, "max_part_size": 64 * 1024},
+    )
+    app.add_middleware(SecurityHeadersMiddleware)
+    install_error_handlers(app)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(basics.router)
+    app.include_router(pages.router)
+    return app

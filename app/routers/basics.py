@@ -1,0 +1,226 @@
+"""The engine's single operations over JSON: output size, conv, pool, activation, softmax."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import numpy as np
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+
+import engine
+from app import __version__
+from app.deps import HeavyDep
+from app.errors import ApiError
+from app.layer_math import describe, pair, resolve_pads
+from app.tensors import FiniteFloat, Tensor, tensor_json
+from engine.trace import conv_trace, softmax_steps
+
+router = APIRouter(prefix="/api", tags=["engine"])
+
+Size = Annotated[int, Field(ge=1, le=100_000)]
+Small = Annotated[int, Field(ge=0, le=10_000)]
+Pair = Annotated[list[Size], Field(min_length=2, max_length=2)]
+Pads4 = Annotated[list[Small], Field(min_length=4, max_length=4)]
+Padding = Small | Pads4 | Literal["same"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+@router.get("/health")
+def health() -> dict:
+    """Liveness: ``{"status": "ok", "version": ...}``."""
+    return {"status": "ok", "version": __version__}
+
+
+class OutputSizeIn(Strict):
+    input_size: Size | Pair = Field(description="N, or [H, W]")
+    kernel_size: Size | Pair = Field(description="F, or [KH, KW]")
+    stride: Size | Pair = 1
+    padding: Padding = Field(0, description='P, [top, left, bottom, right], or "same"')
+    dilation: Annotated[int, Field(ge=1, le=1000)] | Pair = 1
+    in_channels: Size = 1
+    filters: Size = 1
+
+
+@router.post("/output-size")
+def output_size(req: OutputSizeIn) -> dict:
+    """Output size (N - F + 2P)/S + 1 of one layer, with parameters and activations."""
+    kernel, dil = pair(req.kernel_size), pair(req.dilation)
+    pads = resolve_pads(req.padding, kernel, dil)
+    return describe(
+        pair(req.input_size), kernel, pair(req.stride), pads, dil, req.in_channels, req.filters
+    )
+
+
+# Interactive routes: bounded so one request costs at most tens of milliseconds.
+Stride = Annotated[int, Field(ge=1, le=8)]
+Dil = Annotated[int, Field(ge=1, le=5)]
+PadN = Annotated[int, Field(ge=0, le=10)]
+InteractivePadding = PadN | Annotated[list[PadN], Field(min_length=4, max_length=4)] | Literal[
+    "same"
+]
+Activation = Literal["relu", "sigmoid", "tanh"]
+
+ACTIVATIONS = {
+    "relu": (engine.relu_forward, engine.relu_backward),
+    "sigmoid": (engine.sigmoid_forward, engine.sigmoid_backward),
+    "tanh": (engine.tanh_forward, engine.tanh_backward),
+}
+
+
+class ConvIn(Strict):
+    input: Tensor = Field(description="(C, H, W), at most 3 x 128 x 128")
+    weights: Tensor = Field(description="(K, C, KH, KW), at most 16 filters of 11 x 11")
+    bias: Annotated[list[FiniteFloat], Field(max_length=16)] | None = None
+    stride: Stride | Annotated[list[Stride], Field(min_length=2, max_length=2)] = 1
+    padding: InteractivePadding = 0
+    dilation: Dil | Annotated[list[Dil], Field(min_length=2, max_length=2)] = 1
+    activation: Activation | None = None
+    trace: Annotated[list[Annotated[int, Field(ge=0, le=4096)]], Field(min_length=3, max_length=3)] | None = None
+
+
+def _image_tensor(t: Tensor, name: str) -> np.ndarray:
+    x = t.to_array()
+    if x.ndim != 3:
+        raise ApiError(422, f"{name} must have shape (C, H, W); got {list(x.shape)}.")
+    c, h, w = x.shape
+    if c > 3 or h > 128 or w > 128:
+        raise ApiError(422, f"{name} may be at most 3 x 128 x 128; got {c} x {h} x {w}.")
+    return x
+
+
+@router.post("/conv")
+def conv(req: ConvIn, _: HeavyDep) -> dict:
+    """Convolve (C, H, W) with K filters; optionally trace one output value's arithmetic."""
+    x = _image_tensor(req.input, "input")
+    w = req.weights.to_array()
+    if w.ndim != 4:
+        raise ApiError(422, f"weights must have shape (K, C, KH, KW); got {list(w.shape)}.")
+    k, c, kh, kw = w.shape
+    if k > 16 or kh > 11 or kw > 11:
+        raise ApiError(422, f"at most 16 filters of 11 x 11; got {k} filters of {kh} x {kw}.")
+    if c != x.shape[0]:
+        raise ApiError(
+            422,
+            f"each filter needs one slice per input channel: the input has {x.shape[0]} "
+            f"channel(s) but the filters have {c}.",
+        )
+    b = None
+    if req.bias is not None:
+        if len(req.bias) != k:
+            raise ApiError(422, f"bias needs one value per filter: {k} filters, {len(req.bias)} biases.")
+        b = np.asarray(req.bias, dtype=np.float32)
+    strides, dil = pair(req.stride), pair(req.dilation)
+    pads = resolve_pads(req.padding, (kh, kw), dil)
+    size = describe(x.shape[1:], (kh, kw), strides, pads, dil, c, k)
+    out, _cache = engine.conv2d_forward(x[None], w, b, strides=strides, pads=pads, dilations=dil)
+    pre = out[0]
+    result: dict = {"output_size": size}
+    if req.activation:
+        fwd = ACTIVATIONS[req.activation][0]
+        act, _ = fwd(pre)
+        result["pre_activation"] = tensor_json(pre)
+        result["output"] = tensor_json(act)
+    else:
+        result["output"] = tensor_json(pre)
+    if req.trace is not None:
+        tk, ti, tj = req.trace
+        try:
+            tr = conv_trace(x, w, b, tk, ti, tj, strides=strides, pads=pads, dilations=dil)
+        except ValueError as exc:
+            raise ApiError(422, str(exc)) from exc
+        trace = {
+            "position": [tk, ti, tj],
+            "patch": tensor_json(tr.patch),
+            "weights": tensor_json(tr.weights),
+            "products": tensor_json(tr.products),
+            "channel_sums": np.round(tr.channel_sums, 6).tolist(),
+            "sum": round(tr.total, 6),
+            "bias": round(tr.bias, 6),
+            "value": round(tr.value, 6),
+            "engine_value": round(float(pre[tk, ti, tj]), 6),
+            "rows": tr.rows,
+            "cols": tr.cols,
+            "input_rows": tr.in_rows,
+            "input_cols": tr.in_cols,
+        }
+        if req.activation:
+            trace["activation"] = req.activation
+            trace["activated"] = round(float(result_value(result, tk, ti, tj)), 6)
+        result["trace"] = trace
+    return result
+
+
+def result_value(result: dict, k: int, i: int, j: int) -> float:
+    shape = result["output"]["shape"]
+    return result["output"]["data"][(k * shape[1] + i) * shape[2] + j]
+
+
+class PoolIn(Strict):
+    input: Tensor = Field(description="(C, H, W), at most 3 x 128 x 128")
+    mode: Literal["max", "avg"] = "max"
+    kernel_size: Annotated[int, Field(ge=1, le=11)] = 2
+    stride: Stride = 2
+    padding: PadN = 0
+
+
+@router.post("/pool")
+def pool(req: PoolIn, _: HeavyDep) -> dict:
+    """Max or average pooling; for max, where each maximum came from (input row, column)."""
+    x = _image_tensor(req.input, "input")
+    k, s, p = req.kernel_size, req.stride, req.padding
+    if 2 * p > k:
+        raise ApiError(422, f"padding ({p}) may be at most half the pooling window ({k}).")
+    pads = (p, p, p, p)
+    size = describe(x.shape[1:], (k, k), (s, s), pads, (1, 1), x.shape[0], x.shape[0], with_params=False)
+    size["output_shape"][0] = x.shape[0]
+    if req.mode == "max":
+        out, cache = engine.maxpool2d_forward(x[None], kernel_shape=(k, k), strides=(s, s), pads=pads)
+        arg = engine.maxpool2d_argmax(cache)
+        result = {"output": tensor_json(out[0]), "argmax": _argmax_json(arg)}
+    else:
+        out, _ = engine.avgpool2d_forward(x[None], kernel_shape=(k, k), strides=(s, s), pads=pads)
+        result = {"output": tensor_json(out[0]), "argmax": None}
+    result["output_size"] = size
+    return result
+
+
+def _argmax_json(arg) -> dict:
+    rows, cols = arg
+    rows, cols = np.asarray(rows)[0], np.asarray(cols)[0]
+    return {"shape": list(rows.shape), "rows": rows.ravel().tolist(), "cols": cols.ravel().tolist()}
+
+
+class ActivationIn(Strict):
+    input: Tensor
+    function: Activation
+
+
+@router.post("/activation")
+def activation(req: ActivationIn) -> dict:
+    """Apply ReLU, sigmoid or tanh; ``gradient`` is the local derivative at each value."""
+    x = req.input.to_array()
+    fwd, bwd = ACTIVATIONS[req.function]
+    out, cache = fwd(x)
+    grad = bwd(np.ones_like(x), cache)
+    return {"function": req.function, "output": tensor_json(out), "gradient": tensor_json(grad)}
+
+
+class SoftmaxIn(Strict):
+    scores: Annotated[list[Annotated[float, Field(allow_inf_nan=False, ge=-1e6, le=1e6)]], Field(min_length=1, max_length=1000)]
+
+
+@router.post("/softmax")
+def softmax(req: SoftmaxIn) -> dict:
+    """Softmax step by step: shift by the max, exponentiate, normalise."""
+    st = softmax_steps(np.asarray(req.scores, dtype=np.float64))
+    return {
+        "max": st.max,
+        "shifted": st.shifted.tolist(),
+        "exp": st.exp.tolist(),
+        "sum": st.sum,
+        "probabilities": st.probabilities.tolist(),
+    }

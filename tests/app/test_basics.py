@@ -1,0 +1,235 @@
+"""The engine routes: health, output size, conv (+ trace), pool, activation, softmax."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from app.tensors import tensor_json
+from engine import reference
+
+
+def t(a) -> dict:
+    return tensor_json(np.asarray(a, dtype=np.float64), decimals=None)
+
+
+def test_health(client):
+    r = client.get("/api/health")
+    assert r.status_code == 200
+    body = r.json()
+    assert body["status"] == "ok" and body["version"]
+
+
+def test_security_headers_on_every_response(client):
+    for path in ("/api/health", "/", "/docs", "/static/css/main.css", "/api/nope"):
+        r = client.get(path)
+        csp = r.headers["content-security-policy"]
+        assert "script-src 'self'" in csp and "unsafe-inline" not in csp.split("script-src")[1].split(";")[0]
+        assert r.headers["x-content-type-options"] == "nosniff"
+        assert r.headers["referrer-policy"] == "no-referrer"
+
+
+@pytest.mark.parametrize(
+    "body,size,fits,formula",
+    [
+        ({"input_size": 7, "kernel_size": 3}, [5, 5], True, "(7 - 3 + 2*0)/1 + 1 = 5"),
+        ({"input_size": 7, "kernel_size": 3, "stride": 2}, [3, 3], True, "(7 - 3 + 2*0)/2 + 1 = 3"),
+        ({"input_size": 7, "kernel_size": 3, "stride": 3}, [2, 2], False, "= 2.33, rounded down to 2"),
+        ({"input_size": 7, "kernel_size": 3, "padding": 1}, [7, 7], True, "(7 - 3 + 2*1)/1 + 1 = 7"),
+        ({"input_size": 32, "kernel_size": 5, "padding": 2}, [32, 32], True, "(32 - 5 + 2*2)/1 + 1 = 32"),
+        ({"input_size": 227, "kernel_size": 11, "stride": 4}, [55, 55], True, "(227 - 11 + 2*0)/4 + 1 = 55"),
+        ({"input_size": [32, 20], "kernel_size": 3, "padding": "same"}, [32, 20], True, "rows:"),
+        ({"input_size": 10, "kernel_size": 3, "dilation": 2}, [6, 6], True, "(10 - (2*(3-1)+1) + 2*0)/1 + 1 = 6"),
+        ({"input_size": 8, "kernel_size": 3, "padding": [1, 0, 2, 0]}, [9, 6], True, "(8 - 3 + 1 + 2)/1 + 1 = 9"),
+    ],
+)
+def test_output_size(client, body, size, fits, formula):
+    r = client.post("/api/output-size", json=body)
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert out["output_size"] == size
+    assert out["fits"] is fits
+    assert formula in out["formula"]
+
+
+def test_output_size_course_params(client):
+    r = client.post(
+        "/api/output-size",
+        json={"input_size": 32, "kernel_size": 5, "padding": 2, "in_channels": 3, "filters": 10},
+    ).json()
+    assert r["params"] == {
+        "weights": 750, "biases": 10, "total": 760,
+        "formula": "(5*5*3 + 1)*10 = 760 (750 weights + 10 biases)",
+    }
+    assert r["activations"] == 32 * 32 * 10
+    alex = client.post(
+        "/api/output-size",
+        json={"input_size": 227, "kernel_size": 11, "stride": 4, "in_channels": 3, "filters": 96},
+    ).json()
+    assert alex["output_shape"] == [96, 55, 55]
+    assert alex["params"]["weights"] == 34_848 and alex["params"]["biases"] == 96
+
+
+def test_output_size_explains_uncovered_rows(client):
+    r = client.post("/api/output-size", json={"input_size": 7, "kernel_size": 3, "stride": 3}).json()
+    assert r["fits"] is False
+    assert "never covered" in r["explanation"]
+    assert "input rows 6" in r["explanation"]
+
+
+@pytest.mark.parametrize(
+    "body,needle",
+    [
+        ({"input_size": 3, "kernel_size": 5}, "larger than the padded input"),
+        ({"input_size": 7, "kernel_size": 3, "stride": 0}, "stride"),
+        ({"input_size": -7, "kernel_size": 3}, "input_size"),
+        ({"input_size": 7, "kernel_size": 3, "padding": "valid"}, "padding"),
+        ({"input_size": "7", "kernel_size": 3}, "input_size"),
+        ({"input_size": 7}, "kernel_size"),
+        ({"input_size": 7, "kernel_size": 3, "bogus": 1}, "bogus"),
+    ],
+)
+def test_output_size_rejects(client, body, needle):
+    r = client.post("/api/output-size", json=body)
+    assert r.status_code == 422
+    assert needle in r.json()["detail"]
+
+
+def test_conv_matches_reference_and_traces(client):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(3, 9, 8)).round(3)
+    w = rng.normal(size=(2, 3, 3, 3)).round(3)
+    b = [0.5, -1.0]
+    r = client.post(
+        "/api/conv",
+        json={"input": t(x), "weights": t(w), "bias": b, "stride": 2, "padding": 1, "trace": [1, 2, 3]},
+    )
+    assert r.status_code == 200, r.text
+    body = r.json()
+    expected = reference.conv2d(x[None], w, np.asarray(b), strides=(2, 2), pads=(1, 1, 1, 1))[0]
+    out = np.asarray(body["output"]["data"]).reshape(body["output"]["shape"])
+    assert out.shape == (2, 5, 4)
+    np.testing.assert_allclose(out, expected, atol=1e-4)
+    assert body["output_size"]["output_size"] == [5, 4]
+    tr = body["trace"]
+    assert tr["rows"] == [4, 5, 6] and tr["cols"] == [6, 7, 8]
+    assert tr["input_rows"] == [3, 4, 5] and tr["input_cols"] == [5, 6, 7]
+    products = np.asarray(tr["products"]["data"]).reshape(3, 3, 3)
+    np.testing.assert_allclose(products.sum(axis=(1, 2)), tr["channel_sums"], atol=1e-5)
+    assert tr["value"] == pytest.approx(tr["sum"] + tr["bias"], abs=1e-5)
+    assert tr["value"] == pytest.approx(expected[1, 2, 3], abs=1e-4)
+
+
+def test_conv_trace_padding_cells_are_zero(client):
+    x = np.ones((1, 4, 4))
+    w = np.ones((1, 1, 3, 3))
+    body = client.post(
+        "/api/conv", json={"input": t(x), "weights": t(w), "padding": 1, "trace": [0, 0, 0]}
+    ).json()
+    patch = np.asarray(body["trace"]["patch"]["data"]).reshape(3, 3)
+    assert patch[0].tolist() == [0, 0, 0] and patch[:, 0].tolist() == [0, 0, 0]
+    assert body["trace"]["value"] == 4.0
+
+
+def test_conv_activation(client):
+    x = np.arange(16, dtype=float).reshape(1, 4, 4) - 8
+    w = np.ones((1, 1, 1, 1))
+    body = client.post("/api/conv", json={"input": t(x), "weights": t(w), "activation": "relu"}).json()
+    assert min(body["output"]["data"]) == 0.0
+    assert min(body["pre_activation"]["data"]) == -8.0
+
+
+@pytest.mark.parametrize(
+    "change,needle",
+    [
+        ({"input": {"shape": [4, 8, 8], "data": [0.0] * 256}}, "at most 3 x 128 x 128"),
+        ({"input": {"shape": [1, 8, 8], "data": [0.0] * 63}}, "needs 64 values"),
+        ({"weights": {"shape": [1, 2, 3, 3], "data": [0.0] * 18}}, "one slice per input channel"),
+        ({"weights": {"shape": [1, 1, 13, 13], "data": [0.0] * 169}}, "11 x 11"),
+        ({"bias": [1.0, 2.0]}, "one value per filter"),
+        ({"stride": 0}, "stride"),
+        ({"trace": [0, 50, 0]}, "outside the output"),
+        ({"activation": "softplus"}, "activation"),
+        ({"weights": {"shape": [1, 1, 9, 9], "data": [0.0] * 81}}, "larger than the padded input"),
+    ],
+)
+def test_conv_rejects(client, change, needle):
+    body = {"input": t(np.zeros((1, 8, 8))), "weights": t(np.zeros((1, 1, 3, 3)))}
+    body.update(change)
+    r = client.post("/api/conv", json=body)
+    assert r.status_code == 422, r.text
+    assert needle in r.json()["detail"]
+
+
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
+def test_non_finite_numbers_rejected(client, literal):
+    raw = '{"input": {"shape": [1, 1, 1], "data": [%s]}, "function": "relu"}' % literal
+    r = client.post("/api/activation", content=raw, headers={"content-type": "application/json"})
+    assert r.status_code == 422
+    assert r.json()["detail"]
+
+
+def test_pool_course_example(client):
+    x = [[1, 1, 2, 4], [5, 6, 7, 8], [3, 2, 1, 0], [1, 2, 3, 4]]
+    body = client.post("/api/pool", json={"input": t([x]), "mode": "max"}).json()
+    assert body["output"]["data"] == [6, 8, 3, 4]
+    assert body["argmax"]["rows"] == [1, 1, 2, 3] and body["argmax"]["cols"] == [1, 3, 0, 3]
+    avg = client.post("/api/pool", json={"input": t([x]), "mode": "avg"}).json()
+    assert avg["output"]["data"] == [3.25, 5.25, 2.0, 2.0]
+    assert avg["argmax"] is None
+
+
+def test_pool_rejects_big_padding(client):
+    r = client.post("/api/pool", json={"input": t(np.zeros((1, 4, 4))), "kernel_size": 2, "padding": 2})
+    assert r.status_code == 422
+
+
+@pytest.mark.parametrize(
+    "fn,out,grad",
+    [
+        ("relu", [0, 0, 2], [0, 0, 1]),
+        ("sigmoid", [0.119203, 0.5, 0.880797], [0.104994, 0.25, 0.104994]),
+        ("tanh", [-0.964028, 0.0, 0.964028], [0.070651, 1.0, 0.070651]),
+    ],
+)
+def test_activation(client, fn, out, grad):
+    body = client.post("/api/activation", json={"input": t([-2.0, 0.0, 2.0]), "function": fn}).json()
+    np.testing.assert_allclose(body["output"]["data"], out, atol=1e-5)
+    if fn == "relu":
+        assert body["gradient"]["data"][0] == 0 and body["gradient"]["data"][2] == 1
+    else:
+        np.testing.assert_allclose(body["gradient"]["data"], grad, atol=1e-5)
+
+
+def test_softmax_steps(client):
+    body = client.post("/api/softmax", json={"scores": [3.2, 5.1, -1.7]}).json()
+    assert body["max"] == 5.1
+    np.testing.assert_allclose(body["shifted"], [-1.9, 0.0, -6.8], atol=1e-12)
+    np.testing.assert_allclose(body["exp"], np.exp([-1.9, 0.0, -6.8]))
+    assert sum(body["probabilities"]) == pytest.approx(1.0)
+    np.testing.assert_allclose(body["probabilities"], [0.13, 0.87, 0.00], atol=0.005)
+    huge = client.post("/api/softmax", json={"scores": [1000.0, 999.0]}).json()
+    assert huge["probabilities"][0] == pytest.approx(1 / (1 + np.exp(-1)))
+
+
+@pytest.mark.parametrize("body", [{"scores": []}, {"scores": ["a"]}, {"scores": [1e9]}, {}])
+def test_softmax_rejects(client, body):
+    assert client.post("/api/softmax", json=body).status_code == 422
+
+
+def test_json_body_limit(client):
+    big = b'{"scores": [' + b"1.0," * 700_000 + b"1.0]}"
+    r = client.post("/api/softmax", content=big, headers={"content-type": "application/json"})
+    assert r.status_code == 413
+    assert client.get("/api/health").status_code == 200
+
+
+def test_home_and_docs_pages(client):
+    home = client.get("/")
+    assert home.status_code == 200 and "ConvLab" in home.text
+    docs = client.get("/docs")
+    assert "/static/vendor/swagger-ui/swagger-ui-bundle.js" in docs.text
+    assert "<script>" not in docs.text
+    assert client.get("/static/vendor/swagger-ui/swagger-ui-bundle.js").status_code == 200
+    spec = client.get("/openapi.json").json()
+    assert "/api/conv" in spec["paths"]
