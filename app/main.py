@@ -13,7 +13,8 @@ from app import __version__
 from app.config import STATIC_DIR, Settings
 from app.errors import install_error_handlers
 from app.gate import HeavyGate
-from app.routers import basics, pages
+from app.routers import basics, images, pages
+from app.routers import lessons as lessons_router
 from app.security import SecurityHeadersMiddleware
 
 log = logging.getLogger("convlab")
@@ -49,5 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(basics.router)
+    app.include_router(images.router)
+    app.include_router(lessons_router.router)
     app.include_router(pages.router)
     return app

@@ -106,7 +106,7 @@ def test_conv_matches_reference_and_traces(client):
     )
     assert r.status_code == 200, r.text
     body = r.json()
-    expected = reference.conv2d(x[None], w, np.asarray(b), strides=(2, 2), pads=(1, 1, 1, 1))[0]
+    expected = reference.conv2d_reference(x[None], w, np.asarray(b), strides=(2, 2), pads=(1, 1, 1, 1))[0]
     out = np.asarray(body["output"]["data"]).reshape(body["output"]["shape"])
     assert out.shape == (2, 5, 4)
     np.testing.assert_allclose(out, expected, atol=1e-4)
@@ -163,7 +163,7 @@ def test_conv_rejects(client, change, needle):
 
 @pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
 def test_non_finite_numbers_rejected(client, literal):
-    raw = '{"input": {"shape": [1, 1, 1], "data": [%s]}, "function": "relu"}' % literal
+    raw = f'{{"input": {{"shape": [1, 1, 1], "data": [{literal}]}}, "function": "relu"}}'
     r = client.post("/api/activation", content=raw, headers={"content-type": "application/json"})
     assert r.status_code == 422
     assert r.json()["detail"]

@@ -1,0 +1,157 @@
+"""The lessons page's own numbers: one neuron's gradient, a dense network's parameters,
+and flattening a volume into a fully connected layer.
+
+Everything is computed by the engine (``engine.dense_forward``/``dense_backward``, the
+activations' forward/backward, ``engine.flatten`` and ``engine.shapes.dense_params``);
+this module only validates the request and writes the results out.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import numpy as np
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+
+import engine
+from engine import shapes
+
+router = APIRouter(prefix="/api/lessons", tags=["lessons"])
+
+#: A neuron's gradient is "near 0" (the neuron is saturated) below this.
+SATURATION = 0.05
+
+Value = Annotated[float, Field(allow_inf_nan=False, ge=-100, le=100)]
+
+ACTIVATIONS = {
+    "relu": (engine.relu_forward, engine.relu_backward),
+    "sigmoid": (engine.sigmoid_forward, engine.sigmoid_backward),
+    "tanh": (engine.tanh_forward, engine.tanh_backward),
+}
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class NeuronIn(Strict):
+    w: Value = Field(description="the weight, in [-100, 100]")
+    x: Value = Field(description="the input, in [-100, 100]")
+    b: Value = Field(0.0, description="the bias, in [-100, 100]")
+    function: Literal["sigmoid", "tanh", "relu"] = "sigmoid"
+
+
+@router.post("/neuron")
+def neuron(req: NeuronIn) -> dict:
+    """One neuron ``y = f(w*x + b)`` forward and backward (with ``dL/dy = 1``).
+
+    ``local_gradient`` is ``f'(z)``; by the chain rule ``dy_dw = f'(z) * x``,
+    ``dy_dx = f'(z) * w`` and ``dy_db = f'(z)``, as the engine's dense backward gives them.
+    """
+    x = np.array([[req.x]], dtype=np.float64)
+    w = np.array([[req.w]], dtype=np.float64)
+    b = np.array([req.b], dtype=np.float64)
+    z, dense_cache = engine.dense_forward(x, w, b)
+    fwd, bwd = ACTIVATIONS[req.function]
+    y, act_cache = fwd(z)
+    dz = bwd(np.ones_like(y), act_cache)
+    dx, dw, db = engine.dense_backward(dz, dense_cache)
+    local = float(dz[0, 0])
+    return {
+        "function": req.function,
+        "w": req.w,
+        "x": req.x,
+        "b": req.b,
+        "z": float(z[0, 0]),
+        "y": float(y[0, 0]),
+        "local_gradient": local,
+        "dy_dw": float(dw[0, 0]),
+        "dy_dx": float(dx[0, 0]),
+        "dy_db": float(db[0]),
+        "saturated": bool(abs(local) < SATURATION),
+        "threshold": SATURATION,
+    }
+
+
+class NetworkIn(Strict):
+    layers: Annotated[
+        list[Annotated[int, Field(ge=1, le=100_000)]], Field(min_length=2, max_length=12)
+    ] = Field(description="neurons per layer, inputs first: e.g. [3, 4, 2]")
+
+
+@router.post("/network-params")
+def network_params(req: NetworkIn) -> dict:
+    """Weights and biases of a fully connected network, layer by layer.
+
+    Each layer after the inputs has ``in * out`` weights and ``out`` biases
+    (``engine.shapes.dense_params``).
+    """
+    per_layer = []
+    for i, (n_in, n_out) in enumerate(zip(req.layers, req.layers[1:], strict=False), start=1):
+        p = shapes.dense_params(n_in, n_out)
+        per_layer.append({
+            "layer": i,
+            "in_features": n_in,
+            "out_features": n_out,
+            "weights": p.weights,
+            "biases": p.biases,
+            "total": p.total,
+            "formula": f"{n_in}*{n_out} + {n_out} = {p.total:,}",
+        })
+    weights = sum(p["weights"] for p in per_layer)
+    biases = sum(p["biases"] for p in per_layer)
+    total = weights + biases
+    return {
+        "layers": req.layers,
+        "per_layer": per_layer,
+        "weights": weights,
+        "biases": biases,
+        "total": total,
+        "neurons": sum(req.layers[1:]),
+        "summary": f"{weights:,} weights + {biases:,} biases = {total:,} learnable parameters",
+    }
+
+
+class DenseHeadIn(Strict):
+    height: Annotated[int, Field(ge=1, le=4096)] = 32
+    width: Annotated[int, Field(ge=1, le=4096)] = 32
+    channels: Annotated[int, Field(ge=1, le=4096)] = 3
+    outputs: Annotated[int, Field(ge=1, le=10_000)] = 10
+
+
+#: The unrolling example is at most this many rows, columns and channels.
+EXAMPLE_MAX = (4, 4, 3)
+
+
+@router.post("/dense-head")
+def dense_head(req: DenseHeadIn) -> dict:
+    """Flatten an ``H x W x C`` volume into one column and connect it to ``outputs`` scores.
+
+    ``features = H*W*C``; the layer's weights ``W`` are ``(outputs, features)``, so it
+    has ``outputs * features + outputs`` parameters. ``example`` flattens a small
+    volume of the same kind (at most 4 x 4 x 3) with ``engine.flatten`` and lists, for
+    each position of the column, the (channel, row, column) it came from.
+    """
+    h, w, c = req.height, req.width, req.channels
+    features = shapes.activation_count((c, h, w))
+    p = shapes.dense_params(features, req.outputs)
+    eh, ew, ec = min(h, EXAMPLE_MAX[0]), min(w, EXAMPLE_MAX[1]), min(c, EXAMPLE_MAX[2])
+    index = np.arange(ec * eh * ew).reshape(1, ec, eh, ew)
+    column = engine.flatten(index)[0]
+    order = [[int(v) // (eh * ew), (int(v) // ew) % eh, int(v) % ew] for v in column]
+    return {
+        "volume": [h, w, c],
+        "volume_text": f"{h}x{w}x{c}",
+        "features": features,
+        "features_formula": f"{h}*{w}*{c} = {features:,}",
+        "weights_shape": [req.outputs, features],
+        "output_shape": [req.outputs],
+        "params": {
+            "weights": p.weights,
+            "biases": p.biases,
+            "total": p.total,
+            "formula": f"{req.outputs}*{features:,} + {req.outputs} = {p.total:,}",
+        },
+        "example": {"volume": [eh, ew, ec], "length": len(order), "order": order},
+    }

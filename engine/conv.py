@@ -1,0 +1,190 @@
+"""2-D convolution (ONNX ``Conv``), forward and backward, vectorised.
+
+Shapes are NCHW: input ``x`` is ``(N, C, H, W)``, weights ``w`` are
+``(F, C / group, KH, KW)``, bias ``b`` is ``(F,)`` and the output is ``(N, F, OH, OW)``
+with ``OH, OW`` from :func:`engine.shapes.conv_output_shape`.
+
+.. math::
+
+    y[n, f, i, j] = b[f] + \\sum_{c, p, q} x_p[n, c_0 + c, i S_h + p D_h, j S_w + q D_w]
+                    \\, w[f, c, p, q]
+
+where ``x_p`` is ``x`` zero-padded by ``pads = (top, left, bottom, right)`` and
+``c_0`` is the first input channel of filter ``f``'s group.
+
+How it is vectorised (im2col): ``sliding_window_view`` gives every dilated
+``span_h x span_w`` window of the padded input; slicing that view by the strides
+(output axes) and the dilations (window axes) leaves ``(N, C, OH, OW, KH, KW)``.
+Those windows are copied once into a matrix of rows ``(n, i, j)`` and columns
+``(c, p, q)``, and one (batched over groups) matmul with the reshaped weights
+gives every output. The loop version is :func:`engine.reference.conv2d_reference`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from engine.shapes import conv_output_shape, float_dtype, window_attrs
+
+__all__ = ["ConvCache", "conv2d_backward", "conv2d_forward"]
+
+
+class ConvCache(NamedTuple):
+    """What :func:`conv2d_backward` needs: the unpadded input and the attributes."""
+
+    x: np.ndarray
+    w: np.ndarray
+    has_bias: bool
+    strides: tuple[int, int]
+    pads: tuple[int, int, int, int]
+    dilations: tuple[int, int]
+    group: int
+
+
+def _im2col(
+    x: np.ndarray,
+    kernel: tuple[int, int],
+    strides: tuple[int, int],
+    pads: tuple[int, int, int, int],
+    dilations: tuple[int, int],
+    group: int,
+) -> np.ndarray:
+    """Windows of ``x`` as a matrix per group: ``(group, N*OH*OW, C/group * KH*KW)``."""
+    n, c, _, _ = x.shape
+    (kh, kw), (sh, sw), (dh, dw) = kernel, strides, dilations
+    top, left, bottom, right = pads
+    xp = np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)))
+    span = (dh * (kh - 1) + 1, dw * (kw - 1) + 1)
+    win = sliding_window_view(xp, span, axis=(2, 3))[:, :, ::sh, ::sw, ::dh, ::dw]
+    oh, ow = win.shape[2], win.shape[3]
+    win = win.reshape(n, group, c // group, oh, ow, kh, kw).transpose(1, 0, 3, 4, 2, 5, 6)
+    return win.reshape(group, n * oh * ow, (c // group) * kh * kw)
+
+
+def conv2d_forward(
+    x: np.ndarray,
+    w: np.ndarray,
+    b: np.ndarray | None = None,
+    *,
+    strides: Sequence[int] = (1, 1),
+    pads: Sequence[int] = (0, 0, 0, 0),
+    dilations: Sequence[int] = (1, 1),
+    group: int = 1,
+) -> tuple[np.ndarray, ConvCache]:
+    """Convolve (cross-correlate) a batch of images with a bank of filters.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, H, W)
+    w : ndarray, shape (F, C / group, KH, KW)
+    b : ndarray, shape (F,), optional
+    strides : (int, int)
+        ``(S_h, S_w)``, each >= 1.
+    pads : (int, int, int, int)
+        Zero padding ``(top, left, bottom, right)``.
+    dilations : (int, int)
+        ``(D_h, D_w)``; 1 means an ordinary, undilated kernel.
+    group : int
+        ONNX ``group``: channels are split into ``group`` independent blocks
+        (``group == C == F`` is a depthwise convolution).
+
+    Returns
+    -------
+    out : ndarray, shape (N, F, OH, OW)
+        Same floating dtype as the inputs (float32 stays float32).
+    cache : ConvCache
+    """
+    x, w = np.asarray(x), np.asarray(w)
+    b = None if b is None else np.asarray(b)
+    dtype = float_dtype(x, w, b)
+    if x.ndim != 4 or w.ndim != 4:
+        raise ValueError(
+            f"conv2d expects x (N, C, H, W) and w (F, C, KH, KW), got x {x.shape} and w {w.shape}"
+        )
+    group = int(group)
+    n, c, h, wd = x.shape
+    f, cg, kh, kw = w.shape
+    if group < 1 or c % group or f % group or cg * group != c:
+        raise ValueError(
+            f"x {x.shape} has {c} channels but w {w.shape} expects {cg} per group x group={group}"
+            " (channels and filters must both divide by group)"
+        )
+    if b is not None and b.shape != (f,):
+        raise ValueError(f"bias must have shape ({f},) for w {w.shape}, got {b.shape}")
+    kernel, strides, pads, dilations = window_attrs((kh, kw), strides, pads, dilations)
+    oh, ow = conv_output_shape((h, wd), kernel, strides, pads, dilations)
+    x, w = x.astype(dtype, copy=False), w.astype(dtype, copy=False)
+
+    cols = _im2col(x, kernel, strides, pads, dilations, group)
+    wmat = w.reshape(group, f // group, cg * kh * kw)
+    out = np.matmul(cols, wmat.transpose(0, 2, 1))  # (group, N*OH*OW, F/group)
+    out = out.reshape(group, n, oh, ow, f // group).transpose(1, 0, 4, 2, 3).reshape(n, f, oh, ow)
+    out = np.ascontiguousarray(out)
+    if b is not None:
+        out += b.astype(dtype, copy=False)[None, :, None, None]
+    cache = ConvCache(x, w, b is not None, strides, pads, dilations, group)
+    return out, cache
+
+
+def conv2d_backward(
+    dout: np.ndarray, cache: ConvCache
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Gradients of a convolution with respect to its input, weights and bias.
+
+    .. math::
+
+        \\frac{\\partial L}{\\partial w[f, c, p, q]} = \\sum_{n, i, j} g[n, f, i, j]
+            \\, x_p[n, c_0 + c, i S_h + p D_h, j S_w + q D_w]
+
+        \\frac{\\partial L}{\\partial b[f]} = \\sum_{n, i, j} g[n, f, i, j]
+
+    and ``dx`` scatters each ``g[n, f, i, j] * w[f]`` back onto the window it came
+    from (col2im), then drops the padding.
+
+    Parameters
+    ----------
+    dout : ndarray, shape (N, F, OH, OW)
+        Upstream gradient ``g``.
+    cache : ConvCache
+        From :func:`conv2d_forward`.
+
+    Returns
+    -------
+    dx : ndarray, shape (N, C, H, W)
+    dw : ndarray, shape (F, C / group, KH, KW)
+    db : ndarray, shape (F,), or None when the forward pass had no bias
+    """
+    x, w, has_bias, strides, pads, dilations, group = cache
+    n, c, h, wd = x.shape
+    f, cg, kh, kw = w.shape
+    oh, ow = conv_output_shape((h, wd), (kh, kw), strides, pads, dilations)
+    dout = np.asarray(dout)
+    if dout.shape != (n, f, oh, ow):
+        raise ValueError(f"dout must have the output shape {(n, f, oh, ow)}, got {dout.shape}")
+    dout = dout.astype(x.dtype, copy=False)
+    fg = f // group
+
+    # Rows (n, i, j), columns = this group's filters, as in the forward matmul.
+    g = dout.reshape(n, group, fg, oh, ow).transpose(1, 0, 3, 4, 2).reshape(group, -1, fg)
+    cols = _im2col(x, (kh, kw), strides, pads, dilations, group)
+    dw = np.matmul(cols.transpose(0, 2, 1), g)  # (group, C/group*KH*KW, F/group)
+    dw = dw.transpose(0, 2, 1).reshape(f, cg, kh, kw)
+    db = dout.sum(axis=(0, 2, 3)) if has_bias else None
+
+    dcols = np.matmul(g, w.reshape(group, fg, cg * kh * kw))  # (group, N*OH*OW, C/g*KH*KW)
+    dcols = dcols.reshape(group, n, oh, ow, cg, kh, kw).transpose(1, 0, 4, 5, 6, 2, 3)
+    dcols = dcols.reshape(n, c, kh, kw, oh, ow)
+
+    top, left, bottom, right = pads
+    (sh, sw), (dh, dw_) = strides, dilations
+    dxp = np.zeros((n, c, h + top + bottom, wd + left + right), dtype=x.dtype)
+    for p in range(kh):  # col2im: one strided slice per kernel tap
+        rows = slice(p * dh, p * dh + sh * (oh - 1) + 1, sh)
+        for q in range(kw):
+            dxp[:, :, rows, q * dw_ : q * dw_ + sw * (ow - 1) + 1 : sw] += dcols[:, :, p, q]
+    dx = np.ascontiguousarray(dxp[:, :, top : top + h, left : left + wd])
+    return dx, dw, db

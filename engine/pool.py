@@ -1,0 +1,275 @@
+"""2-D max and average pooling (ONNX ``MaxPool``, ``AveragePool``, ``GlobalAveragePool``).
+
+Input ``x`` is ``(N, C, H, W)``; the output is ``(N, C, OH, OW)`` with ``OH, OW``
+from :func:`engine.shapes.conv_output_shape` (``ceil_mode`` included). Attributes
+mean exactly what they mean in ONNX; ``strides=None`` is 1 per axis.
+
+Vectorised by looping over the ``KH * KW`` kernel taps only: tap ``(p, q)`` of every
+window at once is the strided slice
+``x_p[:, :, p*D_h : p*D_h + S_h*(OH-1) + 1 : S_h, q*D_w : ... : S_w]`` of the padded
+input, so max pooling is a running ``np.maximum`` over those slices and average
+pooling a running sum. Max pooling pads with ``-inf``, average pooling with 0.
+
+Argmax convention: :class:`MaxPoolCache` holds ``rows`` and ``cols``, int64 arrays
+of shape ``(N, C, OH, OW)`` giving, in *unpadded* input coordinates, where each
+maximum came from (``x[n, c, rows[n, c, i, j], cols[n, c, i, j]]``). On ties the first
+tap in row-major kernel order wins. A window holding only padding reports -1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import numpy as np
+
+from engine.shapes import conv_output_shape, float_dtype, window_attrs
+
+__all__ = [
+    "AvgPoolCache",
+    "GlobalAvgPoolCache",
+    "MaxPoolCache",
+    "avgpool2d_backward",
+    "avgpool2d_forward",
+    "global_avgpool_backward",
+    "global_avgpool_forward",
+    "maxpool2d_argmax",
+    "maxpool2d_backward",
+    "maxpool2d_forward",
+]
+
+
+class MaxPoolCache(NamedTuple):
+    """Unpadded input, attributes, and where each maximum came from (see module doc)."""
+
+    x: np.ndarray
+    kernel_shape: tuple[int, int]
+    strides: tuple[int, int]
+    pads: tuple[int, int, int, int]
+    dilations: tuple[int, int]
+    ceil_mode: bool
+    rows: np.ndarray
+    cols: np.ndarray
+
+
+class AvgPoolCache(NamedTuple):
+    """Unpadded input, attributes, and the divisor of each output ``(OH, OW)``."""
+
+    x: np.ndarray
+    kernel_shape: tuple[int, int]
+    strides: tuple[int, int]
+    pads: tuple[int, int, int, int]
+    ceil_mode: bool
+    count_include_pad: bool
+    counts: np.ndarray
+
+
+class GlobalAvgPoolCache(NamedTuple):
+    """The input of :func:`global_avgpool_forward`."""
+
+    x: np.ndarray
+
+
+def _setup(x, kernel_shape, strides, pads, dilations, ceil_mode):
+    x = np.asarray(x)
+    if x.ndim != 4:
+        raise ValueError(f"pooling expects x of shape (N, C, H, W), got {x.shape}")
+    kernel, strides, pads, dilations = window_attrs(kernel_shape, strides, pads, dilations)
+    kh, kw = kernel
+    if max(pads[0], pads[2]) >= kh or max(pads[1], pads[3]) >= kw:
+        raise ValueError(f"pads {pads} must each be smaller than the kernel {kernel}")
+    out_hw = conv_output_shape(x.shape[2:], kernel, strides, pads, dilations, ceil_mode=ceil_mode)
+    return x.astype(float_dtype(x), copy=False), kernel, strides, pads, dilations, out_hw
+
+
+def _ends(x_hw, kernel, strides, pads, dilations, out_hw):
+    """Bottom/right padding, grown where ``ceil_mode`` windows hang past the pads."""
+    ends = []
+    for axis in (0, 1):
+        need = (out_hw[axis] - 1) * strides[axis] + dilations[axis] * (kernel[axis] - 1) + 1
+        ends.append(max(pads[axis + 2], need - x_hw[axis] - pads[axis]))
+    return ends
+
+
+def _taps(kernel, strides, dilations, out_hw):
+    """Yield ``(p, q, rows, cols)``: the slices of tap ``(p, q)`` in the padded input."""
+    (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel, strides, dilations, out_hw
+    for p in range(kh):
+        for q in range(kw):
+            rows = slice(p * dh, p * dh + sh * (oh - 1) + 1, sh)
+            yield p, q, rows, slice(q * dw, q * dw + sw * (ow - 1) + 1, sw)
+
+
+def maxpool2d_forward(
+    x: np.ndarray,
+    *,
+    kernel_shape: Sequence[int],
+    strides: Sequence[int] | None = None,
+    pads: Sequence[int] = (0, 0, 0, 0),
+    dilations: Sequence[int] = (1, 1),
+    ceil_mode: bool = False,
+) -> tuple[np.ndarray, MaxPoolCache]:
+    """Max over each (dilated) window: ``y[n,c,i,j] = max_{p,q} x_p[n,c,iS_h+pD_h,jS_w+qD_w]``.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, H, W)
+    kernel_shape : (int, int)
+    strides : (int, int), optional
+        Default 1 per axis, as ONNX.
+    pads : (int, int, int, int)
+        ``(top, left, bottom, right)``, padded with ``-inf``; each < kernel.
+    dilations : (int, int)
+    ceil_mode : bool
+
+    Returns
+    -------
+    out : ndarray, shape (N, C, OH, OW)
+    cache : MaxPoolCache
+        With ``rows``/``cols`` of each maximum (unpadded coordinates).
+    """
+    x, kernel, strides, pads, dilations, out_hw = _setup(
+        x, kernel_shape, strides, pads, dilations, ceil_mode
+    )
+    h, w = x.shape[2:]
+    top, left = pads[0], pads[1]
+    bottom, right = _ends((h, w), kernel, strides, pads, dilations, out_hw)
+    xp = np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)), constant_values=-np.inf)
+    out = tap = None
+    for p, q, rows, cols in _taps(kernel, strides, dilations, out_hw):
+        window = xp[:, :, rows, cols]
+        if out is None:
+            out, tap = window.copy(), np.zeros(window.shape, dtype=np.int64)
+        else:
+            tap[window > out] = p * kernel[1] + q
+            np.maximum(out, window, out=out)
+    oh, ow = out_hw
+    arg_rows = np.arange(oh)[:, None] * strides[0] + (tap // kernel[1]) * dilations[0] - top
+    arg_cols = np.arange(ow) * strides[1] + (tap % kernel[1]) * dilations[1] - left
+    outside = (arg_rows < 0) | (arg_rows >= h) | (arg_cols < 0) | (arg_cols >= w)
+    arg_rows[outside] = -1
+    arg_cols[outside] = -1
+    cache = MaxPoolCache(x, kernel, strides, pads, dilations, bool(ceil_mode), arg_rows, arg_cols)
+    return out, cache
+
+
+def maxpool2d_argmax(x: np.ndarray, **attrs) -> tuple[np.ndarray, np.ndarray]:
+    """``(rows, cols)`` of each maximum in unpadded input coordinates.
+
+    Takes the same keyword attributes as :func:`maxpool2d_forward`; both arrays
+    have the output shape ``(N, C, OH, OW)``.
+    """
+    _, cache = maxpool2d_forward(x, **attrs)
+    return cache.rows, cache.cols
+
+
+def maxpool2d_backward(dout: np.ndarray, cache: MaxPoolCache) -> np.ndarray:
+    """Route each upstream gradient to the input cell that held the maximum.
+
+    ``dx[n, c, r, s] = sum of dout[n, c, i, j] over the (i, j) whose max was (r, s)``;
+    overlapping windows can send several gradients to one cell.
+
+    Returns
+    -------
+    dx : ndarray, shape (N, C, H, W)
+    """
+    x, rows, cols = cache.x, cache.rows, cache.cols
+    dout = np.asarray(dout)
+    if dout.shape != rows.shape:
+        raise ValueError(f"dout must have the output shape {rows.shape}, got {dout.shape}")
+    n, c, h, w = x.shape
+    flat = (np.arange(n * c).reshape(n, c, 1, 1) * h + rows) * w + cols
+    valid = rows >= 0
+    dx = np.bincount(flat[valid], weights=dout[valid], minlength=x.size)
+    return dx.reshape(x.shape).astype(x.dtype, copy=False)
+
+
+def avgpool2d_forward(
+    x: np.ndarray,
+    *,
+    kernel_shape: Sequence[int],
+    strides: Sequence[int] | None = None,
+    pads: Sequence[int] = (0, 0, 0, 0),
+    ceil_mode: bool = False,
+    count_include_pad: bool = False,
+) -> tuple[np.ndarray, AvgPoolCache]:
+    """Mean over each window: ``y[n,c,i,j] = sum_{p,q} x_p[n,c,iS_h+p,jS_w+q] / count[i,j]``.
+
+    ``count`` is the number of real input cells in the window, or with
+    ``count_include_pad`` the cells inside the explicitly padded input (cells that
+    only ``ceil_mode`` adds never count), as ONNX ``AveragePool``.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, H, W)
+    kernel_shape : (int, int)
+    strides : (int, int), optional
+        Default 1 per axis.
+    pads : (int, int, int, int)
+        ``(top, left, bottom, right)``, zero padding; each < kernel.
+    ceil_mode, count_include_pad : bool
+
+    Returns
+    -------
+    out : ndarray, shape (N, C, OH, OW)
+    cache : AvgPoolCache
+    """
+    x, kernel, strides, pads, _, out_hw = _setup(x, kernel_shape, strides, pads, (1, 1), ceil_mode)
+    h, w = x.shape[2:]
+    top, left = pads[0], pads[1]
+    bottom, right = _ends((h, w), kernel, strides, pads, (1, 1), out_hw)
+    xp = np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)))
+    mask = np.zeros(xp.shape[2:], dtype=x.dtype)
+    if count_include_pad:
+        mask[: top + h + pads[2], : left + w + pads[3]] = 1
+    else:
+        mask[top : top + h, left : left + w] = 1
+    total = np.zeros(x.shape[:2] + out_hw, dtype=x.dtype)
+    counts = np.zeros(out_hw, dtype=x.dtype)
+    for _, _, rows, cols in _taps(kernel, strides, (1, 1), out_hw):
+        total += xp[:, :, rows, cols]
+        counts += mask[rows, cols]
+    cache = AvgPoolCache(x, kernel, strides, pads, bool(ceil_mode), bool(count_include_pad), counts)
+    return total / counts, cache
+
+
+def avgpool2d_backward(dout: np.ndarray, cache: AvgPoolCache) -> np.ndarray:
+    """Share each upstream gradient equally over its window: ``dout[n,c,i,j] / count[i,j]``.
+
+    Returns
+    -------
+    dx : ndarray, shape (N, C, H, W)
+    """
+    x, kernel, strides, pads, _, _, counts = cache
+    dout = np.asarray(dout)
+    if dout.shape != x.shape[:2] + counts.shape:
+        raise ValueError(
+            f"dout must have the output shape {x.shape[:2] + counts.shape}, got {dout.shape}"
+        )
+    h, w = x.shape[2:]
+    top, left = pads[0], pads[1]
+    bottom, right = _ends((h, w), kernel, strides, pads, (1, 1), counts.shape)
+    dxp = np.zeros(x.shape[:2] + (top + h + bottom, left + w + right), dtype=x.dtype)
+    share = (dout / counts).astype(x.dtype, copy=False)
+    for _, _, rows, cols in _taps(kernel, strides, (1, 1), counts.shape):
+        dxp[:, :, rows, cols] += share
+    return np.ascontiguousarray(dxp[:, :, top : top + h, left : left + w])
+
+
+def global_avgpool_forward(x: np.ndarray) -> tuple[np.ndarray, GlobalAvgPoolCache]:
+    """Mean over all positions of each channel: ``(N, C, H, W) -> (N, C, 1, 1)``."""
+    x = np.asarray(x)
+    if x.ndim != 4:
+        raise ValueError(f"global_avgpool expects x of shape (N, C, H, W), got {x.shape}")
+    x = x.astype(float_dtype(x), copy=False)
+    return x.mean(axis=(2, 3), keepdims=True), GlobalAvgPoolCache(x)
+
+
+def global_avgpool_backward(dout: np.ndarray, cache: GlobalAvgPoolCache) -> np.ndarray:
+    """``dx[n, c, h, w] = dout[n, c, 0, 0] / (H * W)``."""
+    x = cache.x
+    dout = np.asarray(dout)
+    if dout.shape != x.shape[:2] + (1, 1):
+        raise ValueError(f"dout must have shape {x.shape[:2] + (1, 1)}, got {dout.shape}")
+    h, w = x.shape[2:]
+    return np.broadcast_to(dout / (h * w), x.shape).astype(x.dtype)

@@ -1,0 +1,312 @@
+"""Shape and parameter arithmetic for convolution, pooling and dense layers.
+
+Every function here is plain integer arithmetic with the formula in its docstring,
+so pages can show the sum a student would write by hand. The ops in this package
+use the same functions, so the numbers on a page and the arrays they describe agree.
+
+Attribute meanings follow ONNX: ``pads`` are ``(top, left, bottom, right)`` for 2-D,
+``dilations`` of 1 mean "no dilation", and a dilated kernel spans
+``dilation * (kernel - 1) + 1`` input cells.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = [
+    "OutputSize",
+    "ParamCount",
+    "activation_count",
+    "conv_output_shape",
+    "conv_params",
+    "dense_params",
+    "float32_bytes",
+    "float_dtype",
+    "window_attrs",
+    "output_size",
+    "same_padding",
+]
+
+
+@dataclass(frozen=True)
+class OutputSize:
+    """The result of :func:`output_size`, with the working shown.
+
+    Attributes
+    ----------
+    size : int
+        Number of output positions along the axis.
+    fits : bool
+        True iff ``numerator`` is an exact multiple of ``stride`` (the kernel's last
+        placement ends exactly on the padded input's last cell).
+    numerator : int
+        ``n + pad_begin + pad_end - dilation * (kernel - 1) - 1``.
+    stride : int
+        The stride the division was made by.
+    exact : float
+        ``numerator / stride + 1`` before rounding (e.g. 2.33 for 7, F=3, S=3).
+    padded : int
+        ``n + pad_begin + pad_end``.
+    span : int
+        Input cells covered by one dilated kernel: ``dilation * (kernel - 1) + 1``.
+    """
+
+    size: int
+    fits: bool
+    numerator: int
+    stride: int
+    exact: float
+    padded: int
+    span: int
+
+
+@dataclass(frozen=True)
+class ParamCount:
+    """Learnable parameter counts of a layer: ``total = weights + biases``."""
+
+    weights: int
+    biases: int
+    total: int
+
+
+def _pair(pad: int | Sequence[int]) -> tuple[int, int]:
+    if isinstance(pad, int):
+        return pad, pad
+    pad = tuple(pad)
+    if len(pad) != 2:
+        raise ValueError(f"pad must be an int or a (begin, end) pair, got {pad!r}")
+    return int(pad[0]), int(pad[1])
+
+
+def output_size(
+    n: int,
+    kernel: int,
+    stride: int = 1,
+    pad: int | Sequence[int] = 0,
+    dilation: int = 1,
+    *,
+    ceil_mode: bool = False,
+) -> OutputSize:
+    """Output length of a convolution or pooling window sliding along one axis.
+
+    .. math::
+
+        O = \\left\\lfloor \\frac{N + P_b + P_e - D (F - 1) - 1}{S} \\right\\rfloor + 1
+
+    With ``D = 1`` and symmetric padding this is the course formula
+    ``(N - F + 2P) / S + 1``.
+
+    Parameters
+    ----------
+    n : int
+        Input length ``N`` (height or width), >= 1.
+    kernel : int
+        Kernel length ``F``, >= 1.
+    stride : int
+        Step ``S`` between placements, >= 1.
+    pad : int or (int, int)
+        Zero padding: one int for both sides, or ``(begin, end)``.
+    dilation : int
+        Gap factor ``D`` between kernel taps (1 = none), >= 1.
+    ceil_mode : bool
+        Round up instead of down (ONNX pooling ``ceil_mode``); a last window that
+        would start inside the end padding is dropped, as ONNX specifies.
+
+    Returns
+    -------
+    OutputSize
+
+    Raises
+    ------
+    ValueError
+        If a size is not positive, a pad is negative, or the dilated kernel is
+        wider than the padded input.
+    """
+    pad_begin, pad_end = _pair(pad)
+    if n < 1:
+        raise ValueError(f"input size must be >= 1, got {n}")
+    if kernel < 1:
+        raise ValueError(f"kernel size must be >= 1, got {kernel}")
+    if stride < 1:
+        raise ValueError(f"stride must be >= 1, got {stride}")
+    if dilation < 1:
+        raise ValueError(f"dilation must be >= 1 (1 means no dilation), got {dilation}")
+    if pad_begin < 0 or pad_end < 0:
+        raise ValueError(f"padding must be >= 0, got ({pad_begin}, {pad_end})")
+    padded = n + pad_begin + pad_end
+    span = dilation * (kernel - 1) + 1
+    if span > padded:
+        raise ValueError(
+            f"kernel spans {span} cells (kernel {kernel}, dilation {dilation}) but the padded "
+            f"input has only {padded} (size {n} + padding {pad_begin} + {pad_end})"
+        )
+    numerator = padded - span
+    if ceil_mode:
+        size = -(-numerator // stride) + 1
+        if (size - 1) * stride >= n + pad_begin:
+            size -= 1
+    else:
+        size = numerator // stride + 1
+    return OutputSize(
+        size=size,
+        fits=numerator % stride == 0,
+        numerator=numerator,
+        stride=stride,
+        exact=numerator / stride + 1,
+        padded=padded,
+        span=span,
+    )
+
+
+def conv_output_shape(
+    in_hw: Sequence[int],
+    kernel_shape: Sequence[int],
+    strides: Sequence[int] = (1, 1),
+    pads: Sequence[int] = (0, 0, 0, 0),
+    dilations: Sequence[int] = (1, 1),
+    *,
+    ceil_mode: bool = False,
+) -> tuple[int, int]:
+    """Spatial output shape ``(OH, OW)`` of a 2-D convolution or pooling.
+
+    Applies :func:`output_size` per axis: height uses ``pads[0]`` (top) and
+    ``pads[2]`` (bottom), width uses ``pads[1]`` (left) and ``pads[3]`` (right).
+
+    Parameters
+    ----------
+    in_hw : (int, int)
+        Input ``(H, W)``.
+    kernel_shape : (int, int)
+        ``(KH, KW)``.
+    strides, dilations : (int, int)
+        Per-axis stride and dilation.
+    pads : (int, int, int, int)
+        ``(top, left, bottom, right)``, as ONNX.
+    ceil_mode : bool
+        Pooling's round-up mode, see :func:`output_size`.
+
+    Returns
+    -------
+    (int, int)
+    """
+    for name, value, length in (
+        ("in_hw", in_hw, 2),
+        ("kernel_shape", kernel_shape, 2),
+        ("strides", strides, 2),
+        ("pads", pads, 4),
+        ("dilations", dilations, 2),
+    ):
+        if len(value) != length:
+            raise ValueError(f"{name} must have {length} values, got {tuple(value)!r}")
+    oh = output_size(
+        in_hw[0], kernel_shape[0], strides[0], (pads[0], pads[2]), dilations[0], ceil_mode=ceil_mode
+    )
+    ow = output_size(
+        in_hw[1], kernel_shape[1], strides[1], (pads[1], pads[3]), dilations[1], ceil_mode=ceil_mode
+    )
+    return oh.size, ow.size
+
+
+def same_padding(kernel: int, dilation: int = 1) -> tuple[int, int]:
+    """Padding ``(begin, end)`` that keeps the size unchanged at stride 1.
+
+    The total is ``D (F - 1)``; it is split ``begin = floor(total / 2)``,
+    ``end = ceil(total / 2)`` as ONNX ``SAME_UPPER``. For odd ``F`` and ``D = 1``
+    both sides are the course's ``(F - 1) / 2``.
+    """
+    if kernel < 1 or dilation < 1:
+        raise ValueError(f"kernel and dilation must be >= 1, got {kernel} and {dilation}")
+    total = dilation * (kernel - 1)
+    return total // 2, total - total // 2
+
+
+def conv_params(kh: int, kw: int, c: int, k: int, bias: bool = True, groups: int = 1) -> ParamCount:
+    """Learnable parameters of a convolution layer.
+
+    ``weights = KH * KW * (C / groups) * K``, ``biases = K`` (0 without bias), so
+    ``total = (KH * KW * C / groups + 1) * K``.
+
+    Parameters
+    ----------
+    kh, kw : int
+        Kernel height and width.
+    c : int
+        Input channels ``C``.
+    k : int
+        Number of filters ``K`` (output channels).
+    bias : bool
+        Whether each filter has a bias.
+    groups : int
+        ONNX ``group``; both ``C`` and ``K`` must be divisible by it.
+    """
+    if min(kh, kw, c, k, groups) < 1:
+        raise ValueError(f"sizes must be >= 1, got kh={kh} kw={kw} c={c} k={k} groups={groups}")
+    if c % groups or k % groups:
+        raise ValueError(f"channels {c} and filters {k} must both be divisible by groups={groups}")
+    weights = kh * kw * (c // groups) * k
+    biases = k if bias else 0
+    return ParamCount(weights=weights, biases=biases, total=weights + biases)
+
+
+def dense_params(in_features: int, out_features: int, bias: bool = True) -> ParamCount:
+    """Learnable parameters of a dense layer: ``(in + 1) * out`` with bias."""
+    if in_features < 1 or out_features < 1:
+        raise ValueError(f"feature counts must be >= 1, got {in_features} and {out_features}")
+    weights = in_features * out_features
+    biases = out_features if bias else 0
+    return ParamCount(weights=weights, biases=biases, total=weights + biases)
+
+
+def activation_count(shape: Sequence[int]) -> int:
+    """Number of values in an activation tensor: the product of its ``shape``."""
+    if any(int(d) < 0 for d in shape):
+        raise ValueError(f"shape entries must be >= 0, got {tuple(shape)!r}")
+    return math.prod(int(d) for d in shape)
+
+
+def float32_bytes(count: int) -> int:
+    """Bytes needed to store ``count`` float32 values: ``4 * count``."""
+    if count < 0:
+        raise ValueError(f"count must be >= 0, got {count}")
+    return 4 * int(count)
+
+
+def window_attrs(
+    kernel_shape: Sequence[int],
+    strides: Sequence[int] | None,
+    pads: Sequence[int],
+    dilations: Sequence[int],
+) -> tuple[tuple[int, int], tuple[int, int], tuple[int, int, int, int], tuple[int, int]]:
+    """Check 2-D window attributes and return them as int tuples.
+
+    ``strides=None`` means 1 per axis (the ONNX default). Values must be >= 1
+    (pads >= 0); lengths must be 2, 2, 4, 2.
+    """
+    strides = (1, 1) if strides is None else strides
+    checked = []
+    for name, value, length, low in (
+        ("kernel_shape", kernel_shape, 2, 1),
+        ("strides", strides, 2, 1),
+        ("pads", pads, 4, 0),
+        ("dilations", dilations, 2, 1),
+    ):
+        value = tuple(value)
+        if len(value) != length or any(int(v) != v or v < low for v in value):
+            raise ValueError(f"{name} must be {length} integers >= {low}, got {value!r}")
+        checked.append(tuple(int(v) for v in value))
+    kernel, stride, pad, dilation = checked
+    return kernel, stride, pad, dilation  # type: ignore[return-value]
+
+
+def float_dtype(*arrays: np.ndarray | None) -> np.dtype:
+    """Common floating dtype of the given arrays (``None`` entries are skipped).
+
+    float32 inputs stay float32, any float64 input makes float64, and integer
+    inputs are promoted to float64.
+    """
+    dtype = np.result_type(*[a for a in arrays if a is not None])
+    return dtype if np.issubdtype(dtype, np.floating) else np.dtype(np.float64)

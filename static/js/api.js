@@ -1,0 +1,92 @@
+// Fetch only: every call to the server goes through here. Errors carry the server's
+// sentence (`detail`) so pages can show it to the student as is.
+
+export class ApiError extends Error {
+  constructor(status, detail) {
+    super(detail);
+    this.status = status;
+    this.detail = detail;
+  }
+}
+
+async function handle(response) {
+  let body = null;
+  const type = response.headers.get("content-type") || "";
+  if (type.includes("application/json")) body = await response.json();
+  if (!response.ok) {
+    const detail = body && typeof body.detail === "string"
+      ? body.detail
+      : `The server answered ${response.status}.`;
+    throw new ApiError(response.status, detail);
+  }
+  return body;
+}
+
+export async function getJSON(url, { signal } = {}) {
+  return handle(await fetch(url, { signal, headers: { accept: "application/json" } }));
+}
+
+export async function postJSON(url, payload, { signal } = {}) {
+  return handle(await fetch(url, {
+    method: "POST",
+    signal,
+    headers: { "content-type": "application/json", accept: "application/json" },
+    body: JSON.stringify(payload),
+  }));
+}
+
+/** POST multipart form data (uploads); `fields` maps names to Blob/File/string. */
+export async function postForm(url, fields, { signal } = {}) {
+  const form = new FormData();
+  for (const [name, value] of Object.entries(fields)) {
+    if (value instanceof Blob && !(value instanceof File)) form.append(name, value, `${name}.png`);
+    else form.append(name, value);
+  }
+  return handle(await fetch(url, { method: "POST", body: form, signal }));
+}
+
+/** A tensor as the API expects it: {shape, data} with data flat, row-major. */
+export function tensor(shape, data) {
+  return { shape, data: Array.from(data) };
+}
+
+/**
+ * Calls `fn` with the latest arguments only: an older request still in flight is
+ * aborted when a newer one starts (sliders fire many times a second).
+ */
+export function latestOnly(fn) {
+  let controller = null;
+  return async (...args) => {
+    if (controller) controller.abort();
+    controller = new AbortController();
+    const mine = controller;
+    try {
+      return await fn(...args, { signal: mine.signal });
+    } catch (err) {
+      if (err.name === "AbortError") return undefined;
+      throw err;
+    } finally {
+      if (controller === mine) controller = null;
+    }
+  };
+}
+
+/** Decode a feature map sent as {"encoding": "f16-base64", "data", "shape"} to Float32Array. */
+export function decodeF16(payload) {
+  const bin = atob(payload.data);
+  const bytes = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+  const halves = new Uint16Array(bytes.buffer);
+  const out = new Float32Array(halves.length);
+  for (let i = 0; i < halves.length; i++) out[i] = halfToFloat(halves[i]);
+  return out;
+}
+
+function halfToFloat(h) {
+  const s = (h & 0x8000) ? -1 : 1;
+  const e = (h >> 10) & 0x1f;
+  const f = h & 0x3ff;
+  if (e === 0) return s * 2 ** -14 * (f / 1024);
+  if (e === 31) return f ? NaN : s * Infinity;
+  return s * 2 ** (e - 15) * (1 + f / 1024);
+}

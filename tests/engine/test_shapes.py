@@ -1,0 +1,132 @@
+"""Shape and parameter arithmetic, including the worked examples from the course."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.shapes import (
+    activation_count,
+    conv_output_shape,
+    conv_params,
+    dense_params,
+    float32_bytes,
+    output_size,
+    same_padding,
+)
+
+
+@pytest.mark.parametrize(
+    ("n", "kernel", "stride", "pad", "dilation", "size", "fits"),
+    [
+        (7, 3, 1, 0, 1, 5, True),  # 7x7 input, 3x3 filter, stride 1
+        (7, 3, 2, 0, 1, 3, True),  # stride 2
+        (7, 3, 3, 0, 1, 2, False),  # stride 3: (7 - 3) / 3 + 1 = 2.33 does not fit
+        (32, 5, 1, 2, 1, 32, True),  # 32x32, F=5, P=2 keeps the size
+        (227, 11, 4, 0, 1, 55, True),  # AlexNet conv1
+        (7, 3, 1, 0, 2, 3, True),  # dilation 2: the 3-tap kernel spans 5 cells
+        (5, 2, 2, (1, 0), 1, 3, True),  # asymmetric padding as a (begin, end) pair
+        (1, 1, 1, 0, 1, 1, True),
+    ],
+)
+def test_output_size(n, kernel, stride, pad, dilation, size, fits):
+    result = output_size(n, kernel, stride, pad, dilation)
+    assert (result.size, result.fits) == (size, fits)
+
+
+def test_output_size_shows_the_working():
+    result = output_size(7, 3, 3)
+    assert result.numerator == 4
+    assert result.exact == pytest.approx(2 + 1 / 3)
+    assert (result.padded, result.span, result.stride) == (7, 3, 3)
+    assert output_size(7, 3, 1, 0, 3).span == 7
+
+
+@pytest.mark.parametrize(
+    ("n", "kernel", "stride", "pad", "floor_size", "ceil_size"),
+    [
+        (7, 2, 2, 0, 3, 4),
+        (6, 2, 2, 0, 3, 3),
+        (5, 3, 2, (1, 1), 3, 3),
+        # ceil would start a 4th window inside the end padding: ONNX drops it
+        (5, 2, 2, (1, 1), 3, 3),
+    ],
+)
+def test_output_size_ceil_mode(n, kernel, stride, pad, floor_size, ceil_size):
+    assert output_size(n, kernel, stride, pad).size == floor_size
+    assert output_size(n, kernel, stride, pad, ceil_mode=True).size == ceil_size
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((3, 5), "kernel spans 5"),
+        ((5, 3, 1, 0, 3), "kernel spans 7"),
+        ((5, 3, 0), "stride"),
+        ((5, 3, 1, 0, 0), "dilation"),
+        ((5, 3, 1, -1), "padding"),
+        ((0, 1), "input size"),
+        ((5, 0), "kernel size"),
+        ((5, 3, 1, (1, 2, 3)), "pad"),
+    ],
+)
+def test_output_size_rejects_bad_arguments(args, message):
+    with pytest.raises(ValueError, match=message):
+        output_size(*args)
+
+
+def test_conv_output_shape_uses_per_axis_pads():
+    # height uses top/bottom (pads[0], pads[2]); width uses left/right (pads[1], pads[3])
+    assert conv_output_shape((5, 5), (3, 3), pads=(2, 0, 0, 0)) == (5, 3)
+    assert conv_output_shape((5, 5), (3, 3), pads=(0, 0, 0, 2)) == (3, 5)
+    assert conv_output_shape((227, 227), (11, 11), (4, 4)) == (55, 55)
+    assert conv_output_shape((7, 9), (3, 3), (2, 1), (1, 1, 1, 1), (2, 1)) == (3, 9)
+    with pytest.raises(ValueError, match="pads"):
+        conv_output_shape((5, 5), (3, 3), pads=(1, 1))
+
+
+@pytest.mark.parametrize(
+    ("kernel", "dilation", "expected"),
+    [
+        (1, 1, (0, 0)),
+        (3, 1, (1, 1)),
+        (5, 1, (2, 2)),
+        (2, 1, (0, 1)),
+        (4, 1, (1, 2)),
+        (3, 2, (2, 2)),
+    ],
+)
+def test_same_padding_keeps_the_size(kernel, dilation, expected):
+    assert same_padding(kernel, dilation) == expected
+    assert output_size(10, kernel, 1, expected, dilation).size == 10
+
+
+def test_conv_params_course_examples():
+    ten_filters = conv_params(5, 5, 3, 10)
+    assert (ten_filters.weights, ten_filters.biases, ten_filters.total) == (750, 10, 760)
+    alexnet = conv_params(11, 11, 3, 96)
+    assert (alexnet.weights, alexnet.biases, alexnet.total) == (34848, 96, 34944)
+    assert conv_params(3, 3, 8, 4, bias=False).total == 288
+    depthwise = conv_params(3, 3, 32, 32, groups=32)
+    assert (depthwise.weights, depthwise.total) == (288, 320)
+
+
+def test_conv_params_rejects_bad_groups():
+    with pytest.raises(ValueError, match="divisible"):
+        conv_params(3, 3, 3, 4, groups=2)
+    with pytest.raises(ValueError, match=">= 1"):
+        conv_params(0, 3, 3, 4)
+
+
+def test_dense_params_activation_count_and_bytes():
+    fc = dense_params(4096, 1000)
+    assert (fc.weights, fc.biases, fc.total) == (4_096_000, 1000, 4_097_000)
+    assert dense_params(10, 2, bias=False).total == 20
+    assert activation_count((55, 55, 96)) == 290_400
+    assert activation_count(()) == 1
+    assert float32_bytes(290_400) == 1_161_600
+    with pytest.raises(ValueError):
+        dense_params(0, 3)
+    with pytest.raises(ValueError):
+        activation_count((2, -1))
+    with pytest.raises(ValueError):
+        float32_bytes(-1)
