@@ -76,7 +76,11 @@ def open_image(data: bytes, *, max_pixels: int = MAX_PIXELS, draft_to: int | Non
         except ApiError:
             raise
         except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
-            raise ApiError(413, "The image is too large to decode safely.") from exc
+            raise ApiError(
+                413,
+                f"The image's header declares more than {max_pixels:,} pixels, the limit; "
+                "it was refused before decoding.",
+            ) from exc
         except (OSError, ValueError, SyntaxError, EOFError, IndexError, TypeError) as exc:
             raise ApiError(
                 422, f"The {fmt} file could not be decoded; it may be truncated or corrupt."

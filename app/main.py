@@ -13,8 +13,10 @@ from app import __version__
 from app.config import STATIC_DIR, Settings
 from app.errors import install_error_handlers
 from app.gate import HeavyGate
-from app.routers import basics, images, pages
+from app.modelstore import ModelStore
+from app.routers import basics, images, models, pages
 from app.routers import lessons as lessons_router
+from app.routers import playground as playground_router
 from app.security import SecurityHeadersMiddleware
 
 log = logging.getLogger("convlab")
@@ -34,6 +36,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
         app.state.gate = HeavyGate(settings.heavy_concurrency, settings.heavy_queue_timeout_s)
+        store = ModelStore(threads=settings.ort_threads)
+        store.load_dir(settings.models_dir)
+        app.state.models = store
         yield
 
     app = FastAPI(
@@ -51,6 +56,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(basics.router)
     app.include_router(images.router)
+    app.include_router(models.router)
     app.include_router(lessons_router.router)
+    app.include_router(playground_router.router)
     app.include_router(pages.router)
     return app

@@ -24,19 +24,21 @@ SideSize = Annotated[int, Query(ge=4, le=128)]
 NAME = re.compile(r"^[a-z0-9-]{1,40}$")
 
 
-async def read_upload(file: UploadFile, limit: int = UPLOAD_LIMIT) -> bytes:
-    data = await file.read(limit + 1)
+def read_upload(file: UploadFile, limit: int = UPLOAD_LIMIT) -> bytes:
+    """The upload's bytes (the body limit already bounds them; this is a second guard)."""
+    file.file.seek(0)
+    data = file.file.read(limit + 1)
     if len(data) > limit:
         raise ApiError(413, f"The file is larger than {limit // (1024 * 1024)} MB.")
     return data
 
 
 @router.post("/image")
-async def upload_image(
+def upload_image(
     file: UploadFile, _: HeavyDep, channels: Channels = "L", size: SideSize = 28
 ) -> dict:
     """Decode an uploaded image to a (C, H, W) tensor in [0, 1], longer side = ``size``."""
-    data = await read_upload(file)
+    data = read_upload(file)
     im, fmt = open_image(data, draft_to=size)
     width, height = im.size
     x = image_tensor(im, channels, size)

@@ -1,4 +1,4 @@
-"""The playground's presets: classic filters at any size, and the course's 6x6 example.
+"""The playground's filter presets: classic kernels at any size the engine defines them.
 
 The kernels come from :mod:`engine.filters`; the page never types a weight in itself.
 """
@@ -40,20 +40,3 @@ def list_filters(size: KernelSize = 3, channels: Channels = "L") -> dict:
         "filters": [_preset_json(p, size, c) for p in filters.available(size)],
     }
 
-
-@router.get("/course-example")
-def course_example() -> dict:
-    """The course's first convolution: a 6x6 binary image and two 3x3 pattern detectors."""
-    return {
-        "name": "course-6x6",
-        "title": "6×6 image, two 3×3 filters",
-        "description": (
-            "A 6×6 black-and-white image and two 3×3 filters, each a detector for a small "
-            "pattern: a \\ diagonal and a vertical line. At stride 1 each filter stops at "
-            "4×4 positions, so the two filters give two 4×4 feature maps: a 4×4×2 volume."
-        ),
-        "input": tensor_json(filters.COURSE_IMAGE[None]),
-        "kernel_size": 3,
-        "stride": 1,
-        "filters": [_preset_json(filters.PRESETS[n], 3, 1) for n in filters.COURSE_FILTERS],
-    }

@@ -1,0 +1,138 @@
+"""The models the app serves: shipped ones loaded once at start-up, and users' own
+uploads held in memory under an LRU cap (never written to disk).
+
+Names are looked up in these tables only; a name is never used to build a path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+
+from app.errors import ApiError
+
+log = logging.getLogger("convlab")
+
+USER_MAX_MODELS = 8
+USER_MAX_BYTES = 200 * 1024 * 1024
+
+
+@dataclass
+class Model:
+    name: str
+    card: dict[str, Any]
+    onnx_bytes: bytes
+    session: ort.InferenceSession
+    source: str = "shipped"  # shipped | user
+    _graph: Any = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def input_name(self) -> str:
+        return self.session.get_inputs()[0].name
+
+    @property
+    def classes(self) -> list[str]:
+        return list(self.card["classes"])
+
+    @property
+    def input_spec(self) -> dict[str, Any]:
+        return self.card["input"]
+
+    def graph(self):
+        """The model as the engine's graph (loaded on first use, then kept)."""
+        with self._lock:
+            if self._graph is None:
+                from engine.graph import load_graph
+
+                self._graph = load_graph(self.onnx_bytes)
+            return self._graph
+
+    def infer(self, x: np.ndarray) -> np.ndarray:
+        """Class probabilities for a (N, C, H, W) batch, via onnxruntime."""
+        out = self.session.run(None, {self.input_name: x.astype(np.float32)})[0]
+        return as_probabilities(np.asarray(out, dtype=np.float64).reshape(x.shape[0], -1))
+
+
+def as_probabilities(scores: np.ndarray) -> np.ndarray:
+    """Rows that already are probability vectors stay; raw class scores get a softmax."""
+    sums = scores.sum(axis=1)
+    if np.all(scores >= -1e-6) and np.allclose(sums, 1.0, atol=1e-3):
+        return scores
+    shifted = scores - scores.max(axis=1, keepdims=True)
+    e = np.exp(shifted)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def make_session(onnx_bytes: bytes, threads: int) -> ort.InferenceSession:
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    opts.log_severity_level = 3
+    return ort.InferenceSession(onnx_bytes, sess_options=opts, providers=["CPUExecutionProvider"])
+
+
+class ModelStore:
+    def __init__(self, threads: int = 1) -> None:
+        self.threads = threads
+        self.shipped: dict[str, Model] = {}
+        self.user: OrderedDict[str, Model] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def load_dir(self, models_dir: Path) -> None:
+        """Load every ``<name>.onnx`` that has a ``<name>.json`` card beside it."""
+        if not models_dir.is_dir():
+            log.warning("models directory %s does not exist; no models served", models_dir)
+            return
+        for card_path in sorted(models_dir.glob("*.json")):
+            onnx_path = card_path.with_suffix(".onnx")
+            if not onnx_path.exists():
+                continue
+            card = json.loads(card_path.read_text())
+            data = onnx_path.read_bytes()
+            expected = card.get("onnx", {}).get("sha256")
+            if expected and hashlib.sha256(data).hexdigest() != expected:
+                log.error("%s does not match the sha256 in its card; not served", onnx_path.name)
+                continue
+            name = card.get("name", card_path.stem)
+            self.shipped[name] = Model(name, card, data, make_session(data, self.threads))
+        log.info("loaded models: %s", ", ".join(self.shipped) or "none")
+
+    def get(self, name: str) -> Model:
+        with self._lock:
+            if name in self.shipped:
+                return self.shipped[name]
+            if name in self.user:
+                self.user.move_to_end(name)
+                return self.user[name]
+        raise ApiError(404, f"There is no model called {name!r}. GET /api/models lists them.")
+
+    def cards(self) -> list[dict[str, Any]]:
+        with self._lock:
+            models = list(self.shipped.values()) + list(self.user.values())
+        return [public_card(m) for m in models]
+
+    def add_user(self, model: Model) -> None:
+        """Keep a user's model; the least recently used ones go when the caps are reached."""
+        with self._lock:
+            self.user[model.name] = model
+            self.user.move_to_end(model.name)
+            while len(self.user) > USER_MAX_MODELS or (
+                sum(len(m.onnx_bytes) for m in self.user.values()) > USER_MAX_BYTES
+                and len(self.user) > 1
+            ):
+                old, _ = self.user.popitem(last=False)
+                log.info("evicted user model %s", old)
+
+
+def public_card(model: Model) -> dict[str, Any]:
+    return {**model.card, "name": model.name, "source": model.source}

@@ -1,0 +1,110 @@
+"""Trained models: their cards, and predictions on uploaded images."""
+
+from __future__ import annotations
+
+import base64
+import time
+from typing import Annotated
+
+import numpy as np
+from fastapi import APIRouter, Depends, Query, Request, UploadFile
+
+from app.deps import HeavyDep
+from app.imaging import open_image, png_bytes, prepare
+from app.modelstore import Model, ModelStore
+from app.routers.images import UPLOAD_LIMIT, read_upload
+from app.tensors import tensor_json
+
+router = APIRouter(prefix="/api/models", tags=["models"], max_body_size=UPLOAD_LIMIT + 64 * 1024)
+
+
+def get_store(request: Request) -> ModelStore:
+    return request.app.state.models
+
+
+StoreDep = Annotated[ModelStore, Depends(get_store)]
+
+
+def get_model(name: str, store: StoreDep) -> Model:
+    return store.get(name)
+
+
+ModelDep = Annotated[Model, Depends(get_model)]
+
+
+@router.get("")
+def list_models(store: StoreDep) -> dict:
+    """Every model the server has, as its model card."""
+    return {"models": store.cards()}
+
+
+@router.get("/{name}")
+def model_card(model: ModelDep) -> dict:
+    """One model's card: dataset, classes, input preprocessing, architecture, metrics."""
+    from app.modelstore import public_card
+
+    return public_card(model)
+
+
+def data_url(arr: np.ndarray) -> str:
+    return "data:image/png;base64," + base64.b64encode(png_bytes(arr)).decode("ascii")
+
+
+def steps_json(prepared) -> list[dict]:
+    return [
+        {"name": name, "caption": caption, "image": data_url(np.clip(arr, 0, 255).astype(np.uint8))}
+        for name, caption, arr in prepared.steps
+    ]
+
+
+def decode_for(model: Model, file: UploadFile):
+    """Read, validate and preprocess an upload for ``model``; returns (prepared, info, ms)."""
+    t0 = time.perf_counter()
+    data = read_upload(file)
+    spec = model.input_spec
+    side = int(max(spec["shape"][-2:]))
+    im, fmt = open_image(data, draft_to=side if spec.get("channels") == "RGB" else 4 * side)
+    t1 = time.perf_counter()
+    prepared = prepare(im, spec)
+    t2 = time.perf_counter()
+    info = {"width": im.size[0], "height": im.size[1], "format": fmt}
+    return prepared, info, {"decode": (t1 - t0) * 1e3, "preprocess": (t2 - t1) * 1e3}
+
+
+def top_k(probs: np.ndarray, classes: list[str], k: int = 3) -> list[dict]:
+    order = np.argsort(-probs)[:k]
+    return [{"index": int(i), "label": classes[i], "probability": float(probs[i])} for i in order]
+
+
+@router.post("/{name}/predict")
+def predict(
+    model: ModelDep,
+    file: UploadFile,
+    _: HeavyDep,
+    explain: Annotated[bool, Query(description="include the preprocessing steps as images")] = True,
+) -> dict:
+    """Classify one image (PNG, JPEG, WebP, GIF or BMP in the multipart field ``file``)."""
+    t0 = time.perf_counter()
+    prepared, info, timing = decode_for(model, file)
+    t1 = time.perf_counter()
+    probs = model.infer(prepared.tensor)[0]
+    t2 = time.perf_counter()
+    index = int(np.argmax(probs))
+    classes = model.classes
+    result = {
+        "model": model.name,
+        "label": classes[index],
+        "index": index,
+        "classes": classes,
+        "probabilities": [float(p) for p in probs],
+        "top": top_k(probs, classes),
+        "input": tensor_json(prepared.tensor[0], decimals=5),
+        "original": info,
+        "notes": prepared.notes,
+    }
+    if explain:
+        result["preprocessing"] = steps_json(prepared)
+    timing["inference"] = (t2 - t1) * 1e3
+    timing["total"] = (time.perf_counter() - t0) * 1e3
+    result["timing_ms"] = {k: round(v, 3) for k, v in timing.items()}
+    return result

@@ -1,0 +1,68 @@
+"""GET /api/filters: the playground's presets, served as (C, F, F) weights."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+
+def names(body: dict) -> list[str]:
+    return [f["name"] for f in body["filters"]]
+
+
+def test_default_is_every_3x3_preset_for_greyscale(client):
+    r = client.get("/api/filters")
+    assert r.status_code == 200
+    body = r.json()
+    assert body["size"] == 3 and body["channels"] == "L"
+    expected = {"identity", "box_blur", "gaussian_blur", "sharpen", "sobel_x", "sobel_y",
+                "prewitt_x", "prewitt_y", "laplacian", "emboss", "outline", "diagonal", "vertical"}
+    assert set(names(body)) == expected
+    sobel = next(f for f in body["filters"] if f["name"] == "sobel_x")
+    assert sobel["title"] == "Sobel x" and "vertical edges" in sobel["description"]
+    assert sobel["weights"] == {"shape": [1, 3, 3], "data": [-1, 0, 1, -2, 0, 2, -1, 0, 1]}
+
+
+@pytest.mark.parametrize("size", [1, 2, 4, 5, 7])
+def test_other_sizes_offer_what_exists_there(client, size):
+    body = client.get(f"/api/filters?size={size}").json()
+    assert "box_blur" in names(body)
+    assert ("sobel_x" in names(body)) == (size % 2 == 1 and size >= 3)
+    assert "laplacian" not in names(body)
+    for f in body["filters"]:
+        assert f["weights"]["shape"] == [1, size, size]
+        assert len(f["weights"]["data"]) == size * size
+
+
+def test_rgb_filters_have_three_slices_that_sum_to_the_kernel(client):
+    body = client.get("/api/filters?size=5&channels=RGB").json()
+    assert body["channels"] == "RGB"
+    grey = {f["name"]: f for f in client.get("/api/filters?size=5").json()["filters"]}
+    for f in body["filters"]:
+        assert f["weights"]["shape"] == [3, 5, 5]
+        w = np.array(f["weights"]["data"]).reshape(3, 5, 5)
+        g = np.array(grey[f["name"]]["weights"]["data"]).reshape(5, 5)
+        np.testing.assert_allclose(w.sum(axis=0), g, atol=1e-5)
+
+
+def test_course_filters_work_with_the_conv_route(client):
+    course = client.get("/api/samples/course-6x6").json()["tensor"]
+    body = client.get("/api/filters").json()
+    by_name = {f["name"]: f["weights"] for f in body["filters"]}
+    weights = by_name["diagonal"]["data"] + by_name["vertical"]["data"]
+    r = client.post("/api/conv", json={"input": course, "weights": {"shape": [2, 1, 3, 3], "data": weights}})
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert out["output_size"]["output_shape"] == [2, 4, 4]
+    assert out["output"]["data"][:4] == [3, -1, -3, -1]
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["size=0", "size=8", "size=three", "size=2.5", "channels=CMYK", "channels=rgb", "size=-1"],
+)
+def test_bad_queries_get_a_readable_422(client, query):
+    r = client.get(f"/api/filters?{query}")
+    assert r.status_code == 422
+    detail = r.json()["detail"]
+    assert isinstance(detail, str) and ("size" in detail or "channels" in detail)
