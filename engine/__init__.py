@@ -32,6 +32,14 @@ from engine.dense import (
     softmax_backward,
     softmax_forward,
 )
+from engine.graph import (
+    SUPPORTED_OPS,
+    Graph,
+    GraphError,
+    UnsupportedOpError,
+    load_graph,
+    run,
+)
 from engine.pool import (
     AvgPoolCache,
     MaxPoolCache,
@@ -56,8 +64,14 @@ from engine.shapes import (
 )
 
 __all__ = [
+    "SUPPORTED_OPS",
     "AvgPoolCache",
     "ConvCache",
+    "Graph",
+    "GraphError",
+    "UnsupportedOpError",
+    "load_graph",
+    "run",
     "MaxPoolCache",
     "OutputSize",
     "ParamCount",

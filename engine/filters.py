@@ -26,8 +26,6 @@ from math import comb
 import numpy as np
 
 __all__ = [
-    "COURSE_FILTERS",
-    "COURSE_IMAGE",
     "PRESETS",
     "Preset",
     "available",
@@ -226,19 +224,3 @@ def filter_bank(name: str, size: int = 3, channels: int = 1) -> np.ndarray:
     k = kernel(name, size)
     return np.repeat(k[None] / np.float32(channels), channels, axis=0)
 
-
-#: The course's first picture of convolution: a 6x6 binary image (1 = ink) ...
-COURSE_IMAGE = np.array(
-    [
-        [1, 0, 0, 0, 0, 1],
-        [0, 1, 0, 0, 1, 0],
-        [0, 0, 1, 1, 0, 0],
-        [1, 0, 0, 0, 1, 0],
-        [0, 1, 0, 0, 1, 0],
-        [0, 0, 1, 0, 1, 0],
-    ],
-    dtype=np.float32,
-)
-
-#: ... and the two 3x3 filters it is convolved with (stride 1 gives a 2 x 4 x 4 volume).
-COURSE_FILTERS = ("diagonal", "vertical")
