@@ -65,6 +65,31 @@ def _im2col(
     return win.reshape(group, n * oh * ow, (c // group) * kh * kw)
 
 
+def _im2col_ck(
+    x: np.ndarray,
+    kernel: tuple[int, int],
+    strides: tuple[int, int],
+    pads: tuple[int, int, int, int],
+    dilations: tuple[int, int],
+    group: int,
+) -> tuple[np.ndarray, int, int]:
+    """Windows of ``x`` channel-and-kernel first: ``(N, group, C/group * KH*KW, OH*OW)``.
+
+    This layout copies the window view in long contiguous runs (each kernel offset is a
+    shifted copy of the whole image), several times faster than the row-per-position
+    layout of :func:`_im2col`, and ``W @ cols`` then lands directly in NCHW order.
+    """
+    n, c, _, _ = x.shape
+    (kh, kw), (sh, sw), (dh, dw) = kernel, strides, dilations
+    top, left, bottom, right = pads
+    xp = np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right))) if any(pads) else x
+    span = (dh * (kh - 1) + 1, dw * (kw - 1) + 1)
+    win = sliding_window_view(xp, span, axis=(2, 3))[:, :, ::sh, ::sw, ::dh, ::dw]
+    oh, ow = win.shape[2], win.shape[3]
+    cols = np.ascontiguousarray(win.transpose(0, 1, 4, 5, 2, 3))  # (N, C, KH, KW, OH, OW)
+    return cols.reshape(n, group, (c // group) * kh * kw, oh * ow), oh, ow
+
+
 def conv2d_forward(
     x: np.ndarray,
     w: np.ndarray,
@@ -119,11 +144,13 @@ def conv2d_forward(
     oh, ow = conv_output_shape((h, wd), kernel, strides, pads, dilations)
     x, w = x.astype(dtype, copy=False), w.astype(dtype, copy=False)
 
-    cols = _im2col(x, kernel, strides, pads, dilations, group)
+    cols, _, _ = _im2col_ck(x, kernel, strides, pads, dilations, group)
     wmat = w.reshape(group, f // group, cg * kh * kw)
-    out = np.matmul(cols, wmat.transpose(0, 2, 1))  # (group, N*OH*OW, F/group)
-    out = out.reshape(group, n, oh, ow, f // group).transpose(1, 0, 4, 2, 3).reshape(n, f, oh, ow)
-    out = np.ascontiguousarray(out)
+    if group == 1:
+        out = np.matmul(wmat[0], cols[:, 0])  # (N, F, OH*OW)
+    else:
+        out = np.matmul(wmat[None], cols)  # (N, group, F/group, OH*OW)
+    out = out.reshape(n, f, oh, ow)
     if b is not None:
         out += b.astype(dtype, copy=False)[None, :, None, None]
     cache = ConvCache(x, w, b is not None, strides, pads, dilations, group)

@@ -1,0 +1,1 @@
+"""Benchmarks (`make bench`, `make load`): not part of `make test`."""
