@@ -52,11 +52,12 @@ def _uncovered(a: Axis, size: int) -> str:
     in_input = [m - a.p0 for m in missing if 0 <= m - a.p0 < a.n]
     n_pad = len(missing) - len(in_input)
     parts = []
+    singular = a.name[:-1]  # "rows" -> "row"
     if in_input:
         which = ", ".join(str(v) for v in in_input[:8]) + (" ..." if len(in_input) > 8 else "")
-        parts.append(f"input {a.name} {which}")
+        parts.append(f"input {a.name if len(in_input) > 1 else singular} {which}")
     if n_pad:
-        parts.append(f"{n_pad} padding {a.name}")
+        parts.append(f"{n_pad} padding {a.name if n_pad > 1 else singular}")
     return (
         f"With stride {a.s} the window does not land evenly on the {a.name}: "
         f"(N - F + 2P) = {a.n + a.p0 + a.p1 - span} is not a multiple of {a.s}, so the last "
@@ -114,7 +115,7 @@ def describe(
         f" (padded to {hw[0] + top + bottom}x{hw[1] + left + right}) with stride "
         f"{strides[0] if strides[0] == strides[1] else strides}"
         f" stops at {h_out}x{w_out} positions; {filters} filter"
-        f"{'s' if filters != 1 else ''} give a {h_out}x{w_out}x{filters} output volume."
+        f"{'s give' if filters != 1 else ' gives'} a {h_out}x{w_out}x{filters} output volume."
     )
     if notes:
         explanation += " " + " ".join(notes)

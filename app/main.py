@@ -14,9 +14,13 @@ from app.config import STATIC_DIR, Settings
 from app.errors import install_error_handlers
 from app.gate import HeavyGate
 from app.modelstore import ModelStore
+from app.routers import architectures as architectures_router
 from app.routers import basics, images, models, pages
+from app.routers import calculator as calculator_router
+from app.routers import inspect as inspect_router
 from app.routers import lessons as lessons_router
 from app.routers import playground as playground_router
+from app.routers import train as train_router
 from app.security import SecurityHeadersMiddleware
 
 log = logging.getLogger("convlab")
@@ -56,8 +60,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(basics.router)
     app.include_router(images.router)
+    app.include_router(inspect_router.router)
     app.include_router(models.router)
     app.include_router(lessons_router.router)
     app.include_router(playground_router.router)
+    app.include_router(architectures_router.router)
+    app.include_router(calculator_router.router)
+    app.include_router(train_router.router)
     app.include_router(pages.router)
     return app

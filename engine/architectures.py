@@ -164,6 +164,29 @@ def _size_formula(n: int, k: int, s: int, p: int, d: int, out, ceil: bool) -> st
     return text
 
 
+def _uncovered(s: int, p: int, axes) -> str:
+    """What a window that does not land evenly leaves out (rounding down), per axis."""
+    found = []
+    for _, out, what in axes:
+        if not out.fits:
+            left = out.padded - ((out.size - 1) * s + out.span)  # cells after the last window
+            found.append((max(0, left - p), left, what))  # (input cells lost, all left, axis)
+    if not found:
+        return ""
+    if len(found) == 2 and found[0][:2] == found[1][:2]:
+        found = [(*found[0][:2], "row and column" if found[0][1] == 1 else "rows and columns")]
+    parts = []
+    for lost, left, what in found:
+        many = (lost if lost else left) > 1
+        noun = what if not many or what.endswith("columns") else f"{what}s"
+        if lost:
+            count = f"{lost} " if many else ""
+            parts.append(f"the last {count}input {noun} {'are' if many or ' and ' in what else 'is'} never covered")
+        else:
+            parts.append(f"only {left} padding {noun} {'are' if many else 'is'} left over, so no input is lost")
+    return f"Stride {s} does not land evenly, so the size is rounded down: {'; '.join(parts)}."
+
+
 def _window(layer, shape: Shape, kind: str):
     c, h, w = _volume(shape, f"{kind} {layer.name!r}")
     k, p = layer.kernel, layer.padding
@@ -176,12 +199,7 @@ def _window(layer, shape: Shape, kind: str):
     formula = _size_formula(h, k, s, p, d, oh, ceil)
     if h != w:
         formula = f"rows {formula}; columns {_size_formula(w, k, s, p, d, ow, ceil)}"
-    note = ""
-    if not (oh.fits and ow.fits) and not ceil:
-        note = (
-            f"Stride {s} does not land evenly: the window's last position stops short, "
-            "so the last input row/column is never covered (the size is rounded down)."
-        )
+    note = "" if ceil else _uncovered(s, p, ((h, oh, "row"), (w, ow, "column")))
     return (c, h, w), (oh.size, ow.size), (k, s, p, d), formula, note
 
 

@@ -74,7 +74,7 @@ def test_output_size_explains_uncovered_rows(client):
     r = client.post("/api/output-size", json={"input_size": 7, "kernel_size": 3, "stride": 3}).json()
     assert r["fits"] is False
     assert "never covered" in r["explanation"]
-    assert "input rows 6" in r["explanation"]
+    assert "input row 6 is never covered" in r["explanation"]
 
 
 @pytest.mark.parametrize(

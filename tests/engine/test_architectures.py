@@ -178,7 +178,11 @@ def test_chain_reasons(layers, message):
 def test_uneven_stride_is_noted_not_an_error():
     row = A.layer_row(A.Conv(2, 3, stride=3), (1, 7, 7))
     assert row.output_shape == (2, 2, 2)
-    assert "rounded down to 2" in row.size_formula and "never covered" in row.note
+    assert "rounded down to 2" in row.size_formula
+    assert "the last input row and column are never covered" in row.note
+    # GoogLeNet's conv1: (224 - 7 + 2*3)/2 + 1 = 112.5; only padding is left over.
+    conv1 = A.table("googlenet").rows[0]
+    assert conv1.output_shape == (64, 112, 112) and "no input is lost" in conv1.note
     ceil = A.layer_row(A.Pool(3, 2, ceil_mode=True), (1, 112, 112))
     assert ceil.output_shape == (1, 56, 56) and "rounded up" in ceil.size_formula
 

@@ -1,0 +1,371 @@
+// The architectures page: the side-by-side summary and chart (GET /api/architectures),
+// one network's full table (GET /api/architectures/{name}) and the three ideas
+// (GET /api/architectures/ideas). Every number comes from the server.
+
+import { ApiError, getJSON, latestOnly } from "../api.js";
+import { createState } from "../state.js";
+import { bytes, debounce, el, int, showError } from "../util.js";
+
+const state = createState({ arch: "lenet5", metric: "total_params", log: false, channels: 64 });
+const $ = (id) => document.getElementById(id);
+const SVG = "http://www.w3.org/2000/svg";
+
+let summaries = [];
+let expanded = new Set();
+
+function svgEl(tag, attrs = {}, text) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+/** [C, H, W] -> "HxWxC" as the course writes it; [N] -> "N". */
+function shapeText(shape) {
+  return shape.length === 3 ? `${shape[1]}x${shape[2]}x${shape[0]}` : int(shape[0]);
+}
+
+/** 138357544 -> "138.4M" (labels only; the exact value is always shown beside it). */
+function compact(n) {
+  const units = [[1e12, "T"], [1e9, "G"], [1e6, "M"], [1e3, "K"]];
+  for (const [u, s] of units) {
+    if (n < u) continue;
+    const text = (n / u).toFixed(n >= 100 * u ? 0 : 1);
+    return `${text.endsWith(".0") ? text.slice(0, -2) : text}${s}`;
+  }
+  return String(n);
+}
+
+// ---------------------------------------------------------------------------------
+// Summary table and chart
+
+function renderSummary(data) {
+  summaries = data.architectures;
+  const body = $("summary-table").tBodies[0];
+  body.replaceChildren(...summaries.map((a) => {
+    const err = a.top5_error.value === null ? "–" : `${a.top5_error.value}%`;
+    return el("tr", { dataset: { name: a.name } },
+      el("th", { scope: "row" }, el("button", { type: "button", class: "link-button", onclick: () => pick(a.name, true) }, a.title)),
+      el("td", {}, a.year),
+      el("td", {}, a.depth),
+      el("td", {}, int(a.total_params)),
+      el("td", {}, int(a.total_activations)),
+      el("td", {}, bytes(a.memory_bytes)),
+      el("td", { title: `${int(a.total_macs)} multiply-adds` }, int(a.total_macs)),
+      el("td", {}, err));
+  }));
+  const seen = new Set();
+  const list = $("top5-list");
+  list.replaceChildren();
+  for (const a of summaries) {
+    const key = a.top5_error.context;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const same = summaries.filter((b) => b.top5_error.context === key).map((b) => b.title).join(", ");
+    list.append(el("dt", {}, `${same}: ${a.top5_error.value === null ? "no ImageNet figure" : `${a.top5_error.value}%`}`), el("dd", {}, key));
+  }
+  $("counting").textContent = `What is counted. ${data.counting}`;
+  markPicked();
+  drawChart();
+}
+
+function drawChart() {
+  const svg = $("chart");
+  if (!summaries.length) return;
+  const metric = state.get("metric");
+  const log = state.get("log");
+  const label = { total_params: "parameters", total_macs: "multiply-adds", total_activations: "activations" }[metric];
+  const width = Math.max(300, svg.parentElement.clientWidth);
+  const left = width < 500 ? 92 : 130;
+  const right = 70;
+  const rowH = 26;
+  const top = 24;
+  const area = width - left - right;
+  const height = top + summaries.length * rowH + 8;
+  svg.replaceChildren(svgEl("desc", { id: "chart-desc" }, `${label} of each architecture, ${log ? "log" : "linear"} scale.`));
+  svg.setAttribute("width", width);
+  svg.setAttribute("height", height);
+  svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+  const values = summaries.map((a) => a[metric]);
+  const max = Math.max(...values);
+  let scale;
+  let ticks;
+  if (log) {
+    const lo = 10 ** Math.floor(Math.log10(Math.min(...values)));
+    const hi = 10 ** Math.ceil(Math.log10(max));
+    scale = (v) => ((Math.log10(v) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo))) * area;
+    ticks = [];
+    for (let t = lo; t <= hi; t *= 10) ticks.push(t);
+  } else {
+    scale = (v) => (v / max) * area;
+    ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => f * max);
+  }
+  for (const t of ticks) {
+    const x = left + scale(t || (log ? ticks[0] : 0));
+    svg.append(svgEl("line", { x1: x, y1: top - 6, x2: x, y2: height - 6, class: "tick-line" }));
+    svg.append(svgEl("text", { x, y: top - 10, class: "tick-label" }, t === 0 ? "0" : compact(t)));
+  }
+  summaries.forEach((a, i) => {
+    const y = top + i * rowH;
+    const w = Math.max(2, scale(a[metric]));
+    const on = a.name === state.get("arch");
+    svg.append(svgEl("text", { x: left - 8, y: y + rowH / 2 + 3, class: `bar-name${on ? " on" : ""}` }, a.title.replace(" (Inception v1)", "")));
+    svg.append(svgEl("rect", { x: left, y: y + 4, width: w, height: rowH - 9, rx: 3, class: `bar${on ? " on" : ""}`, "data-name": a.name }));
+    svg.append(svgEl("text", { x: left + w + 5, y: y + rowH / 2 + 3, class: "bar-value" }, compact(a[metric])));
+  });
+  $("chart-caption").textContent = log
+    ? `Log scale: each grid line is 10 times the one before, so LeNet-5's ${int(summaries[0][metric])} ${label} and the largest networks fit on one chart.`
+    : `Linear scale: bar length is proportional to the number of ${label}. Tick "the log scale" to compare the small networks too.`;
+}
+
+// ---------------------------------------------------------------------------------
+// One architecture
+
+const fetchArch = latestOnly((name, opts) => getJSON(`/api/architectures/${encodeURIComponent(name)}`, opts));
+
+function markPicked() {
+  const name = state.get("arch");
+  for (const b of document.querySelectorAll(".arch-picker button")) b.setAttribute("aria-pressed", String(b.dataset.name === name));
+  for (const tr of $("summary-table").tBodies[0].rows) tr.classList.toggle("picked", tr.dataset.name === name);
+}
+
+async function pick(name, scroll = false) {
+  state.set({ arch: name });
+  expanded = new Set();
+  markPicked();
+  drawChart();
+  try {
+    const d = await fetchArch(name);
+    if (d === undefined) return;
+    showError($("detail-error"), null);
+    renderDetail(d);
+    if (scroll) $("detail").scrollIntoView({ block: "start" });
+  } catch (err) {
+    if (!(err instanceof ApiError)) throw err;
+    showError($("detail-error"), err);
+  }
+}
+
+function renderDetail(d) {
+  $("arch-title").textContent = `${d.title} (${d.year}) · ${d.authors}`;
+  $("arch-idea").textContent = d.idea;
+  const err = d.top5_error.value === null ? "–" : `${d.top5_error.value}%`;
+  const items = [
+    ["Depth", `${d.depth} weight layers`],
+    ["Parameters", int(d.total_params)],
+    ["Activations", `${int(d.total_activations)} values`],
+    ["Memory / image", `${bytes(d.memory_bytes)} (float32, forward)`],
+    ["Multiply-adds", int(d.total_macs)],
+    ["Top-5 error", err],
+  ];
+  $("arch-totals").replaceChildren(...items.flatMap(([k, v]) => [el("dt", {}, k), el("dd", { id: `total-${k.toLowerCase().replace(/[^a-z0-9]+/g, "-")}` }, v)]));
+  $("arch-notes").replaceChildren(...d.notes.map((n) => el("div", { class: "note" },
+    el("h4", {}, n.topic),
+    el("p", { class: "note-compare" },
+      el("span", { class: "tag course" }, "Course"), ` ${n.course} `,
+      el("span", { class: "tag exact" }, "Counted"), ` ${n.exact}`),
+    el("p", { class: "small" }, n.explanation))));
+  const hasBlocks = d.layers.some((r) => r.children);
+  $("expand-all").hidden = !hasBlocks;
+  $("expand-all").setAttribute("aria-pressed", "false");
+  $("expand-all").textContent = "Expand every block";
+  $("table-hint").textContent = hasBlocks
+    ? "Each block is one row; open it to see the layers inside. Block totals are the sums of their layers."
+    : "";
+  renderTable(d);
+}
+
+let current = null;
+
+function renderTable(d) {
+  current = d;
+  const body = $("layer-table").tBodies[0];
+  const rows = [el("tr", { class: "input-row" },
+    el("th", { scope: "row" }, "input"), el("td", { class: "what" }, "the image"),
+    el("td", {}, shapeText(d.input_shape)), el("td", {}, "0"),
+    el("td", {}, int(d.input.activations)),
+    el("td", {}, bytes(d.input.memory_bytes)),
+    el("td", {}, "–"))];
+  d.layers.forEach((row, i) => {
+    rows.push(tableRow(row, i, 0));
+    if (row.children && expanded.has(i)) row.children.forEach((c) => rows.push(tableRow(c, i, 1)));
+  });
+  body.replaceChildren(...rows);
+  $("layer-table").tFoot.replaceChildren(el("tr", {},
+    el("th", { scope: "row" }, "Total"), el("td", { class: "what" }, `${d.layers.length} rows + input`),
+    el("td", {}, shapeText(d.output_shape)),
+    el("td", { id: "table-total-params" }, int(d.total_params)),
+    el("td", {}, int(d.total_activations)), el("td", {}, bytes(d.memory_bytes)),
+    el("td", {}, int(d.total_macs))));
+}
+
+function tableRow(row, i, level) {
+  let nameCell;
+  if (row.children && level === 0) {
+    const open = expanded.has(i);
+    nameCell = el("th", { scope: "row" }, el("button", {
+      type: "button", class: "expand", "aria-expanded": String(open),
+      "aria-label": `${open ? "Hide" : "Show"} the ${row.children.length} layers of ${row.name}`,
+      onclick: () => toggle(i),
+    }, el("span", { "aria-hidden": "true", class: "chev" }, open ? "▾" : "▸"), ` ${row.name}`));
+  } else {
+    nameCell = el("th", { scope: "row" }, row.name);
+  }
+  const formula = !row.children && row.params ? el("div", { class: "row-formula" }, row.params_formula) : "";
+  const note = row.note ? el("div", { class: "row-note" }, row.note) : "";
+  return el("tr", { class: `${level ? "sub" : ""} t-${row.type}`.trim() },
+    nameCell,
+    el("td", { class: "what" }, row.detail, formula, note),
+    el("td", {}, shapeText(row.output_shape)),
+    el("td", {}, int(row.params)),
+    el("td", {}, int(row.activations)),
+    el("td", {}, bytes(row.memory_bytes)),
+    el("td", {}, row.macs ? int(row.macs) : "–"));
+}
+
+function toggle(i) {
+  if (expanded.has(i)) expanded.delete(i);
+  else expanded.add(i);
+  renderTable(current);
+  $("layer-table").tBodies[0].querySelectorAll("button.expand")[blockIndex(i)]?.focus();
+}
+
+function blockIndex(i) {
+  return current.layers.slice(0, i).filter((r) => r.children).length;
+}
+
+// ---------------------------------------------------------------------------------
+// The three ideas
+
+const fetchIdeas = latestOnly((c, opts) => getJSON(`/api/architectures/ideas?channels=${c}`, opts));
+
+async function loadIdeas() {
+  const text = $("idea-c").value.trim();
+  if (!/^\d+$/.test(text)) {
+    showError($("ideas-error"), new Error("Type a whole number of channels (1 to 1024)."));
+    return;
+  }
+  try {
+    const d = await fetchIdeas(Number(text));
+    if (d === undefined) return;
+    showError($("ideas-error"), null);
+    state.set({ channels: Number(text) });
+    renderIdeas(d);
+  } catch (err) {
+    if (!(err instanceof ApiError)) throw err;
+    showError($("ideas-error"), err);
+  }
+}
+
+function pairs(list) {
+  return list.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]);
+}
+
+function renderIdeas(d) {
+  const s = d.stacked;
+  $("idea-stacked").replaceChildren(...pairs([
+    ["Receptive field", s.receptive_fields.map((r) => `${r}x${r}`).join(" → ")],
+    [`Three ${s.kernel}x${s.kernel} layers`, el("span", { id: "stacked-params" }, el("span", { class: "formula" }, s.stacked_formula))],
+    [`One ${s.receptive_field}x${s.receptive_field} layer`, el("span", { id: "single-params" }, el("span", { class: "formula" }, s.single_formula))],
+    ["Saved", `${int(s.saved)} weights: the ${s.receptive_field}x${s.receptive_field} layer needs ${s.ratio.toFixed(2)}x as many`],
+    ["Non-linearities", `${s.nonlinearities.stacked} ReLUs against ${s.nonlinearities.single}`],
+  ]));
+  drawReceptiveField(s.receptive_fields);
+
+  const inc = d.inception;
+  const t = $("idea-inception");
+  const head = el("thead", {}, el("tr", {}, ...["Layer", "Output", "Parameters", "Multiply-adds"].map((h) => el("th", { scope: "col" }, h))));
+  const body = el("tbody");
+  for (const [label, mod] of [["Naive module", inc.naive], ["With 1x1 bottlenecks", inc.bottleneck]]) {
+    body.append(el("tr", { class: "mod" }, el("th", { scope: "row" }, label), el("td", {}, shapeText(mod.output_shape)), el("td", {}, int(mod.params)), el("td", { class: "mod-macs" }, int(mod.macs))));
+    for (const c of mod.children) {
+      body.append(el("tr", { class: "sub" }, el("th", { scope: "row" }, c.name), el("td", {}, shapeText(c.output_shape)), el("td", {}, int(c.params)), el("td", {}, c.macs ? int(c.macs) : "–")));
+    }
+  }
+  t.replaceChildren(head, body);
+  const nf = inc.no_fc;
+  $("idea-nofc").replaceChildren(
+    el("strong", {}, "No big FC layers. "),
+    `GoogLeNet's last volume is ${shapeText(nf.last_volume)}. A 4096-unit FC layer on it, as in VGG, would need `,
+    el("span", { class: "formula" }, nf.fc_formula),
+    ` parameters, against ${int(nf.total_params)} for the whole of GoogLeNet. Average pooling (${nf.avgpool_params} parameters) turns the volume into ${int(nf.last_volume[0])} values, and only the 1000-way classifier (${int(nf.classifier_params)}) remains.`,
+  );
+
+  const r = d.residual;
+  const down = r.downsampling.children.find((c) => c.name.startsWith("downsample"));
+  $("idea-residual").replaceChildren(...pairs([
+    ["Identity shortcut", `${r.identity_params} parameters, nothing stored: x is added back as is`],
+    [`Basic block, ${r.channels} channels`, `${int(r.basic.params)} parameters (two 3x3 convs + BatchNorm)`],
+    [`Basic block, ${4 * r.channels} channels`, `${int(r.basic_wide.params)} parameters`],
+    [`Bottleneck, ${4 * r.channels} → ${r.channels} → ${4 * r.channels}`, `${int(r.bottleneck.params)} parameters (1x1, 3x3, 1x1 + BatchNorm), used from ResNet-50 up`],
+    ["When the shape changes", `a 1x1 stride-2 projection: ${down.params_formula}`],
+    ["Depth", r.resnets.map((n) => `${n.depth} layers: ${compact(n.total_params)}`).join(" · ")],
+  ]));
+}
+
+function drawReceptiveField(fields) {
+  const svg = $("rf-svg");
+  const n = fields[fields.length - 1];
+  const cs = 20;
+  const size = n * cs + 2;
+  const legendW = 170;
+  svg.replaceChildren(svgEl("desc", { id: "rf-desc" }, `Receptive fields ${fields.join(", ")} of 1 to ${fields.length} stacked layers.`));
+  svg.setAttribute("viewBox", `0 0 ${size + legendW} ${size}`);
+  svg.setAttribute("width", size + legendW);
+  svg.setAttribute("height", size);
+  for (let r = 0; r < n; r++) {
+    for (let c = 0; c < n; c++) svg.append(svgEl("rect", { x: c * cs + 1, y: r * cs + 1, width: cs - 1, height: cs - 1, class: "rf-cell" }));
+  }
+  fields.slice().reverse().forEach((f, k) => {
+    const level = fields.length - k;
+    const off = ((n - f) / 2) * cs;
+    svg.append(svgEl("rect", { x: off + 1, y: off + 1, width: f * cs - 1, height: f * cs - 1, class: `rf-box l${level}` }));
+    svg.append(svgEl("text", { x: size + 10, y: 18 + (level - 1) * 22, class: `rf-label l${level}` }, `through ${level} layer${level > 1 ? "s" : ""}: ${f}x${f}`));
+  });
+  svg.append(svgEl("rect", { x: ((n - 1) / 2) * cs + 1, y: ((n - 1) / 2) * cs + 1, width: cs - 1, height: cs - 1, class: "rf-centre" }));
+  const ly = 18 + fields.length * 22;
+  svg.append(svgEl("rect", { x: size + 10, y: ly - 10, width: 11, height: 11, class: "rf-centre" }));
+  svg.append(svgEl("text", { x: size + 26, y: ly, class: "rf-label" }, "one output value"));
+}
+
+// ---------------------------------------------------------------------------------
+// Wiring
+
+async function init() {
+  const picker = document.querySelector(".arch-picker");
+  $("chart-metric").value = state.get("metric");
+  $("chart-log").checked = state.get("log");
+  $("idea-c").value = state.get("channels");
+  $("chart-metric").addEventListener("change", () => {
+    state.set({ metric: $("chart-metric").value });
+    drawChart();
+  });
+  $("chart-log").addEventListener("change", () => {
+    state.set({ log: $("chart-log").checked });
+    drawChart();
+  });
+  $("expand-all").addEventListener("click", () => {
+    const all = $("expand-all").getAttribute("aria-pressed") !== "true";
+    $("expand-all").setAttribute("aria-pressed", String(all));
+    $("expand-all").textContent = all ? "Collapse every block" : "Expand every block";
+    expanded = new Set(all ? current.layers.map((r, i) => (r.children ? i : -1)).filter((i) => i >= 0) : []);
+    renderTable(current);
+  });
+  $("idea-c").addEventListener("input", debounce(loadIdeas, 200));
+  window.addEventListener("resize", debounce(drawChart, 200));
+  loadIdeas();
+  try {
+    const data = await getJSON("/api/architectures");
+    picker.replaceChildren(...data.architectures.map((a) => el("button", {
+      type: "button", dataset: { name: a.name }, "aria-pressed": "false", onclick: () => pick(a.name),
+    }, a.title.replace(" (Inception v1)", ""))));
+    renderSummary(data);
+  } catch (err) {
+    if (!(err instanceof ApiError)) throw err;
+    showError($("summary-error"), err);
+  }
+  const name = summaries.some((a) => a.name === state.get("arch")) ? state.get("arch") : "lenet5";
+  pick(name);
+}
+
+init();
