@@ -1,0 +1,127 @@
+// The arithmetic of one output value, drawn from the API's trace:
+// patch x weights = products, their sum (per channel, then all channels), + bias = value.
+// Every number here is one the server sent; nothing is computed.
+
+import { el, fmt } from "../util.js";
+
+const ACT_NAMES = { relu: "ReLU", sigmoid: "sigmoid", tanh: "tanh" };
+
+function signClass(v) {
+  return v > 0 ? "pos" : v < 0 ? "neg" : "zero";
+}
+
+function matrix(data, offset, kh, kw, { digits = 3, pads = null, signs = false, label }) {
+  const grid = el("div", { class: "amat", role: "img", "aria-label": label });
+  grid.style.gridTemplateColumns = `repeat(${kw}, auto)`;
+  for (let p = 0; p < kh; p++) {
+    for (let q = 0; q < kw; q++) {
+      const v = data[offset + p * kw + q];
+      const cls = ["acell"];
+      if (pads && pads(p, q)) cls.push("pad");
+      if (signs) cls.push(signClass(v));
+      grid.append(el("span", { class: cls.join(" ") }, fmt(v, digits)));
+    }
+  }
+  return el("figure", { class: "afig" }, el("figcaption", {}, label), grid);
+}
+
+/**
+ * @param {HTMLElement} root
+ * @param {object} trace  the API's trace
+ * @param {object} ctx  filterTitle, k (filter index), channelNames, inputShape [C, H, W]
+ */
+export function renderArithmetic(root, trace, ctx) {
+  const [c, kh, kw] = trace.patch.shape;
+  const [, i, j] = trace.position;
+  const [, h, w] = ctx.inputShape;
+  const names = ctx.channelNames;
+  const onPad = (p, q) => {
+    const r = trace.input_rows[p];
+    const s = trace.input_cols[q];
+    return r < 0 || s < 0 || r >= h || s >= w;
+  };
+  const list = (xs) => xs.join(", ");
+  const parts = [
+    el(
+      "p",
+      { class: "arith-where" },
+      el("strong", {}, `Filter ${ctx.k + 1}`), ` (${ctx.filterTitle}) at output row ${i}, column ${j}. `,
+      `The window covers padded rows ${list(trace.rows)} and columns ${list(trace.cols)}`,
+      trace.input_rows.some((r) => r < 0 || r >= h) || trace.input_cols.some((s) => s < 0 || s >= w)
+        ? "; the hatched cells are zero padding."
+        : ".",
+    ),
+  ];
+  const plane = kh * kw;
+  const rows = el("div", { class: "arith-rows" });
+  for (let ch = 0; ch < c; ch++) {
+    const off = ch * plane;
+    const prefix = c > 1 ? `${names[ch]} ` : "";
+    rows.append(
+      el(
+        "div",
+        { class: "arith-row", dataset: { channel: String(ch) } },
+        c > 1 ? el("span", { class: `arith-ch ch-${names[ch]}` }, names[ch]) : null,
+        matrix(trace.patch.data, off, kh, kw, { pads: onPad, label: `${prefix}patch` }),
+        el("span", { class: "arith-op", "aria-hidden": "true" }, "×"),
+        matrix(trace.weights.data, off, kh, kw, { signs: true, label: `${prefix}weights` }),
+        el("span", { class: "arith-op", "aria-hidden": "true" }, "="),
+        matrix(trace.products.data, off, kh, kw, { signs: true, label: `${prefix}products` }),
+        el("span", { class: "arith-op", "aria-hidden": "true" }, "→"),
+        el(
+          "span",
+          { class: "arith-csum" },
+          el("span", { class: "small muted" }, c > 1 ? `${names[ch]} slice sum` : "sum"),
+          el("output", { class: "channel-sum", dataset: { channel: String(ch) } }, fmt(trace.channel_sums[ch], 4)),
+        ),
+      ),
+    );
+  }
+  parts.push(rows);
+
+  // Written out in full when it is short enough to read.
+  if (c * plane <= 9) {
+    const terms = [];
+    for (let n = 0; n < c * plane; n++) {
+      const a = fmt(trace.patch.data[n], 3);
+      const b = trace.weights.data[n];
+      terms.push(`${a}×${b < 0 ? `(${fmt(b, 3)})` : fmt(b, 3)}`);
+    }
+    parts.push(el("p", { class: "arith-line formula" }, `${terms.join(" + ")} = ${fmt(trace.sum, 4)}`));
+  }
+
+  const total = el("output", { class: "arith-sum" }, fmt(trace.sum, 4));
+  if (c > 1) {
+    const sums = [];
+    trace.channel_sums.forEach((s, ch) => {
+      if (ch) sums.push(" + ");
+      sums.push(el("span", { class: `ch-${names[ch]}` }, `${names[ch]} ${fmt(s, 4)}`));
+    });
+    parts.push(el("p", { class: "arith-total" }, "The three slice sums add up: ", ...sums, " = ", total));
+  } else {
+    parts.push(el("p", { class: "arith-total" }, "Sum of the products: ", total));
+  }
+  const value = el("output", { class: "arith-value", dataset: { value: String(trace.value) } }, fmt(trace.value, 4));
+  parts.push(
+    el("p", { class: "arith-total arith-final" }, `${fmt(trace.sum, 4)} + bias ${fmt(trace.bias, 4)} = `, value),
+  );
+  if (trace.activation) {
+    parts.push(
+      el(
+        "p",
+        { class: "arith-total" },
+        `${ACT_NAMES[trace.activation]}(${fmt(trace.value, 4)}) = `,
+        el("output", { class: "arith-activated" }, fmt(trace.activated, 4)),
+      ),
+    );
+  }
+  parts.push(
+    el(
+      "p",
+      { class: "small muted" },
+      `This is the value at row ${i}, column ${j} of feature map ${ctx.k + 1}; the engine's fast (vectorised) convolution gives ${fmt(trace.engine_value, 4)} there too.`,
+    ),
+  );
+  root.replaceChildren(...parts);
+  root.dataset.position = `${ctx.k},${i},${j}`;
+}
