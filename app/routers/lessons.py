@@ -109,8 +109,15 @@ def network_params(req: NetworkIn) -> dict:
         "biases": biases,
         "total": total,
         "neurons": sum(req.layers[1:]),
-        "summary": f"{weights:,} weights + {biases:,} biases = {total:,} learnable parameters",
+        "summary": (
+            f"{_count(weights, 'weight')} + {_count(biases, 'bias', 'biases')} = "
+            f"{_count(total, 'learnable parameter')}"
+        ),
     }
+
+
+def _count(n: int, one: str, many: str | None = None) -> str:
+    return f"{n:,} {one if n == 1 else (many or one + 's')}"
 
 
 class DenseHeadIn(Strict):
