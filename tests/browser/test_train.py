@@ -1,0 +1,186 @@
+"""The training page: play trains (loss curve and surface change), reset restores the start,
+a weight explains its update, backprop shows the chain rule and steps, why-ReLU draws its runs."""
+
+from __future__ import annotations
+
+import re
+
+WIDTHS = {"desktop": 1280, "phone": 390}
+
+HASH = """(sel) => {
+    const c = document.querySelector(sel);
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let h = 0;
+    for (let i = 0; i < d.length; i++) h = (Math.imul(h, 31) + d[i]) >>> 0;
+    return [c.width, c.height, h];
+}"""
+
+
+def _open(page, live_server, query: str = "", width: int = 1280):
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto(live_server + "/train" + query)
+    page.wait_for_selector("#train[data-status=ready]")
+    page.wait_for_function("() => document.querySelectorAll('#net .tr-node').length > 0")
+
+
+def _num(text: str) -> float:
+    return float(text.strip().replace("−", "-").replace("%", ""))
+
+
+def _steps(page) -> int:
+    return int(page.inner_text("#step-count"))
+
+
+def test_play_trains_and_reset_restores_the_start(page, live_server, console_errors, shot):
+    _open(page, live_server, "?speed=50")
+    assert page.inner_text("#epoch") == "0" and _steps(page) == 0
+    # The course's defaults.
+    assert page.input_value("#lr") == "0.03" and page.input_value("#act") == "tanh"
+    assert page.input_value("#batch") == "10"
+    assert page.locator("#net .tr-node").count() == 2 + 4 + 2 + 1
+    assert page.locator("#net .tr-hit").count() == 2 * 4 + 4 * 2 + 2
+    start_surface = page.evaluate(HASH, "#surface")
+    start_chart = page.evaluate(HASH, "#loss-chart")
+    start_loss = page.inner_text("#test-loss")
+    start_train = page.inner_text("#train-loss")
+    shot("train-start")
+
+    page.click("#play-btn")
+    assert page.get_attribute("#play-btn", "aria-pressed") == "true"
+    page.wait_for_function("() => Number(document.querySelector('#step-count').textContent) >= 600",
+                           timeout=20_000)
+    page.click("#play-btn")
+    assert page.get_attribute("#play-btn", "aria-pressed") == "false"
+    page.wait_for_timeout(300)
+    assert _steps(page) >= 600
+    assert int(page.inner_text("#epoch")) >= 600 // 25
+    assert page.evaluate(HASH, "#surface") != start_surface
+    assert page.evaluate(HASH, "#loss-chart") != start_chart
+    assert _num(page.inner_text("#train-loss")) < _num(start_train)
+    shot("train-after-play")
+
+    page.click("#reset")
+    page.wait_for_function("() => document.querySelector('#step-count').textContent === '0'")
+    page.wait_for_function(f"() => document.querySelector('#test-loss').textContent === '{start_loss}'")
+    assert page.inner_text("#epoch") == "0"
+    assert page.evaluate(HASH, "#surface") == start_surface
+    assert page.evaluate(HASH, "#loss-chart") == start_chart
+    assert console_errors == []
+
+
+def test_weight_hover_and_focus_show_the_update(page, live_server, console_errors, shot):
+    _open(page, live_server)
+    page.click("#step-btn")
+    page.wait_for_function("() => document.querySelector('#step-count').textContent === '1'")
+    # Hover a point on the first weight's line (x1 -> neuron 1 of hidden layer 1).
+    page.locator("#net").scroll_into_view_if_needed()
+    x, y = page.evaluate("""() => {
+        const p = document.querySelector('#net .tr-hit');
+        const pt = p.getPointAtLength(p.getTotalLength() / 2);
+        const m = p.getScreenCTM();
+        return [pt.x * m.a + pt.y * m.c + m.e, pt.x * m.b + pt.y * m.d + m.f];
+    }""")
+    page.mouse.move(x, y)
+    info = page.locator("#weight-info")
+    info.locator(".tr-update").wait_for()
+    text = info.inner_text()
+    assert "input x1 → neuron 1 of hidden layer 1" in text
+    assert "step 1" in text
+    m = re.search(r"= (\S+) − 0\.03 × \(?(\S+?)\)? = (\S+)", text)
+    assert m, text
+    before, grad, after = (_num(g) for g in m.groups())
+    assert grad != 0
+    assert abs(before - 0.03 * grad - after) < 1e-4
+    shot("train-weight-hover")
+
+    # Keyboard: focus another weight, then the output neuron (its bias).
+    last_weight = page.locator("#net .tr-hit").last
+    last_weight.focus()
+    info.get_by_text("neuron 2 of hidden layer 2 → the output").wait_for()
+    assert "dL/dw" in info.inner_text()
+    page.locator("#net .tr-node.is-output").focus()
+    info.get_by_text("The output neuron").wait_for()
+    assert "b ← b − lr × dL/db" in info.inner_text()
+    assert console_errors == []
+
+
+def test_settings_live_in_the_url(page, live_server, console_errors):
+    _open(page, live_server, "?ds=xor&hidden=[3]&act=relu&lr=0.1")
+    assert page.get_attribute(".tr-ds[data-ds=xor]", "aria-pressed") == "true"
+    assert page.locator("#net .tr-node").count() == 2 + 3 + 1
+    assert page.input_value("#act") == "relu" and page.input_value("#lr") == "0.1"
+    page.select_option("#lr", "0.3")
+    page.click("#layer-add")
+    page.wait_for_function("() => document.querySelectorAll('#net .tr-node').length === 2 + 3 + 2 + 1")
+    page.get_by_role("button", name="Add a neuron to hidden layer 2").click()
+    page.wait_for_function("() => document.querySelectorAll('#net .tr-node').length === 2 + 3 + 3 + 1")
+    assert "lr=0.3" in page.url and "hidden=%5B3%2C3%5D" in page.url
+    page.reload()
+    page.wait_for_selector("#train[data-status=ready]")
+    page.wait_for_function("() => document.querySelectorAll('#net .tr-node').length === 9")
+    assert page.input_value("#lr") == "0.3"
+    assert console_errors == []
+
+
+def test_backprop_shows_every_gradient_and_steps(page, live_server, console_errors, shot):
+    _open(page, live_server)
+    page.locator("#backprop").scroll_into_view_if_needed()
+    page.wait_for_function("() => document.querySelectorAll('#bp-backward li').length === 9")
+    lines = page.locator("#bp-backward li")
+    w5 = lines.first.inner_text()
+    assert "dL/dw5 = dL/dy · dy/dz3 · dz3/dw5" in w5
+    assert "= (0.7414)(0.1868)(0.5933) = 0.08217" in w5
+    w1 = lines.nth(3).inner_text()
+    assert "dL/dw1 = dL/dy · dy/dz3 · dz3/dh1 · dh1/dz1 · dz1/dw1" in w1
+    assert page.locator("#bp-update tbody tr").count() == 9
+    assert "0.4 − 0.5 × 0.08217 = 0.35892" in page.inner_text("#bp-update")
+    loss_before = page.inner_text("#bp-forward li:last-child")
+    shot("train-backprop")
+
+    page.click("#bp-step")
+    page.wait_for_function("() => document.querySelector('#bp-w5').value === '0.358916'")
+    page.wait_for_function(
+        "(old) => document.querySelector('#bp-forward li:last-child').textContent !== old", arg=loss_before)
+    assert "0.25801" in page.inner_text("#bp-forward li:last-child")  # the loss after one step
+    assert "(0.7414)" not in lines.first.inner_text()  # dL/dy changed with the weights
+
+    page.fill("#bp-x1", "")
+    page.locator("#bp-error").get_by_text("Type a number for x1").wait_for()
+    page.fill("#bp-x1", "1")
+    page.wait_for_selector("#bp-error", state="hidden")
+    assert console_errors == []
+
+
+def test_why_relu_draws_three_runs_each(page, live_server, console_errors, shot):
+    _open(page, live_server)
+    page.locator("#why-relu").scroll_into_view_if_needed()
+    page.wait_for_function("() => document.querySelectorAll('#depth-loss path.curve').length === 3",
+                           timeout=30_000)
+    curves = page.locator("#act-loss path.curve")
+    assert [curves.nth(i).get_attribute("data-label") for i in range(3)] == ["sigmoid", "tanh", "relu"]
+    for i in range(3):
+        assert len(curves.nth(i).get_attribute("d")) > 100
+    assert page.locator("#act-grad rect.bar").count() == 3 * 7
+    assert page.locator("#depth-grad rect.bar").count() == 4 + 20 + 20
+    assert page.locator("#act-surfaces figure").count() == 3
+    assert "lowest training loss ReLU" in page.inner_text("#act-verdict")
+    assert "6 hidden layers of 8" in page.inner_text("#cmp-settings")
+    page.locator("#depth-surfaces").scroll_into_view_if_needed()
+    shot("train-why-relu")
+    assert console_errors == []
+
+
+def test_phone_width_has_no_overflow(page, live_server, console_errors, shot):
+    # The largest network: 7 features, 6 hidden layers of 8; the diagram scrolls in its box.
+    feats = '["x1","x2","x1^2","x2^2","x1*x2","sin(x1)","sin(x2)"]'
+    _open(page, live_server, f"?hidden=[8,8,8,8,8,8]&feats={feats}", width=WIDTHS["phone"])
+    assert page.locator("#net .tr-node").count() == 7 + 6 * 8 + 1
+    page.click("#step-btn")
+    page.wait_for_function("() => document.querySelector('#step-count').textContent === '1'")
+    page.locator("#why-relu").scroll_into_view_if_needed()
+    page.wait_for_function("() => document.querySelectorAll('#depth-loss path.curve').length === 3",
+                           timeout=30_000)
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 1, f"/train overflows by {overflow}px at phone width"
+    shot("train-phone")
+    assert console_errors == []
