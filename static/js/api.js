@@ -35,6 +35,13 @@ export async function postJSON(url, payload, { signal } = {}) {
   }));
 }
 
+/** GET a file (e.g. a sample PNG) as a Blob. */
+export async function getBlob(url, { signal } = {}) {
+  const response = await fetch(url, { signal });
+  if (!response.ok) await handle(response);
+  return response.blob();
+}
+
 /** POST multipart form data (uploads); `fields` maps names to Blob/File/string. */
 export async function postForm(url, fields, { signal } = {}) {
   const form = new FormData();

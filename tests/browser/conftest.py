@@ -95,3 +95,40 @@ def shot(page):
         return path
 
     return take
+
+
+@pytest.fixture(scope="session")
+def start_server():
+    """``start_server(**env)``: another app process with extra environment (e.g.
+    ``CONVLAB_MODELS_DIR``) on a free port, stopped at the end of the session; returns its URL."""
+    procs: list[subprocess.Popen] = []
+
+    def start(**extra: str) -> str:
+        port = _free_port()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory",
+             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+            cwd=ROOT, env={**os.environ, **extra},
+        )
+        procs.append(proc)
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(base + "/api/health", timeout=2) as r:
+                    if r.status == 200:
+                        return base
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail("the test server did not start")
+            time.sleep(0.2)
+
+    yield start
+    for proc in procs:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()

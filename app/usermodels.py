@@ -1,0 +1,327 @@
+"""Users' own ONNX models: checked, measured once, and held in memory (never written to disk).
+
+A model is accepted when it is a small image classifier the engine can explain:
+
+- a well-formed ONNX protobuf that passes ``onnx.checker``, with every weight inside
+  the file (a tensor stored as *external data* names a path; such a model is refused
+  before anything could read that path);
+- one float input, NCHW with 1 or 3 channels and a fixed H, W of at most 256 (the
+  batch axis may be dynamic);
+- one output, a vector of K <= 1000 class scores per image;
+- only ops the engine runs, at most 2e9 multiply-adds per image, and one run on a
+  test image in under 2 s in both onnxruntime and the engine, which must agree.
+
+Everything the card says (input preprocessing, classes) comes from the upload and the
+optional form fields; nothing is guessed from names in the file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+import secrets
+import time
+from pathlib import PurePosixPath
+
+import numpy as np
+
+from app.errors import ApiError
+from app.modelstore import Model, make_session
+from engine.graph import (
+    SUPPORTED_OPS,
+    Graph,
+    GraphError,
+    UnsupportedOpError,
+    load_graph,
+    node_params,
+    run,
+)
+
+MAX_BYTES = 25 * 1024 * 1024
+BODY_LIMIT = 26 * 1024 * 1024  # the route's body limit (Settings.model_body_limit)
+MAX_CLASSES = 1000
+MAX_SIDE = 256
+MAX_MACS = 2e9
+MAX_RUN_S = 2.0
+MAX_LABEL_CHARS = 64
+MAX_LABELS_BYTES = 64 * 1024
+AGREE = 1e-3  # largest |engine - onnxruntime|, relative to the output's scale
+
+_ALLOWED_NAME = re.compile(r"[^A-Za-z0-9._ ()+-]")
+
+
+def _refuse(detail: str, status: int = 422) -> ApiError:
+    return ApiError(status, detail)
+
+
+def parse(data: bytes):
+    """The ModelProto, or 4xx: empty, too large, or not a protobuf ONNX model."""
+    import onnx
+
+    if not data:
+        raise _refuse("The uploaded model file is empty.")
+    if len(data) > MAX_BYTES:
+        raise _refuse(f"The model file is {len(data) / 2**20:.1f} MB; the limit is 25 MB.", 413)
+    model = onnx.ModelProto()
+    try:
+        model.ParseFromString(data)
+    except Exception:
+        raise _refuse("This file is not an ONNX model: its bytes are not a valid ONNX protobuf "
+                      "(export the model with torch.onnx.export or tf2onnx).") from None
+    if not model.HasField("graph") or not len(model.graph.node):
+        raise _refuse("This file is not an ONNX model: it holds no graph (no nodes).")
+    return model
+
+
+def _all_tensors(graph):
+    yield from graph.initializer
+    for sparse in graph.sparse_initializer:
+        yield sparse.values
+        yield sparse.indices
+    for node in graph.node:
+        for attr in node.attribute:
+            if attr.HasField("t"):
+                yield attr.t
+            yield from attr.tensors
+            if attr.HasField("g"):
+                yield from _all_tensors(attr.g)
+            for sub in attr.graphs:
+                yield from _all_tensors(sub)
+
+
+def refuse_external_data(model) -> None:
+    """A tensor stored outside the file names a path; the model is refused, the path never read."""
+    for t in _all_tensors(model.graph):
+        if t.data_location == t.EXTERNAL or len(t.external_data):
+            raise _refuse(f"The model stores tensor '{t.name}' as external data (in a separate "
+                          "file). Upload a single .onnx file with every weight inside it "
+                          "(e.g. onnx.save(model, path, save_as_external_data=False)).")
+
+
+def _dims(value_info) -> list[int | str | None] | None:
+    t = value_info.type.tensor_type
+    if not t.HasField("shape"):
+        return None
+    return [d.dim_value if d.HasField("dim_value") else (d.dim_param or None) for d in t.shape.dim]
+
+
+def check_io(model) -> tuple[str, tuple[int, int, int], str]:
+    """(input name, (C, H, W), output name); 422 unless one NCHW image in, one score vector out."""
+    g = model.graph
+    weights = {t.name for t in g.initializer}
+    inputs = [vi for vi in g.input if vi.name not in weights]
+    if len(inputs) != 1:
+        raise _refuse(f"The model has {len(inputs)} inputs ({', '.join(v.name for v in inputs)}); "
+                      "ConvLab feeds one image, so it needs exactly one input.")
+    vi = inputs[0]
+    if vi.type.tensor_type.elem_type != 1:  # FLOAT
+        raise _refuse(f"The input '{vi.name}' must be float32 (a normalised image tensor).")
+    dims = _dims(vi)
+    if dims is None or len(dims) != 4:
+        raise _refuse(f"The input '{vi.name}' must be 4-D (N, C, H, W); it has shape "
+                      f"{dims if dims is not None else 'unknown'}.")
+    n, c, h, w = dims
+    if isinstance(n, int) and n not in (0, 1):
+        raise _refuse(f"The input's batch size is fixed at {n}; ConvLab classifies one image "
+                      "at a time, so the batch axis must be 1 or dynamic.")
+    if c not in (1, 3):
+        hint = (" It looks like NHWC (channels last); export it as NCHW (channels first)."
+                if w in (1, 3) else "")
+        raise _refuse(f"The input shape is {dims}: ConvLab needs NCHW images with 1 (grey) or 3 "
+                      f"(RGB) channels in axis 1.{hint}")
+    if not (isinstance(h, int) and isinstance(w, int) and h > 0 and w > 0):
+        raise _refuse(f"The input's height and width must be fixed numbers (got {h} x {w}); "
+                      "export the model with a fixed image size.")
+    if h > MAX_SIDE or w > MAX_SIDE:
+        raise _refuse(f"The input is {h} x {w}; ConvLab accepts images of at most "
+                      f"{MAX_SIDE} x {MAX_SIDE}.")
+    if len(g.output) != 1:
+        raise _refuse(f"The model has {len(g.output)} outputs; ConvLab needs exactly one, the "
+                      "class scores.")
+    out = _dims(g.output[0])
+    if out is not None and (len(out) != 2 or (isinstance(out[1], int) and out[1] > MAX_CLASSES)):
+        raise _refuse(f"The output '{g.output[0].name}' has shape {out}; ConvLab needs a vector "
+                      f"of class scores per image, (N, K) with K <= {MAX_CLASSES}.")
+    return vi.name, (c, h, w), g.output[0].name
+
+
+def count_macs(model, input_name: str) -> int:
+    """Multiply-adds of one image through the Conv, Gemm and MatMul nodes (ONNX shape inference)."""
+    import onnx
+
+    m = onnx.ModelProto()
+    m.CopyFrom(model)
+    for vi in m.graph.input:
+        if vi.name == input_name:
+            vi.type.tensor_type.shape.dim[0].Clear()
+            vi.type.tensor_type.shape.dim[0].dim_value = 1
+    for vi in m.graph.output:  # inferred, not as declared (a wrong declaration is caught later)
+        vi.type.tensor_type.ClearField("shape")
+    try:
+        m = onnx.shape_inference.infer_shapes(m)
+    except Exception as exc:
+        raise _refuse(f"ONNX shape inference failed on the model: {str(exc)[:300]}") from None
+    shapes = {vi.name: _dims(vi) for vi in [*m.graph.input, *m.graph.value_info, *m.graph.output]}
+    shapes.update({t.name: list(t.dims) for t in m.graph.initializer})
+    total = 0
+    for node in m.graph.node:
+        if node.op_type not in ("Conv", "Gemm", "MatMul"):
+            continue
+        out, a, b = shapes.get(node.output[0]), shapes.get(node.input[0]), shapes.get(node.input[1])
+        known = [s for s in (out, a, b) if s is not None and all(isinstance(d, int) for d in s)]
+        if len(known) != 3:
+            raise _refuse(f"The shapes around node '{node.name or node.op_type}' could not be "
+                          "inferred, so its cost cannot be bounded; export with fixed shapes.")
+        if node.op_type == "Conv":
+            total += math.prod(out) * math.prod(b[1:])
+        elif node.op_type == "Gemm":
+            trans_a = any(at.name == "transA" and at.i for at in node.attribute)
+            total += math.prod(out) * (a[0] if trans_a else a[-1])
+        else:
+            total += math.prod(out) * a[-1]
+    return int(total)
+
+
+def parse_floats(text: str | None, channels: int, what: str, default: float) -> list[float]:
+    if text is None or not text.strip():
+        return [default] * channels
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        raise _refuse(f"{what} must be numbers separated by commas, e.g. "
+                      f"{', '.join(['0.5'] * channels)}.") from None
+    if len(values) == 1:
+        values = values * channels
+    if len(values) != channels:
+        raise _refuse(f"{what} needs one number per input channel ({channels}); got {len(values)}.")
+    if not all(math.isfinite(v) and abs(v) <= 1000 for v in values):
+        raise _refuse(f"{what} must be finite numbers between -1000 and 1000.")
+    if what == "std" and any(v <= 0 for v in values):
+        raise _refuse("std must be positive: x = (pixel * scale - mean) / std divides by it.")
+    return values
+
+
+def parse_labels(raw: bytes | None, k: int) -> list[str]:
+    if raw is None:
+        return [f"class {i}" for i in range(k)]
+    if len(raw) > MAX_LABELS_BYTES:
+        raise _refuse(f"The labels file is larger than {MAX_LABELS_BYTES // 1024} KB.")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise _refuse("The labels file must be UTF-8 text, one label per line.") from None
+    labels = [line.strip() for line in text.splitlines() if line.strip()]
+    if len(labels) != k:
+        raise _refuse(f"The labels file has {len(labels)} labels but the model outputs {k} class "
+                      "scores; give one label per line, in the order of the outputs.")
+    long = [lb for lb in labels if len(lb) > MAX_LABEL_CHARS]
+    if long:
+        raise _refuse(f"Labels may be at most {MAX_LABEL_CHARS} characters; {long[0][:20]!r}... "
+                      "is longer.")
+    return labels
+
+
+def safe_filename(name: str | None) -> str:
+    base = PurePosixPath((name or "model.onnx").replace("\\", "/")).name
+    return _ALLOWED_NAME.sub("_", base)[:80] or "model.onnx"
+
+
+def _load_engine_graph(data: bytes) -> Graph:
+    try:
+        return load_graph(data)
+    except UnsupportedOpError as exc:
+        raise _refuse(f"{exc} ConvLab's engine runs: {', '.join(sorted(SUPPORTED_OPS))}.") from None
+    except GraphError as exc:
+        raise _refuse(f"The engine cannot load the model: {exc}.") from None
+
+
+def _timed(fn, what: str):
+    t0 = time.perf_counter()
+    try:
+        result = fn()
+    except ApiError:
+        raise
+    except Exception as exc:
+        raise _refuse(f"The model failed when {what} ran it on a test image: "
+                      f"{str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__}") from None
+    seconds = time.perf_counter() - t0
+    if seconds > MAX_RUN_S:
+        raise _refuse(f"One image took {seconds:.1f} s in {what}; the limit is {MAX_RUN_S:.0f} s.")
+    return result, seconds * 1e3
+
+
+def build_user_model(data: bytes, *, filename: str | None, labels: bytes | None,
+                     mean: str | None, std: str | None, preprocess: str | None,
+                     threads: int = 1) -> Model:
+    """Validate an uploaded model and return it with its card (not yet in the store)."""
+    import onnx
+
+    model = parse(data)
+    refuse_external_data(model)
+    graph = _load_engine_graph(data)
+    try:
+        onnx.checker.check_model(model)
+    except Exception as exc:
+        first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+        raise _refuse(f"onnx.checker rejects the model: {first}") from None
+    input_name, (c, h, w), output_name = check_io(model)
+    macs = count_macs(model, input_name)
+    if macs > MAX_MACS:
+        raise _refuse(f"The model needs {macs / 1e9:.1f} billion multiply-adds per image; the "
+                      f"limit is {MAX_MACS / 1e9:.0f} billion.")
+    if preprocess == "digit" and c != 1:
+        raise _refuse("preprocess=digit (MNIST-style) needs a 1-channel model; this one has 3.")
+    mean_v = parse_floats(mean, c, "mean", 0.0)
+    std_v = parse_floats(std, c, "std", 1.0)
+
+    session, _ = _timed(lambda: make_session(data, threads), "onnxruntime (loading)")
+    x = ((np.random.default_rng(0).random((1, c, h, w), dtype=np.float32)
+          - np.asarray(mean_v, np.float32).reshape(1, c, 1, 1))
+         / np.asarray(std_v, np.float32).reshape(1, c, 1, 1)).astype(np.float32)
+    ort_out, ort_ms = _timed(lambda: session.run(None, {input_name: x})[0], "onnxruntime")
+    ort_out = np.asarray(ort_out)
+    if ort_out.ndim != 2 or ort_out.shape[0] != 1 or not 1 <= ort_out.shape[1] <= MAX_CLASSES:
+        raise _refuse(f"For one image the model outputs shape {list(ort_out.shape)}; ConvLab needs "
+                      f"a vector of class scores, (1, K) with K <= {MAX_CLASSES}.")
+    if ort_out.dtype.kind != "f" or not np.all(np.isfinite(ort_out)):
+        raise _refuse("The model's output on a test image is not finite float scores.")
+    values, engine_ms = _timed(lambda: run(graph, x, keep=False), "ConvLab's engine")
+    diff = float(np.max(np.abs(values[output_name].astype(np.float64) - ort_out)))
+    scale = max(1.0, float(np.max(np.abs(ort_out))))
+    if not diff <= AGREE * scale:
+        raise _refuse(f"ConvLab's engine and onnxruntime disagree on this model (largest "
+                      f"difference {diff:.3g}), so the engine cannot explain it faithfully.")
+    k = int(ort_out.shape[1])
+    classes = parse_labels(labels, k)
+    fname = safe_filename(filename)
+    name = f"user-{secrets.token_hex(4)}"
+    digit = preprocess == "digit"
+    card = {
+        "name": name,
+        "title": f"Your model: {fname}",
+        "description": ("An ONNX model you uploaded. It lives in this server's memory only "
+                        "(never written to disk); the server keeps the 8 most recently used "
+                        "uploads and forgets older ones."),
+        "dataset": None,
+        "classes": classes,
+        "input": {
+            "shape": [1, c, h, w], "layout": "NCHW", "channels": "L" if c == 1 else "RGB",
+            "scale": 1 / 255, "mean": mean_v, "std": std_v,
+            "background": "black" if digit else "none",
+            "formula": "x = (pixel * scale - mean) / std, per channel; pixel in 0..255",
+        },
+        "parameters": int(sum(node_params(graph, n) for n in graph.nodes)),
+        "multiply_adds": macs,
+        "metrics": None,
+        "onnx": {
+            "file": fname, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(),
+            "opset": graph.opset, "input_name": input_name, "output_name": output_name,
+            "op_types": sorted({n.op_type for n in graph.nodes}), "nodes": len(graph.nodes),
+        },
+        "check": {"max_abs_diff_vs_onnxruntime": diff, "onnxruntime_ms": round(ort_ms, 2),
+                  "engine_ms": round(engine_ms, 2)},
+    }
+    user_model = Model(name, card, data, session, source="user")
+    user_model._graph = graph
+    return user_model

@@ -1,0 +1,115 @@
+// The model picker, the model's card, and "bring your own model" (POST /api/models).
+
+import { getJSON, postForm } from "../api.js";
+import { el, fmt, int, showError } from "../util.js";
+
+function accuracyText(card) {
+  const m = card.metrics;
+  if (!m || typeof m.accuracy !== "number") return null;
+  const images = m.images ? ` on ${int(m.images)} held-out validation images` : " on held-out validation images";
+  return `${fmt(100 * m.accuracy, 1)}%${images}`;
+}
+
+function inputText(spec) {
+  const [, c, h, w] = spec.shape;
+  const kind = c === 1 ? "grey" : "colour (RGB)";
+  const mean = (spec.mean || []).map((v) => fmt(v, 4)).join(", ");
+  const std = (spec.std || []).map((v) => fmt(v, 4)).join(", ");
+  return `${h}×${w} ${kind}; x = (pixel/255 − ${mean.includes(",") ? `[${mean}]` : mean}) / ${std.includes(",") ? `[${std}]` : std}`;
+}
+
+/** The card of the selected model: what it is, what it was trained on, how good it is. */
+export function renderCard(node, card) {
+  node.replaceChildren();
+  if (!card) return;
+  const facts = [];
+  const add = (term, value) => { if (value !== null && value !== undefined && value !== "") facts.push(el("dt", {}, term), el("dd", {}, value)); };
+  const ds = card.dataset;
+  add("Trained on", ds ? `${ds.name}${ds.train_size ? ` (${int(ds.train_size)} images)` : ""}` : card.source === "user" ? "not known (your upload)" : null);
+  add("Validation accuracy", accuracyText(card) || (card.source === "user" ? "not measured" : null));
+  add("Parameters", typeof card.parameters === "number" ? int(card.parameters) : null);
+  add("Multiply-adds", typeof card.multiply_adds === "number" ? `${int(card.multiply_adds)} per image` : null);
+  add("Input", inputText(card.input));
+  const classes = card.classes || [];
+  add("Classes", `${classes.length}: ${classes.slice(0, 10).join(", ")}${classes.length > 10 ? ", …" : ""}`);
+  node.append(
+    el("p", { class: "model-title" }, card.title || card.name,
+      card.source === "user" ? el("span", { class: "badge" }, "your model") : null),
+    card.description ? el("p", { class: "small muted model-desc" }, card.description) : null,
+    el("dl", { class: "facts" }, facts),
+  );
+}
+
+/**
+ * Fill the <select>, show the card, wire the upload form.
+ * `onSelect(card)` runs when the student picks a model (or an upload succeeds).
+ */
+export function initModels({ select, cardNode, form, onSelect }) {
+  let cards = [];
+  const status = form.querySelector("#byo-status");
+  const error = form.querySelector("#byo-error");
+
+  function fill(selected) {
+    select.replaceChildren();
+    const shipped = cards.filter((c) => c.source !== "user");
+    const user = cards.filter((c) => c.source === "user");
+    const option = (c) => el("option", { value: c.name, selected: c.name === selected }, c.title || c.name);
+    if (shipped.length) select.append(el("optgroup", { label: "Trained by ConvLab" }, shipped.map(option)));
+    if (user.length) select.append(el("optgroup", { label: "Your models" }, user.map(option)));
+    select.disabled = cards.length === 0;
+  }
+
+  async function load(selected) {
+    cards = (await getJSON("/api/models")).models;
+    const pick = cards.find((c) => c.name === selected) || cards[0] || null;
+    fill(pick && pick.name);
+    renderCard(cardNode, pick);
+    return pick;
+  }
+
+  select.addEventListener("change", () => {
+    const card = cards.find((c) => c.name === select.value);
+    renderCard(cardNode, card);
+    onSelect(card);
+  });
+
+  form.addEventListener("submit", async (evt) => {
+    evt.preventDefault();
+    showError(error, null);
+    const file = form.querySelector("#byo-file").files[0];
+    if (!file) {
+      showError(error, new Error("Choose an .onnx file first."));
+      return;
+    }
+    const fields = { file, preprocess: form.querySelector("#byo-preprocess").value };
+    const labels = form.querySelector("#byo-labels").files[0];
+    if (labels) fields.labels = labels;
+    for (const key of ["mean", "std"]) {
+      const v = form.querySelector(`#byo-${key}`).value.trim();
+      if (v) fields[key] = v;
+    }
+    const button = form.querySelector("#byo-submit");
+    button.disabled = true;
+    status.hidden = false;
+    status.textContent = "Checking the model: loading it, running it once in onnxruntime and in ConvLab's engine…";
+    try {
+      const card = await postForm("/api/models", fields);
+      cards = (await getJSON("/api/models")).models;
+      fill(card.name);
+      renderCard(cardNode, card);
+      status.textContent = `Accepted: ${card.title}. It is selected above; engine and onnxruntime agree to ${fmt(card.check.max_abs_diff_vs_onnxruntime, 8)}.`;
+      onSelect(card);
+    } catch (err) {
+      status.hidden = true;
+      showError(error, err);
+    } finally {
+      button.disabled = false;
+    }
+  });
+
+  return {
+    load,
+    card: (name) => cards.find((c) => c.name === name) || null,
+    count: () => cards.length,
+  };
+}

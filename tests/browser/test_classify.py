@@ -1,0 +1,234 @@
+"""The classify page: upload, draw, the layer view, the arithmetic of one pixel, and
+bringing your own ONNX model.
+
+Runs against the shipped models when models/ has them; otherwise against test models
+(LeNet-5 and cifar10-net shaped, random weights) served by a second app process. The
+expected labels always come from the API for the same image, so the test holds for both.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import urllib.request
+import uuid
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from PIL import Image, ImageDraw
+
+from tests.app.modelkit import tiny_cnn, write_model
+from tests.app.netkit import cifar_like, lenet5
+
+ROOT = Path(__file__).resolve().parents[2]
+CIFAR = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+
+
+def shipped() -> bool:
+    return any(p.with_suffix(".onnx").exists() for p in (ROOT / "models").glob("*.json"))
+
+
+def api(base: str, path: str, files: dict | None = None) -> dict:
+    if files is None:
+        with urllib.request.urlopen(base + path, timeout=30) as r:
+            return json.loads(r.read())
+    boundary = uuid.uuid4().hex
+    body = b""
+    for name, (filename, data, ctype) in files.items():
+        body += (f"--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; "
+                 f"filename=\"{filename}\"\r\nContent-Type: {ctype}\r\n\r\n").encode() + data + b"\r\n"
+    body += f"--{boundary}--\r\n".encode()
+    req = urllib.request.Request(base + path, data=body, method="POST",
+                                 headers={"content-type": f"multipart/form-data; boundary={boundary}"})
+    with urllib.request.urlopen(req, timeout=60) as r:
+        return json.loads(r.read())
+
+
+@pytest.fixture(scope="module")
+def site(request, tmp_path_factory):
+    if shipped():
+        base = request.getfixturevalue("live_server")
+    else:
+        folder = tmp_path_factory.mktemp("classify-models")
+        write_model(folder, "lenet-test", lenet5(seed=3))
+        write_model(folder, "cifar-test", cifar_like(seed=4), channels="RGB", size=32, classes=CIFAR)
+        base = request.getfixturevalue("start_server")(CONVLAB_MODELS_DIR=str(folder))
+    cards = api(base, "/api/models")["models"]
+    grey = next(c["name"] for c in cards if c["input"]["channels"] == "L")
+    rgb = next((c["name"] for c in cards if c["input"]["channels"] == "RGB"), None)
+    return SimpleNamespace(base=base, grey=grey, rgb=rgb)
+
+
+def seven_png() -> bytes:
+    im = Image.new("RGB", (160, 160), "white")
+    ImageDraw.Draw(im).line([(35, 30), (125, 30), (60, 135)], fill="black", width=16)
+    buf = io.BytesIO()
+    im.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def open_page(page, site, model, width=1280, query=""):
+    page.set_viewport_size({"width": width, "height": 900})
+    with page.expect_response(lambda r: r.url.endswith("/inspect")) as resp:
+        page.goto(f"{site.base}/classify?model={model}{query}")
+    assert resp.value.status == 200
+    page.wait_for_selector("#result:not([hidden]) #verdict-label:not(:empty)")
+    return resp.value.json()
+
+
+def no_overflow(page):
+    assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 1
+
+
+def test_upload_shows_the_label_bars_softmax_and_one_column_per_layer(page, site, console_errors, shot):
+    open_page(page, site, site.grey)
+    image = seven_png()
+    expected = api(site.base, f"/api/models/{site.grey}/inspect", {"file": ("seven.png", image, "image/png")})
+    page.get_by_role("button", name="Upload", exact=True).click()
+    assert page.locator(".dropzone").is_visible()
+    with page.expect_response(lambda r: r.url.endswith("/inspect")) as resp:
+        page.set_input_files("#file-input", files=[{"name": "seven.png", "mimeType": "image/png", "buffer": image}])
+    body = resp.value.json()
+    page.wait_for_function("(l) => document.querySelector('#verdict-label').textContent === l", arg=expected["label"])
+    assert body["label"] == expected["label"]
+    bars = page.locator("#bars .bar-row")
+    assert bars.count() == len(expected["classes"])
+    assert page.locator("#bars .bar-row.top .bar-label").inner_text() == expected["label"]
+    assert expected["label"] in page.locator("#verdict-text").inner_text()
+    assert page.locator("#top3 li").count() == 3
+    # the preprocessing steps are shown as images, with the inversion note
+    steps = page.locator("#prep-steps img")
+    assert steps.count() == len(expected["preprocessing"])
+    assert "inverted" in page.locator("#prep-notes").inner_text().lower()
+    # softmax table: one row per class and the sum
+    assert page.locator("#softmax-table tbody tr").count() == len(expected["classes"])
+    # one column per layer (inner steps of an element-wise chain fold into their column)
+    columns = [la for la in expected["layers"] if not la.get("part_of")]
+    assert page.locator("#layers .layer-col:not(.input-col)").count() == len(columns)
+    metas = page.locator("#layers .layer-col:not(.input-col) .layer-meta").all_inner_texts()
+    for meta, layer in zip(metas, columns, strict=True):
+        assert meta.startswith("×".join(str(d) for d in layer["output_shape"][1:]))
+    no_overflow(page)
+    shot("classify-upload-1280")
+    assert console_errors == []
+
+
+def test_feature_map_pixel_shows_its_arithmetic_and_survives_reload(page, site, console_errors, shot):
+    body = open_page(page, site, site.grey)
+    conv = next(la for la in body["layers"] if la["op_type"] == "Conv")
+    col = page.locator(f'#layers .layer-col[data-layer="{conv["name"]}"]')
+    assert col.locator(".thumb").count() == min(8, conv["output"]["channels_shown"])
+    col.locator(".thumb").nth(1).click()
+    page.wait_for_selector("#detail:not([hidden])")
+    assert f"{conv['name']}: map 1" in page.locator("#detail-title").inner_text()
+    _, h, w = conv["output"]["shape"]
+    row, c = h // 2, w // 3
+    size = page.locator("#detail-map").bounding_box()
+    with page.expect_response(lambda r: r.url.endswith("/trace")) as resp:
+        page.locator("#detail-map").click(position={
+            "x": (c + 0.5) * size["width"] / w, "y": (row + 0.5) * size["height"] / h})
+    t = resp.value.json()
+    assert (t["position"]["row"], t["position"]["col"]) == (row, c)
+    page.wait_for_selector("#trace .equation")
+    equation = page.locator("#trace .equation").last.inner_text()
+    assert "bias" in equation and equation.strip().endswith(page.locator("#trace .equation strong").last.inner_text())
+    assert page.locator("#trace .m-grid").count() >= 3  # patch x weights = products
+    assert "the value the engine put in the layer's output" in page.locator("#trace").inner_text()
+    assert page.locator("#detail-field").is_visible()
+    assert "Receptive field" in page.locator("#detail-field-text").inner_text()
+    shot("classify-trace-1280")
+    # the URL holds the view: a reload opens the same map and pixel
+    assert f"layer={conv['name']}" in page.url and f"r={row}" in page.url
+    with page.expect_response(lambda r: r.url.endswith("/trace")):
+        page.reload()
+    page.wait_for_selector("#trace .equation")
+    assert f"{conv['name']}: map 1" in page.locator("#detail-title").inner_text()
+    # keyboard: arrow keys move the traced pixel
+    page.locator("#detail-map").focus()
+    with page.expect_response(lambda r: r.url.endswith("/trace")) as resp:
+        page.keyboard.press("ArrowRight")
+    assert resp.value.json()["position"]["col"] == c + 1
+    # the end of the network: a score button traces the last dense layer
+    scores = page.locator("#dense-flow .vec-button")
+    if scores.count():
+        with page.expect_response(lambda r: r.url.endswith("/trace")):
+            scores.first.click()
+        page.wait_for_selector("#dense-trace .trace-table")
+        assert page.locator("#dense-trace .trace-table tbody tr").count() == 10
+    assert console_errors == []
+
+
+def test_drawing_a_digit_classifies_it_at_phone_width(page, site, console_errors, shot):
+    open_page(page, site, site.grey, width=390)
+    page.get_by_role("button", name="Draw", exact=True).click()
+    canvas = page.locator("#draw-canvas")
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    with page.expect_response(lambda r: r.url.endswith("/inspect")) as resp:
+        page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.15)
+        page.mouse.down()
+        for k in range(1, 11):
+            page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * (0.15 + 0.07 * k))
+        page.mouse.up()
+    body = resp.value.json()
+    assert resp.value.status == 200
+    ink = page.evaluate("""() => {
+        const c = document.getElementById('draw-canvas');
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        let dark = 0; for (let i = 0; i < d.length; i += 4) if (d[i] < 100) dark++;
+        return dark; }""")
+    assert ink > 500
+    page.wait_for_function("(l) => document.querySelector('#verdict-label').textContent === l", arg=body["label"])
+    assert "inverted" in [s["name"] for s in body["preprocessing"]]
+    assert "src=draw" in page.url
+    no_overflow(page)
+    shot("classify-draw-390")
+    assert console_errors == []
+
+
+def test_uploading_an_onnx_model_makes_it_selectable_and_usable(page, site, console_errors, shot):
+    open_page(page, site, site.grey)
+    page.locator("#byo summary").click()
+    labels = b"zero\none\ntwo\nthree\nfour\nfive\nsix\nseven\neight\nnine\n"
+    page.set_input_files("#byo-file", files=[{"name": "my-net.onnx", "mimeType": "application/octet-stream", "buffer": tiny_cnn(1, 28, seed=9)}])
+    page.set_input_files("#byo-labels", files=[{"name": "labels.txt", "mimeType": "text/plain", "buffer": labels}])
+    page.fill("#byo-mean", "0.5")
+    page.fill("#byo-std", "0.5")
+    page.select_option("#byo-preprocess", "digit")
+    with page.expect_response(lambda r: r.url.endswith("/inspect")) as resp:
+        page.locator("#byo-submit").click()
+    assert resp.value.status == 200
+    body = resp.value.json()
+    assert body["model"].startswith("user-")
+    page.wait_for_function("() => document.querySelector('#byo-status').textContent.startsWith('Accepted')")
+    selected = page.locator("#model-select option:checked")
+    assert selected.inner_text() == "Your model: my-net.onnx"
+    assert page.locator("#model-select optgroup[label='Your models'] option").count() >= 1
+    page.wait_for_function("(l) => document.querySelector('#verdict-label').textContent === l", arg=body["label"])
+    assert body["label"] in labels.decode().split()
+    assert page.locator("#layers .layer-col:not(.input-col)").count() == 6
+    assert "your model" in page.locator("#model-card").inner_text()
+    assert f"model={body['model']}" in page.url
+    assert console_errors == []
+    # a bad file gets the server's sentence, not a crash (Chromium logs the 422 itself)
+    page.set_input_files("#byo-file", files=[{"name": "bad.onnx", "mimeType": "application/octet-stream", "buffer": b"not a model"}])
+    page.locator("#byo-submit").click()
+    page.wait_for_selector("#byo-error:not([hidden])")
+    assert "not an ONNX model" in page.locator("#byo-error").inner_text()
+    shot("classify-byo-1280")
+    assert all("status of 422" in e for e in console_errors)
+
+
+def test_colour_model_at_both_widths(page, site, console_errors, shot):
+    if site.rgb is None:
+        pytest.skip("no colour model on this server")
+    for width in (1280, 390):
+        body = open_page(page, site, site.rgb, width=width)
+        assert page.locator("#prep-tensor canvas").count() == 3
+        columns = [la for la in body["layers"] if not la.get("part_of")]
+        assert page.locator("#layers .layer-col:not(.input-col)").count() == len(columns)
+        assert page.locator("#dense-flow .dense-card").count() >= 2
+        no_overflow(page)
+        shot(f"classify-colour-{width}")
+    assert console_errors == []
