@@ -19,6 +19,8 @@ tap in row-major kernel order wins. A window holding only padding reports -1.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
 from typing import NamedTuple
 
 import numpy as np
@@ -39,8 +41,13 @@ __all__ = [
 ]
 
 
-class MaxPoolCache(NamedTuple):
-    """Unpadded input, attributes, and where each maximum came from (see module doc)."""
+@dataclass(frozen=True)
+class MaxPoolCache:
+    """Unpadded input and attributes; ``rows``/``cols`` of each maximum on first use.
+
+    The forward pass only takes maxima (the fast path the graph runner needs); where
+    each maximum came from is worked out when the backward pass or a page asks.
+    """
 
     x: np.ndarray
     kernel_shape: tuple[int, int]
@@ -48,8 +55,25 @@ class MaxPoolCache(NamedTuple):
     pads: tuple[int, int, int, int]
     dilations: tuple[int, int]
     ceil_mode: bool
-    rows: np.ndarray
-    cols: np.ndarray
+
+    @cached_property
+    def _argmax(self) -> tuple[np.ndarray, np.ndarray]:
+        out_hw = conv_output_shape(
+            self.x.shape[2:], self.kernel_shape, self.strides, self.pads, self.dilations,
+            ceil_mode=self.ceil_mode,
+        )
+        _, rows, cols = _max_taps(
+            self.x, self.kernel_shape, self.strides, self.pads, self.dilations, out_hw, True
+        )
+        return rows, cols
+
+    @property
+    def rows(self) -> np.ndarray:
+        return self._argmax[0]
+
+    @property
+    def cols(self) -> np.ndarray:
+        return self._argmax[1]
 
 
 class AvgPoolCache(NamedTuple):
@@ -131,26 +155,41 @@ def maxpool2d_forward(
     x, kernel, strides, pads, dilations, out_hw = _setup(
         x, kernel_shape, strides, pads, dilations, ceil_mode
     )
+    out, _, _ = _max_taps(x, kernel, strides, pads, dilations, out_hw, False)
+    return out, MaxPoolCache(x, kernel, strides, pads, dilations, bool(ceil_mode))
+
+
+def _max_taps(x, kernel, strides, pads, dilations, out_hw, track):
+    """Pairwise ``np.maximum`` over the kernel's strided slices of the (-inf) padded input;
+    with ``track``, also the unpadded (row, col) of each maximum (-1 where a window holds
+    only padding)."""
     h, w = x.shape[2:]
     top, left = pads[0], pads[1]
     bottom, right = _ends((h, w), kernel, strides, pads, dilations, out_hw)
-    xp = np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)), constant_values=-np.inf)
+    if top or left or bottom or right:
+        xp = np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)), constant_values=-np.inf)
+    else:
+        xp = x
     out = tap = None
     for p, q, rows, cols in _taps(kernel, strides, dilations, out_hw):
         window = xp[:, :, rows, cols]
         if out is None:
-            out, tap = window.copy(), np.zeros(window.shape, dtype=np.int64)
+            out = window.copy()
+            if track:
+                tap = np.zeros(window.shape, dtype=np.int64)
         else:
-            tap[window > out] = p * kernel[1] + q
+            if track:
+                tap[window > out] = p * kernel[1] + q
             np.maximum(out, window, out=out)
+    if not track:
+        return out, None, None
     oh, ow = out_hw
     arg_rows = np.arange(oh)[:, None] * strides[0] + (tap // kernel[1]) * dilations[0] - top
     arg_cols = np.arange(ow) * strides[1] + (tap % kernel[1]) * dilations[1] - left
     outside = (arg_rows < 0) | (arg_rows >= h) | (arg_cols < 0) | (arg_cols >= w)
     arg_rows[outside] = -1
     arg_cols[outside] = -1
-    cache = MaxPoolCache(x, kernel, strides, pads, dilations, bool(ceil_mode), arg_rows, arg_cols)
-    return out, cache
+    return out, arg_rows, arg_cols
 
 
 def maxpool2d_argmax(x: np.ndarray, **attrs) -> tuple[np.ndarray, np.ndarray]:
