@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.security import HEADERS
 
 log = logging.getLogger("convlab")
+
+#: Starlette's multipart parser's messages, prefixed (or replaced) with a sentence
+#: that says what to do.
+_FORM_HINTS = {
+    "Too many files": "Upload one file per request.",
+    "Too many fields": "The form has more fields than this endpoint takes.",
+    "Part exceeded maximum size": "A form field is too long.",
+    "Field exceeded maximum size": "A form field is too long.",
+}
+_FORM_BROKEN = ("Missing boundary", "Invalid multipart", "The Content-Disposition")
 
 
 class ApiError(Exception):
@@ -28,10 +43,95 @@ def _describe(err: dict) -> str:
     msg = str(err.get("msg", "is invalid"))
     if err.get("type") == "json_invalid":
         return "The request body is not valid JSON (NaN and Infinity are not allowed)."
+    if tuple(err.get("loc", ())) == ("body",):
+        if err.get("type") == "missing":
+            return "The request body is empty; this endpoint needs a JSON object."
+        if err.get("type") in ("model_attributes_type", "dict_type", "model_type"):
+            return ("The request body must be a JSON object, sent with "
+                    "Content-Type: application/json.")
     return f"{where}: {msg}"
 
 
+def _mb(n: int) -> str:
+    return f"{n / 2**20:.1f} MB" if n >= 2**20 else f"{n / 1024:.0f} KB"
+
+
+def too_large(size: int | None, limit: int | None) -> str:
+    """The 413 sentence: how large the body is (when known) and this endpoint's limit."""
+    sent = f" ({_mb(size)})" if size else ""
+    cap = f"; this endpoint accepts at most {_mb(limit)}" if limit is not None else ""
+    return f"The request body{sent} is too large{cap}."
+
+
+def _parse_error(exc: StarletteHTTPException) -> str:
+    """FastAPI's generic 400 for a body json.loads could not read, said precisely."""
+    cause = exc.__cause__
+    if isinstance(cause, RecursionError):
+        return ("The JSON body is nested too deeply to read; ConvLab's requests nest at "
+                "most a few levels.")
+    if isinstance(cause, UnicodeDecodeError):
+        return "The request body is not UTF-8 text; send JSON encoded as UTF-8."
+    return "The request body could not be read as JSON."
+
+
+def _content_length(scope: Scope) -> int | None:
+    for key, value in scope.get("headers", ()):
+        if key == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+class OuterShell:
+    """The outermost layer: every response in the API's shape, with the security headers.
+
+    FastAPI's body limiter sits outside all user middleware and exception handlers;
+    when a request declares a Content-Length above the limit it answers a bare
+    ``text/plain`` "Content Too Large" (no ``detail``, no security headers). This
+    layer rewrites that one response into ``{"detail": ...}`` naming the limit, and
+    adds the security headers to any response that lacks them (the 500 page too).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        rewriting = False
+
+        async def shell_send(message: Message) -> None:
+            nonlocal rewriting
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                kinds = {k.lower(): v for k, v in headers}
+                if message["status"] == 413 and kinds.get(b"content-type", b"").startswith(b"text/plain"):
+                    rewriting = True
+                    body = json.dumps({"detail": too_large(
+                        _content_length(scope), scope.get(MAX_BODY_SIZE_SCOPE_KEY))}).encode()
+                    headers = [(b"content-type", b"application/json"),
+                               (b"content-length", str(len(body)).encode()),
+                               (b"connection", b"close")]
+                    await send({**message, "headers": headers + HEADERS})
+                    await send({"type": "http.response.body", "body": body, "more_body": False})
+                    return
+                extra = [(k, v) for k, v in HEADERS if k not in kinds]
+                message = {**message, "headers": headers + extra}
+            elif rewriting:
+                return  # the plain-text body is replaced by the JSON one above
+            await send(message)
+
+        await self.app(scope, receive, shell_send)
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    build = app.build_middleware_stack
+    # FastAPI has no hook outside its body limiter; wrapping the built stack is the one way.
+    app.build_middleware_stack = lambda: OuterShell(build())  # type: ignore[method-assign]
+
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
         return JSONResponse({"detail": exc.detail}, exc.status_code, headers=exc.headers)
@@ -49,10 +149,18 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse({"detail": summary, "errors": slim}, 422)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         if exc.status_code == 413:
-            detail = "The request body is too large for this endpoint."
+            detail = too_large(None, request.scope.get(MAX_BODY_SIZE_SCOPE_KEY))
+        elif exc.status_code == 400 and detail == "There was an error parsing the body":
+            detail = _parse_error(exc)
+        elif exc.status_code == 400 and detail.startswith(_FORM_BROKEN):
+            detail = ("The upload is not valid multipart/form-data; send the file as a form "
+                      "field (e.g. FormData in a browser, curl -F).")
+        elif exc.status_code == 400:
+            hint = next((h for k, h in _FORM_HINTS.items() if detail.startswith(k)), None)
+            detail = f"{hint} {detail}" if hint else detail
         return JSONResponse({"detail": detail}, exc.status_code, headers=exc.headers)
 
     @app.exception_handler(Exception)

@@ -3,11 +3,15 @@
 Uploads are checked from their bytes (never the file name or content type): only
 PNG, JPEG, WebP, GIF and BMP are opened; the pixel count is read from the header
 and refused before any decoding; Pillow's decompression-bomb warning is an error.
+Structures that make a small file cost seconds of CPU are refused from the bytes
+too: PNGs with a flood of chunks, JPEGs with a flood of progressive scans, and
+run-length-compressed BMPs (Pillow decodes those in pure Python).
 """
 
 from __future__ import annotations
 
 import io
+import struct
 import warnings
 from dataclasses import dataclass, field
 
@@ -19,6 +23,23 @@ from app.errors import ApiError
 #: format name -> Pillow plugin name, detected from magic bytes.
 ALLOWED = ("PNG", "JPEG", "WEBP", "GIF", "BMP")
 MAX_PIXELS = 16_777_216  # 16.7 MP, e.g. 4096 x 4096
+#: A JPEG decoded with DCT scaling (``draft_to``) costs far less than its header says:
+#: its header may declare this many times MAX_PIXELS (a 24 MP phone photo) as long as
+#: what is actually decoded stays under MAX_PIXELS.
+JPEG_DRAFT_FACTOR = 2
+#: libjpeg re-reads every coefficient for each progressive scan: a 100 KB file with
+#: thousands of scans takes minutes. Real encoders write about 10.
+MAX_JPEG_SCANS = 32
+#: Pillow handles each PNG chunk in Python (~3 us): a 10 MB flood of empty chunks
+#: costs seconds. A 10 MB PNG in libpng's 8 KB IDAT chunks has about 1,300.
+MAX_PNG_CHUNKS = 10_000
+#: Above this many pixels a decoded image is first shrunk by an integer factor
+#: (box filter, like JPEG's DCT scaling) so that later steps stay cheap.
+REDUCE_ABOVE = 1_048_576
+
+# Once, for the whole process (catch_warnings per call is not thread-safe). The
+# explicit pixel check in open_image is stricter still, so it holds either way.
+warnings.filterwarnings("error", category=Image.DecompressionBombWarning)
 
 
 def sniff(data: bytes) -> str | None:
@@ -36,13 +57,44 @@ def sniff(data: bytes) -> str | None:
     return None
 
 
+def _costly_structure(data: bytes, fmt: str) -> str | None:
+    """Why this file would cost far more CPU than its pixel count suggests, or None."""
+    if fmt == "PNG":
+        pos, count, end = 8, 0, len(data)
+        while pos + 8 <= end:
+            count += 1
+            if count > MAX_PNG_CHUNKS:
+                return (f"The PNG file has more than {MAX_PNG_CHUNKS:,} chunks; "
+                        "save it again with an ordinary image editor.")
+            length, kind = struct.unpack_from(">I4s", data, pos)
+            if kind == b"IEND":
+                break
+            pos += 12 + length
+    elif fmt == "JPEG":
+        # 0xFF 0xDA (start of scan) cannot occur inside entropy-coded data (0xFF is
+        # stuffed there), so this counts scans, plus any in an EXIF thumbnail.
+        scans = data.count(b"\xff\xda")
+        if scans > MAX_JPEG_SCANS:
+            return (f"The JPEG file has {scans} progressive scans (at most {MAX_JPEG_SCANS} "
+                    "are accepted); save it again as an ordinary JPEG or PNG.")
+    elif fmt == "BMP" and len(data) >= 34:
+        header_size, = struct.unpack_from("<I", data, 14)
+        compression, = struct.unpack_from("<I", data, 30)
+        if header_size >= 40 and compression in (1, 2):
+            return ("This BMP file is run-length compressed (RLE), which ConvLab does not "
+                    "decode; save it as PNG or as an uncompressed BMP.")
+    return None
+
+
 def open_image(data: bytes, *, max_pixels: int = MAX_PIXELS, draft_to: int | None = None) -> tuple[Image.Image, str]:
     """Open and fully decode an upload; returns (RGB or L image, format).
 
     EXIF orientation is applied, the first frame of an animation is used, alpha is
     composited on white, CMYK / 16-bit / palette images are converted.
-    ``draft_to`` lets JPEG decoding skip straight to a reduced size (DCT scaling),
-    which makes a 1 MP photo cheap when the model wants 32 x 32.
+    ``draft_to`` is the smallest side the caller needs: JPEG decoding skips straight
+    to a reduced size (DCT scaling), which makes a 12 MP photo cheap when the model
+    wants 32 x 32; other formats above 1 MP are reduced by an integer factor after
+    decoding, never below ``draft_to``.
     """
     if not data:
         raise ApiError(422, "The uploaded file is empty.")
@@ -53,39 +105,62 @@ def open_image(data: bytes, *, max_pixels: int = MAX_PIXELS, draft_to: int | Non
             "This file is not an image ConvLab accepts: upload a PNG, JPEG, WebP, GIF or BMP "
             "(the format is read from the file's bytes, not its name).",
         )
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        try:
-            im = Image.open(io.BytesIO(data), formats=[fmt])
-            width, height = im.size
-            if width < 1 or height < 1:
-                raise ApiError(422, "The image has no pixels (its width or height is 0).")
-            if width * height > max_pixels:
-                raise ApiError(
-                    413,
-                    f"The image is {width} x {height} = {width * height:,} pixels; "
-                    f"the limit is {max_pixels:,} pixels.",
-                )
-            if getattr(im, "n_frames", 1) > 1:
-                im.seek(0)
-            if fmt == "JPEG" and draft_to:
-                im.draft("RGB" if im.mode not in ("L", "1") else "L", (draft_to, draft_to))
-            im.load()
-            im = ImageOps.exif_transpose(im)
-            im = to_rgb_or_l(im)
-        except ApiError:
-            raise
-        except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
+    costly = _costly_structure(data, fmt)
+    if costly:
+        raise ApiError(415 if fmt == "BMP" else 422, costly)
+    header_limit = max_pixels * (JPEG_DRAFT_FACTOR if fmt == "JPEG" and draft_to else 1)
+    try:
+        im = Image.open(io.BytesIO(data), formats=[fmt])
+        width, height = im.size
+        if width < 1 or height < 1:
+            raise ApiError(422, "The image has no pixels (its width or height is 0).")
+        if width * height > header_limit:
             raise ApiError(
                 413,
-                f"The image's header declares more than {max_pixels:,} pixels, the limit; "
-                "it was refused before decoding.",
-            ) from exc
-        except (OSError, ValueError, SyntaxError, EOFError, IndexError, TypeError) as exc:
-            raise ApiError(
-                422, f"The {fmt} file could not be decoded; it may be truncated or corrupt."
-            ) from exc
+                f"The image is {width} x {height} = {width * height:,} pixels; "
+                f"the limit is {header_limit:,} pixels.",
+            )
+        # A freshly opened image is on its first frame; only that frame is decoded
+        # (n_frames would walk every frame of a GIF).
+        if fmt == "JPEG" and draft_to:
+            im.draft("RGB" if im.mode not in ("L", "1") else "L", (draft_to, draft_to))
+            if im.size[0] * im.size[1] > max_pixels:
+                raise ApiError(
+                    413,
+                    f"The image is {width} x {height} = {width * height:,} pixels; even "
+                    f"decoded at 1/8 scale it exceeds the limit of {max_pixels:,} pixels.",
+                )
+        im.load()
+        im = ImageOps.exif_transpose(im)
+        im = to_rgb_or_l(_reduce(im, draft_to))
+    except ApiError:
+        raise
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
+        raise ApiError(
+            413,
+            f"The image's header declares more than {max_pixels:,} pixels, the limit; "
+            "it was refused before decoding.",
+        ) from exc
+    except (OSError, ValueError, SyntaxError, EOFError, IndexError, TypeError,
+            struct.error, ZeroDivisionError, MemoryError) as exc:
+        raise ApiError(
+            422, f"The {fmt} file could not be decoded; it may be truncated or corrupt."
+        ) from exc
     return im, fmt
+
+
+def _reduce(im: Image.Image, draft_to: int | None) -> Image.Image:
+    """Shrink a large decoded image by an integer factor of at most 8 (box filter, like
+    JPEG's DCT scaling), keeping both sides at least ``draft_to``."""
+    w, h = im.size
+    if not draft_to or w * h <= REDUCE_ABOVE:
+        return im
+    factor = min(w // draft_to, h // draft_to, 8)
+    if factor < 2:
+        return im
+    if im.mode not in ("L", "LA", "RGB", "RGBA"):
+        im = to_rgb_or_l(im)
+    return im.reduce(factor)
 
 
 def to_rgb_or_l(im: Image.Image) -> Image.Image:

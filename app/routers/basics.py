@@ -13,7 +13,7 @@ from app import __version__
 from app.deps import HeavyDep
 from app.errors import ApiError
 from app.layer_math import describe, pair, resolve_pads
-from app.tensors import FiniteFloat, Tensor, tensor_json
+from app.tensors import MAX_ELEMENTS, Tensor, tensor_json
 from engine.trace import conv_trace, softmax_steps
 
 router = APIRouter(prefix="/api", tags=["engine"])
@@ -30,8 +30,11 @@ class Strict(BaseModel):
 
 
 @router.get("/health")
-def health() -> dict:
-    """Liveness: ``{"status": "ok", "version": ...}``."""
+async def health() -> dict:
+    """Liveness: ``{"status": "ok", "version": ...}``.
+
+    ``async`` on purpose: it does no work, and so answers on the event loop even when
+    every worker thread is busy with (or waiting for) heavy requests."""
     return {"status": "ok", "version": __version__}
 
 
@@ -63,6 +66,17 @@ InteractivePadding = PadN | Annotated[list[PadN], Field(min_length=4, max_length
     "same"
 ]
 Activation = Literal["relu", "sigmoid", "tanh"]
+#: Values on the interactive routes. Bounded so that float32 arithmetic cannot overflow:
+#: a conv output is at most 3 * 11 * 11 products of two such values plus a bias, about
+#: 4e14, far inside float32's 3.4e38 (1e300 would become inf, and null in the JSON).
+Value = Annotated[float, Field(allow_inf_nan=False, ge=-1e6, le=1e6)]
+
+
+class BoundedTensor(Tensor):
+    """A :class:`Tensor` whose values lie in [-1e6, 1e6]."""
+
+    data: list[Value] = Field(max_length=MAX_ELEMENTS, fail_fast=True)
+
 
 ACTIVATIONS = {
     "relu": (engine.relu_forward, engine.relu_backward),
@@ -72,9 +86,9 @@ ACTIVATIONS = {
 
 
 class ConvIn(Strict):
-    input: Tensor = Field(description="(C, H, W), at most 3 x 128 x 128")
-    weights: Tensor = Field(description="(K, C, KH, KW), at most 16 filters of 11 x 11")
-    bias: Annotated[list[FiniteFloat], Field(max_length=16)] | None = None
+    input: BoundedTensor = Field(description="(C, H, W), at most 3 x 128 x 128")
+    weights: BoundedTensor = Field(description="(K, C, KH, KW), at most 16 filters of 11 x 11")
+    bias: Annotated[list[Value], Field(max_length=16)] | None = None
     stride: Stride | Annotated[list[Stride], Field(min_length=2, max_length=2)] = 1
     padding: InteractivePadding = 0
     dilation: Dil | Annotated[list[Dil], Field(min_length=2, max_length=2)] = 1
@@ -160,7 +174,7 @@ def result_value(result: dict, k: int, i: int, j: int) -> float:
 
 
 class PoolIn(Strict):
-    input: Tensor = Field(description="(C, H, W), at most 3 x 128 x 128")
+    input: BoundedTensor = Field(description="(C, H, W), at most 3 x 128 x 128")
     mode: Literal["max", "avg"] = "max"
     kernel_size: Annotated[int, Field(ge=1, le=11)] = 2
     stride: Stride = 2
@@ -194,7 +208,7 @@ def _argmax_json(arg) -> dict:
 
 
 class ActivationIn(Strict):
-    input: Tensor
+    input: BoundedTensor
     function: Activation
 
 
