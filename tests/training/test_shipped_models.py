@@ -1,0 +1,57 @@
+"""Every shipped model in models/ is what its card says: same file, same accuracy.
+
+Re-evaluating needs the data: it runs when CONVLAB_DATA_DIR points at it (CI sets it
+to ../shared/data when present) and is skipped, with the reason, otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from training.evaluate import evaluate, sha256_file
+
+MODELS = Path(__file__).resolve().parents[2] / "models"
+CARDS = sorted(MODELS.glob("*.json"))
+TOLERANCE_POINTS = 0.2
+
+
+def _data_dir() -> str | None:
+    value = os.environ.get("CONVLAB_DATA_DIR")
+    return value if value and Path(value).is_dir() else None
+
+
+def _params():
+    if not CARDS:
+        return [pytest.param(None, marks=pytest.mark.skip(reason="no model cards in models/ yet"))]
+    return [pytest.param(p, id=p.stem) for p in CARDS]
+
+
+@pytest.mark.parametrize("card_path", _params())
+def test_card_matches_its_onnx_file(card_path):
+    card = json.loads(card_path.read_text(encoding="utf-8"))
+    onnx_path = card_path.with_name(card["onnx"]["file"])
+    assert onnx_path.is_file(), f"{card_path.name} names {onnx_path.name}, which is missing"
+    assert sha256_file(onnx_path) == card["onnx"]["sha256"], f"{onnx_path.name} changed"
+    assert card["name"] == card_path.stem and card["metrics"] and card["metrics"]["accuracy"]
+    assert not card["training"].get("limit"), f"{card_path.name} is a --limit debug model"
+    assert card["input"]["layout"] == "NCHW" and len(card["classes"]) == 10
+
+
+@pytest.mark.parametrize("card_path", _params())
+def test_card_accuracy_reproduces(card_path):
+    data_dir = _data_dir()
+    if data_dir is None:
+        pytest.skip("CONVLAB_DATA_DIR is unset or not a directory: cannot re-evaluate "
+                    f"{card_path.stem} (set it to ../shared/data)")
+    card = json.loads(card_path.read_text(encoding="utf-8"))
+    split = card["metrics"]["split"]
+    result = evaluate(card_path.stem, MODELS, data_dir, split)
+    assert result["images"] == card["metrics"]["images"]
+    diff = 100 * abs(result["accuracy"] - card["metrics"]["accuracy"])
+    assert diff <= TOLERANCE_POINTS, (
+        f"{card_path.stem}: {100 * result['accuracy']:.2f}% on {split}, card says "
+        f"{100 * card['metrics']['accuracy']:.2f}%")
