@@ -167,8 +167,15 @@ def _cifar_val_members(data_dir: str) -> list[tuple[str, int]]:
     if not path.exists():
         return []
     with zipfile.ZipFile(path) as z:
-        names = sorted(n for n in z.namelist() if n.endswith(".jpg") and n.count("/") == 2)
-    members = [(n, CIFAR_CLASSES.index(n.split("/")[1])) for n in names if n.split("/")[1] in CIFAR_CLASSES]
+        names = [n for n in z.namelist() if n.endswith(".jpg") and n.count("/") == 2]
+    # The training code's order (training/data.py zip_members): image number, then class;
+    # its validation split is the last 5,000, i.e. images 4500-4999 of every class.
+    members = []
+    for n in names:
+        _, cls, stem = n.split("/")
+        if cls in CIFAR_CLASSES and stem[:-4].isdigit():
+            members.append(((int(stem[:-4]), CIFAR_CLASSES.index(cls)), n))
+    members = [(n, key[1]) for key, n in sorted(members)]
     val = members[-5000:]
     picks: list[tuple[str, int]] = []
     for c in range(10):
