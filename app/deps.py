@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -14,9 +14,10 @@ def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def heavy_slot(request: Request) -> Iterator[None]:
-    """Hold one slot of the heavy-work gate for the duration of the request."""
-    with request.app.state.gate.slot():
+async def heavy_slot(request: Request) -> AsyncIterator[None]:
+    """Hold one slot of the heavy-work gate for the duration of the request (``async``:
+    the wait for a slot must not hold a worker thread; see app/gate.py)."""
+    async with request.app.state.gate.slot():
         yield
 
 

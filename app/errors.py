@@ -19,7 +19,7 @@ log = logging.getLogger("convlab")
 #: Starlette's multipart parser's messages, prefixed (or replaced) with a sentence
 #: that says what to do.
 _FORM_HINTS = {
-    "Too many files": "Upload one file per request.",
+    "Too many files": "The form has more files than this endpoint takes.",
     "Too many fields": "The form has more fields than this endpoint takes.",
     "Part exceeded maximum size": "A form field is too long.",
     "Field exceeded maximum size": "A form field is too long.",
@@ -113,8 +113,7 @@ class OuterShell:
                     body = json.dumps({"detail": too_large(
                         _content_length(scope), scope.get(MAX_BODY_SIZE_SCOPE_KEY))}).encode()
                     headers = [(b"content-type", b"application/json"),
-                               (b"content-length", str(len(body)).encode()),
-                               (b"connection", b"close")]
+                               (b"content-length", str(len(body)).encode())]
                     await send({**message, "headers": headers + HEADERS})
                     await send({"type": "http.response.body", "body": body, "more_body": False})
                     return
@@ -153,6 +152,10 @@ def install_error_handlers(app: FastAPI) -> None:
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         if exc.status_code == 413:
             detail = too_large(None, request.scope.get(MAX_BODY_SIZE_SCOPE_KEY))
+        elif exc.status_code == 404 and detail == "Not Found":
+            detail = f"There is nothing at {request.url.path[:200]}; the API is described at /docs."
+        elif exc.status_code == 405 and detail == "Method Not Allowed":
+            detail = f"{request.method} is not allowed on {request.url.path[:200]}."
         elif exc.status_code == 400 and detail == "There was an error parsing the body":
             detail = _parse_error(exc)
         elif exc.status_code == 400 and detail.startswith(_FORM_BROKEN):

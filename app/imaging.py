@@ -67,8 +67,8 @@ def _costly_structure(data: bytes, fmt: str) -> str | None:
                 return (f"The PNG file has more than {MAX_PNG_CHUNKS:,} chunks; "
                         "save it again with an ordinary image editor.")
             length, kind = struct.unpack_from(">I4s", data, pos)
-            if kind == b"IEND":
-                break
+            if kind == b"IEND" or not kind.isalpha():
+                break  # the end, or not a chunk: Pillow refuses a corrupt file itself
             pos += 12 + length
     elif fmt == "JPEG":
         # 0xFF 0xDA (start of scan) cannot occur inside entropy-coded data (0xFF is
@@ -89,6 +89,7 @@ def _costly_structure(data: bytes, fmt: str) -> str | None:
 def open_image(data: bytes, *, max_pixels: int = MAX_PIXELS, draft_to: int | None = None) -> tuple[Image.Image, str]:
     """Open and fully decode an upload; returns (RGB or L image, format).
 
+    ``im.info["original_size"]`` is the file's own (width, height), upright.
     EXIF orientation is applied, the first frame of an animation is used, alpha is
     composited on white, CMYK / 16-bit / palette images are converted.
     ``draft_to`` is the smallest side the caller needs: JPEG decoding skips straight
@@ -128,11 +129,14 @@ def open_image(data: bytes, *, max_pixels: int = MAX_PIXELS, draft_to: int | Non
                 raise ApiError(
                     413,
                     f"The image is {width} x {height} = {width * height:,} pixels; even "
-                    f"decoded at 1/8 scale it exceeds the limit of {max_pixels:,} pixels.",
+                    f"decoded at reduced size it has more than {max_pixels:,} pixels.",
                 )
         im.load()
+        rotated = im.getexif().get(0x0112, 1) in (5, 6, 7, 8)
         im = ImageOps.exif_transpose(im)
         im = to_rgb_or_l(_reduce(im, draft_to))
+        # The size as the person sees the file (before DCT scaling or reduction).
+        im.info["original_size"] = (height, width) if rotated else (width, height)
     except ApiError:
         raise
     except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:

@@ -40,7 +40,7 @@ def upload_image(
     """Decode an uploaded image to a (C, H, W) tensor in [0, 1], longer side = ``size``."""
     data = read_upload(file)
     im, fmt = open_image(data, draft_to=size)
-    width, height = im.size
+    width, height = im.info.get("original_size", im.size)
     x = image_tensor(im, channels, size)
     return {
         "tensor": tensor_json(x, decimals=4),
