@@ -24,6 +24,9 @@ log = logging.getLogger("convlab")
 
 USER_MAX_MODELS = 8
 USER_MAX_BYTES = 200 * 1024 * 1024
+#: A loaded model costs several times its file size (the bytes, onnxruntime's copy of the
+#: weights, the engine's arrays): the cap counts this multiple of each file's size.
+USER_MEMORY_FACTOR = 4
 
 
 @dataclass
@@ -127,7 +130,8 @@ class ModelStore:
             self.user[model.name] = model
             self.user.move_to_end(model.name)
             while len(self.user) > USER_MAX_MODELS or (
-                sum(len(m.onnx_bytes) for m in self.user.values()) > USER_MAX_BYTES
+                USER_MEMORY_FACTOR * sum(len(m.onnx_bytes) for m in self.user.values())
+                > USER_MAX_BYTES
                 and len(self.user) > 1
             ):
                 old, _ = self.user.popitem(last=False)

@@ -43,7 +43,7 @@ BODY_LIMIT = 26 * 1024 * 1024  # the route's body limit (Settings.model_body_lim
 MAX_CLASSES = 1000
 MAX_SIDE = 256
 MAX_MACS = 2e9
-MAX_RUN_S = 2.0
+MAX_RUN_S = 1.0
 MAX_LABEL_CHARS = 64
 MAX_LABELS_BYTES = 64 * 1024
 AGREE = 1e-3  # largest |engine - onnxruntime|, relative to the output's scale
@@ -197,8 +197,11 @@ def parse_floats(text: str | None, channels: int, what: str, default: float) -> 
         raise _refuse(f"{what} needs one number per input channel ({channels}); got {len(values)}.")
     if not all(math.isfinite(v) and abs(v) <= 1000 for v in values):
         raise _refuse(f"{what} must be finite numbers between -1000 and 1000.")
-    if what == "std" and any(v <= 0 for v in values):
-        raise _refuse("std must be positive: x = (pixel * scale - mean) / std divides by it.")
+    if what == "std" and any(v < 1e-3 for v in values):
+        raise _refuse(
+            "std must be at least 0.001: x = (pixel * scale - mean) / std divides by it, and a "
+            "tinier std would blow the inputs up."
+        )
     return values
 
 

@@ -67,7 +67,8 @@ def decode_for(model: Model, file: UploadFile):
     t1 = time.perf_counter()
     prepared = prepare(im, spec)
     t2 = time.perf_counter()
-    info = {"width": im.size[0], "height": im.size[1], "format": fmt}
+    width, height = im.info.get("original_size", im.size)
+    info = {"width": width, "height": height, "format": fmt}
     return prepared, info, {"decode": (t1 - t0) * 1e3, "preprocess": (t2 - t1) * 1e3}
 
 

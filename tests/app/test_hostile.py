@@ -611,3 +611,13 @@ def test_memory_does_not_grow_across_1000_requests(hc):
     assert grown < 30, f"RSS grew by {grown:.1f} MB over 1,000 requests"
     assert time.perf_counter() - t0 < 20
     assert hc.get("/api/health").status_code == 200
+
+
+def test_trace_refuses_huge_input_values(client):
+    """Values that would overflow float32 in the network are refused, not answered with null."""
+    body = {"layer": "x", "channel": 0, "row": 0, "col": 0,
+            "input": {"shape": [1, 1, 28, 28], "data": [1e300] * 784}}
+    r = client.post("/api/models/lenet5/trace", json=body)
+    assert r.status_code == 422
+    assert r.json()["detail"]
+    assert client.get("/api/health").status_code == 200

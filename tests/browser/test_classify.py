@@ -14,6 +14,7 @@ import urllib.request
 import uuid
 from pathlib import Path
 from types import SimpleNamespace
+from urllib.parse import unquote
 
 import pytest
 from PIL import Image, ImageDraw
@@ -139,7 +140,8 @@ def test_feature_map_pixel_shows_its_arithmetic_and_survives_reload(page, site, 
     assert "Receptive field" in page.locator("#detail-field-text").inner_text()
     shot("classify-trace-1280")
     # the URL holds the view: a reload opens the same map and pixel
-    assert f"layer={conv['name']}" in page.url and f"r={row}" in page.url
+    url = unquote(page.url)
+    assert f"layer={conv['name']}" in url and f"r={row}" in url
     with page.expect_response(lambda r: r.url.endswith("/trace")):
         page.reload()
     page.wait_for_selector("#trace .equation")
