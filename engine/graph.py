@@ -372,6 +372,12 @@ def run(graph: Graph, x, *, keep: bool = True) -> dict[str, np.ndarray]:
     feeds = _feeds(graph, x)
     values.update(feeds)
     kept: dict[str, np.ndarray] = dict(feeds) if keep else {}
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        _execute(graph, values, kept, keep)
+    return kept
+
+
+def _execute(graph: Graph, values: dict, kept: dict, keep: bool) -> None:
     last_use = {name: i for i, node in enumerate(graph.nodes) for name in node.inputs}
     wanted = {o.name for o in graph.outputs}
     for i, node in enumerate(graph.nodes):
@@ -385,8 +391,7 @@ def run(graph: Graph, x, *, keep: bool = True) -> dict[str, np.ndarray]:
                 f"node '{node.name}' uses tensor {e}, which is not defined yet"
             ) from None
         try:
-            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-                results = op(ins, node.attributes, graph.opset)
+            results = op(ins, node.attributes, graph.opset)
         except (ValueError, TypeError, IndexError, KeyError, ArithmeticError) as e:
             raise GraphError(f"node '{node.name}' ({node.op_type}): {e}") from None
         if len(node.outputs) > len(results) and any(node.outputs[len(results) :]):
@@ -411,7 +416,6 @@ def run(graph: Graph, x, *, keep: bool = True) -> dict[str, np.ndarray]:
                     and name not in graph.initializers
                 ):
                     values.pop(name, None)
-    return kept
 
 
 def infer_shapes(graph: Graph, input_shape: Sequence[int]) -> dict[str, tuple[int, ...]]:

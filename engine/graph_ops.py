@@ -169,9 +169,24 @@ def max_pool(ins, attrs, opset):
         dilations=dilations,
         ceil_mode=bool(attrs.get("ceil_mode", 0)),
     )
-    n, c, h, w = x.shape
-    plane = (np.arange(n * c, dtype=np.int64).reshape(n, c, 1, 1)) * (h * w)
-    return out, plane + cache.rows * w + cache.cols  # ONNX Indices: flat NCHW offsets
+    return _MaxPoolResults(out, cache)
+
+
+class _MaxPoolResults:
+    """``(Y, Indices)`` where Indices (flat NCHW offsets, as ONNX) is only worked out when a
+    node asks for that second output: most models never do, and it costs more than Y."""
+
+    def __init__(self, out, cache):
+        self.out, self.cache = out, cache
+
+    def __len__(self) -> int:
+        return 2
+
+    def __iter__(self):
+        yield self.out
+        n, c, h, w = self.cache.x.shape
+        plane = (np.arange(n * c, dtype=np.int64).reshape(n, c, 1, 1)) * (h * w)
+        yield plane + self.cache.rows * w + self.cache.cols
 
 
 def average_pool(ins, attrs, opset):
