@@ -11,11 +11,7 @@ from __future__ import annotations
 import http.client
 import io
 import json
-import os
-import socket
 import statistics
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -23,40 +19,7 @@ import uuid
 import numpy as np
 from PIL import Image
 
-from benchmarks.common import ROOT
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(port: int, env: dict | None = None) -> subprocess.Popen:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning", "--timeout-keep-alive", "30"],
-        cwd=ROOT, env={**os.environ, **(env or {})},
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            c.request("GET", "/api/health")
-            if c.getresponse().status == 200:
-                return proc
-        except OSError:
-            time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError("server did not start")
-
-
-def peak_rss_mb(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmHWM"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
+from benchmarks.common import free_port, proc_status, start_server, stop_server
 
 
 def multipart(data: bytes, filename: str, ctype: str) -> tuple[bytes, str]:
@@ -164,7 +127,7 @@ def throughput(port: int, path: str, body: bytes, ctype: str, clients: int, seco
 
 def main() -> None:
     port = free_port()
-    proc = start_server(port)
+    proc = start_server(port, {})
     try:
         models = json.loads(_get(port, "/api/models"))["models"]
         imgs = images()
@@ -189,10 +152,9 @@ def main() -> None:
                 r = throughput(port, f"/api/models/{name}/predict?explain=false", body, ct, clients)
                 r["model"] = name
                 result["throughput"].append(r)
-        result["server_peak_rss_mb"] = peak_rss_mb(proc.pid)
+        result["server_peak_rss_mb"] = proc_status(proc.pid, "VmHWM")
     finally:
-        proc.terminate()
-        proc.wait(10)
+        stop_server(proc)
     print(json.dumps(result))
 
 

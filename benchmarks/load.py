@@ -22,11 +22,6 @@ import argparse
 import http.client
 import io
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -37,18 +32,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from benchmarks.common import ROOT, machine
+from benchmarks.common import HOST, ROOT, free_port, machine, proc_status, start_server, stop_server
 
 RESULTS = ROOT / "benchmarks" / "load-results.json"
-HOST = "127.0.0.1"
 JPEG_MAGIC = b"\xff\xd8"
 LIMITS = {"p95_s": 1.5, "peak_rss_mb": 600.0, "health_p95_ms": 100.0}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
 
 
 def pick_model(models_dir: Path, workdir: Path) -> tuple[Path, str, dict, bool]:
@@ -88,45 +76,6 @@ def multipart(data: bytes, name: str = "upload.png") -> tuple[bytes, str]:
     head = (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
             "Content-Type: application/octet-stream\r\n\r\n").encode()
     return head + data + f"\r\n--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
-
-
-def start_server(port: int, env: dict[str, str]) -> subprocess.Popen:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "serve", "--host", HOST, "--port", str(port), "--log-level", "warning"],
-        cwd=ROOT, env={**os.environ, **env},
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the server exited with code {proc.returncode}")
-        try:
-            c = http.client.HTTPConnection(HOST, port, timeout=2)
-            c.request("GET", "/api/health")
-            if c.getresponse().status == 200:
-                return proc
-        except OSError:
-            time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError("the server did not answer /api/health within 60 s")
-
-
-def stop_server(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-
-
-def proc_status(pid: int, key: str) -> float:
-    """A /proc/<pid>/status memory line (VmRSS, VmHWM) in MB."""
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith(key + ":"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -16,7 +16,7 @@ from app.errors import ApiError
 from app.inspection import layers_json, probabilities, run_model, softmax_json
 from app.modelstore import Model, public_card
 from app.routers.images import UPLOAD_LIMIT, read_upload
-from app.routers.models import ModelDep, StoreDep, decode_for, steps_json, top_k
+from app.routers.models import ModelDep, StoreDep, answer_json, decode_for, steps_json
 from app.tensors import tensor_json
 from app.tracing import trace
 from app.usermodels import BODY_LIMIT, MAX_BYTES, MAX_LABELS_BYTES, MAX_SIDE, build_user_model
@@ -53,19 +53,10 @@ def inspect(model: ModelDep, file: UploadFile, _: HeavyDep) -> dict:
     r = _engine_run(model, x, compare=True, fresh=True)
     t2 = time.perf_counter()
     probs = probabilities(r)
-    index = int(np.argmax(probs))
-    classes = model.classes
     diff = r.max_abs_diff
     result = {
-        "model": model.name,
-        "label": classes[index],
-        "index": index,
-        "classes": classes,
-        "probabilities": [float(p) for p in probs],
-        "top": top_k(probs, classes),
+        **answer_json(model, probs, prepared, info),
         "input": tensor_json(x, decimals=5),
-        "original": info,
-        "notes": prepared.notes,
         "preprocessing": steps_json(prepared),
         "layers": layers_json(r),
         "softmax": softmax_json(r),

@@ -72,6 +72,22 @@ def decode_for(model: Model, file: UploadFile):
     return prepared, info, {"decode": (t1 - t0) * 1e3, "preprocess": (t2 - t1) * 1e3}
 
 
+def answer_json(model: Model, probs: np.ndarray, prepared, info: dict) -> dict:
+    """The part of a prediction that predict and inspect share: label, probabilities, top-3."""
+    index = int(np.argmax(probs))
+    classes = model.classes
+    return {
+        "model": model.name,
+        "label": classes[index],
+        "index": index,
+        "classes": classes,
+        "probabilities": [float(p) for p in probs],
+        "top": top_k(probs, classes),
+        "original": info,
+        "notes": prepared.notes,
+    }
+
+
 def top_k(probs: np.ndarray, classes: list[str], k: int = 3) -> list[dict]:
     order = np.argsort(-probs)[:k]
     return [{"index": int(i), "label": classes[i], "probability": float(probs[i])} for i in order]
@@ -90,19 +106,8 @@ def predict(
     t1 = time.perf_counter()
     probs = model.infer(prepared.tensor)[0]
     t2 = time.perf_counter()
-    index = int(np.argmax(probs))
-    classes = model.classes
-    result = {
-        "model": model.name,
-        "label": classes[index],
-        "index": index,
-        "classes": classes,
-        "probabilities": [float(p) for p in probs],
-        "top": top_k(probs, classes),
-        "input": tensor_json(prepared.tensor[0], decimals=5),
-        "original": info,
-        "notes": prepared.notes,
-    }
+    result = answer_json(model, probs, prepared, info)
+    result["input"] = tensor_json(prepared.tensor[0], decimals=5)
     if explain:
         result["preprocessing"] = steps_json(prepared)
     timing["inference"] = (t2 - t1) * 1e3
