@@ -61,7 +61,7 @@ export function renderPreprocessing(body) {
     figs.push(el("figure", {}, canvas, el("figcaption", {}, channelNames[k])));
   }
   box.replaceChildren(
-    el("p", { class: "small" }, el("strong", {}, `${steps.children.length + 1}. the tensor the model sees: `),
+    el("p", { class: "small" }, el("strong", {}, `${steps.children.length + 1}. The tensor the model sees: `),
       `${c}×${h}×${w} numbers, x = (pixel/255 − mean) / std, from ${fmt(lo, 3)} to ${fmt(hi, 3)} `,
       "(blue below 0, orange above)."),
     el("div", { class: "tensor-maps" }, figs),
