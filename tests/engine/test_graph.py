@@ -884,3 +884,26 @@ def test_shipped_model_matches_onnxruntime(path):
     for out, expected in zip(graph.outputs, theirs, strict=True):
         assert ours[out.name].shape == expected.shape
         np.testing.assert_allclose(ours[out.name], expected, rtol=TOL, atol=TOL, err_msg=out.name)
+
+
+@pytest.mark.parametrize(
+    "path",
+    SHIPPED or [pytest.param(None, marks=pytest.mark.skip(reason="models/ has no .onnx yet"))],
+    ids=[p.stem for p in SHIPPED] or ["none"],
+)
+def test_shipped_model_every_layer_matches(path):
+    """Every intermediate tensor of a shipped model: shape as ONNX shape inference says
+    (batch fixed to 2), values as onnxruntime computes them."""
+    model = onnx.load_from_string(path.read_bytes())
+    dims = model.graph.input[0].type.tensor_type.shape.dim
+    dims[0].ClearField("dim_param")
+    dims[0].dim_value = 2
+    shape = tuple(d.dim_value for d in dims)
+    x = np.random.default_rng(1).random(shape, dtype=np.float32)
+    ours = run(load_graph(model.SerializeToString()), x)
+    expected_shapes, _ = inferred_shapes(model)
+    theirs = ort_all(model, {model.graph.input[0].name: x})
+    assert len(theirs) >= len(model.graph.node)  # every node's outputs are compared
+    for name, value in theirs.items():
+        assert ours[name].shape == expected_shapes[name], name
+        np.testing.assert_allclose(ours[name], value, rtol=TOL, atol=TOL, err_msg=name)
