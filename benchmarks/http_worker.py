@@ -125,6 +125,34 @@ def throughput(port: int, path: str, body: bytes, ctype: str, clients: int, seco
             "statuses": {str(k): v for k, v in sorted(statuses.items())}}
 
 
+def train_updates(port: int, steps: int = 10, n: int = 60, budget_s: float = 8) -> dict:
+    """The /train page's update loop: POST /api/train/step with the default network (tanh,
+    4-2, circle, lr 0.03, batch 10) and ``steps`` steps per update, feeding back the
+    returned weights, as the page does. Visual updates per second = 1000 / p50 ms."""
+    c = Client(port)
+    data = {"dataset": "circle", "noise": 0, "train_ratio": 50, "seed": 1, "features": ["x1", "x2"]}
+    hyper = {"learning_rate": 0.03, "batch_size": 10, "regularization": "none", "reg_rate": 0}
+    body = {"data": data, "network": {"hidden": [4, 2], "activation": "tanh"}, "hyper": hyper, "steps": 0}
+    _, raw = c.post("/api/train/step", json.dumps(body).encode(), "application/json")
+    r = json.loads(raw)
+    times: list[float] = []
+    start = time.perf_counter()
+    while len(times) < n and time.perf_counter() - start < budget_s:
+        net = r["network"]
+        body = {"data": data, "hyper": hyper, "steps": steps, "state": r["state"],
+                "network": {"hidden": net["sizes"][1:-1], "activation": net["activation"],
+                            "weights": net["weights"], "biases": net["biases"]}}
+        t0 = time.perf_counter()
+        status, raw = c.post("/api/train/step", json.dumps(body).encode(), "application/json")
+        times.append((time.perf_counter() - t0) * 1e3)
+        if status != 200:
+            raise RuntimeError(f"/api/train/step answered {status}: {raw[:200]!r}")
+        r = json.loads(raw)
+    p50 = statistics.median(times)
+    return {"steps_per_update": steps, "n": len(times), "client_p50_ms": p50,
+            "client_p95_ms": pct(times, 0.95), "updates_per_s": 1000 / p50}
+
+
 def main() -> None:
     port = free_port()
     proc = start_server(port, {})
@@ -152,6 +180,7 @@ def main() -> None:
                 r = throughput(port, f"/api/models/{name}/predict?explain=false", body, ct, clients)
                 r["model"] = name
                 result["throughput"].append(r)
+        result["train"] = [train_updates(port, steps) for steps in (1, 10)]
         result["server_peak_rss_mb"] = proc_status(proc.pid, "VmHWM")
     finally:
         stop_server(proc)

@@ -74,6 +74,11 @@ def markdown(results: dict) -> str:
         for t in http["throughput"]:
             lines.append(f"| {t['model']} | {t['clients']} | {t['rps']:.0f} | {t['p50_ms']:.1f} | "
                          f"{t['p95_ms']:.1f} | {t['statuses']} |")
+        lines += ["", "| /train updates (POST /api/train/step, default network) | steps per update | "
+                  "p50 ms | p95 ms | updates/s (target >= 20) |", "|---|---:|---:|---:|---:|"]
+        for t in http.get("train", []):
+            lines.append(f"| circle, tanh 4-2, lr 0.03, batch 10 | {t['steps_per_update']} | "
+                         f"{t['client_p50_ms']:.1f} | {t['client_p95_ms']:.1f} | {t['updates_per_s']:.0f} |")
         lines += ["", f"Server peak RSS: {http['server_peak_rss_mb']:.0f} MB."]
     return "\n".join(lines) + "\n"
 
