@@ -18,7 +18,7 @@ import numpy as np
 from app.errors import ApiError
 from app.inspection import ELEMENTWISE, PASS_THROUGH, Run, Structure, num
 from engine.graph import Node
-from engine.graph_ops import _window  # the runner's own auto_pad / pads resolution
+from engine.graph_ops import node_window  # the runner's own auto_pad / pads resolution
 from engine.trace import conv_trace
 
 DETAIL_CHANNELS = 16  # input channels whose patch x filter is spelled out in full
@@ -47,7 +47,7 @@ def window_of(r: Run, node: Node):
     """(kernel, strides, pads, dilations) of a Conv/MaxPool/AveragePool, as the runner uses them."""
     x = np.broadcast_to(np.float32(0), _tensor(r, node.inputs[0]).shape)
     kernel = _tensor(r, node.inputs[1]).shape[2:] if node.op_type == "Conv" else None
-    return _window(x, node.attributes, kernel, with_dilations=node.op_type != "AveragePool")
+    return node_window(x, node.attributes, kernel, with_dilations=node.op_type != "AveragePool")
 
 
 # ------------------------------------------------------------------ receptive field

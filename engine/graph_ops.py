@@ -108,8 +108,9 @@ def _window_pads(x_hw, kernel, strides, dilations, attrs) -> tuple[int, int, int
     return pads
 
 
-def _window(x: np.ndarray, attrs: dict, kernel=None, *, with_dilations=True):
-    """Checked ``(kernel, strides, pads, dilations)`` of a 2-D window op on NCHW ``x``."""
+def node_window(x: np.ndarray, attrs: dict, kernel=None, *, with_dilations=True):
+    """Checked ``(kernel, strides, pads, dilations)`` of a 2-D window op (Conv, pooling) on
+    NCHW ``x``, with ``auto_pad`` resolved; also used by the app's trace to find windows."""
     if x.ndim != 4:
         raise ValueError(f"only 2-D (N, C, H, W) inputs are supported, got shape {x.shape}")
     given = attrs.get("kernel_shape")
@@ -138,7 +139,7 @@ def conv(ins, attrs, opset):
     x, w, b = _float(ins[0]), _float(ins[1]), ins[2] if len(ins) > 2 else None
     if w.ndim != 4:
         raise ValueError(f"only 2-D convolutions are supported, got weights of shape {w.shape}")
-    kernel, strides, pads, dilations = _window(x, attrs, w.shape[2:])
+    kernel, strides, pads, dilations = node_window(x, attrs, w.shape[2:])
     group = int(attrs.get("group", 1))
     oh, ow = conv_output_shape(x.shape[2:], kernel, strides, pads, dilations)
     n, c = x.shape[:2]
@@ -158,7 +159,7 @@ def conv(ins, attrs, opset):
 
 def max_pool(ins, attrs, opset):
     x = _float(ins[0])
-    kernel, strides, pads, dilations = _window(x, attrs)
+    kernel, strides, pads, dilations = node_window(x, attrs)
     if int(attrs.get("storage_order", 0)) != 0:
         raise ValueError("MaxPool with storage_order=1 (column-major indices) is not supported")
     out, cache = maxpool2d_forward(
@@ -195,7 +196,7 @@ def average_pool(ins, attrs, opset):
         raise ValueError(
             f"dilated AveragePool is not supported, got dilations {attrs['dilations']}"
         )
-    kernel, strides, pads, _ = _window(x, attrs, with_dilations=False)
+    kernel, strides, pads, _ = node_window(x, attrs, with_dilations=False)
     out, _ = avgpool2d_forward(
         x,
         kernel_shape=kernel,
