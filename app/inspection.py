@@ -234,6 +234,19 @@ def encode_filters(w: np.ndarray, b: np.ndarray | None) -> dict:
     return payload
 
 
+def _is_fixed_permutation(graph: Graph, node: Node) -> bool:
+    """A MatMul whose constant operand is a square 0/1 matrix with one 1 per row and column."""
+    if node.op_type != "MatMul":
+        return False
+    for name in node.inputs:
+        m = graph.initializers.get(name)
+        if m is not None and m.ndim == 2 and m.shape[0] == m.shape[1]:
+            ones = m == 1
+            if np.all(ones | (m == 0)) and np.all(ones.sum(0) == 1) and np.all(ones.sum(1) == 1):
+                return True
+    return False
+
+
 def layers_json(r: Run) -> list[dict]:
     graph, values = r.graph, r.values
     st = Structure(graph)
@@ -257,6 +270,12 @@ def layers_json(r: Run) -> list[dict]:
             "output_shape": None if out is None else list(out.shape),
             "params": int(node_params(graph, node)),
         }
+        if _is_fixed_permutation(graph, node):
+            entry["params"] = 0
+            entry["note"] = (
+                "multiplies by a fixed 0/1 permutation matrix (e.g. the horizontal flip of "
+                "test-time augmentation): nothing here is learned"
+            )
         label = st.activation_name(node)
         if label:
             entry["activation"] = label

@@ -33,8 +33,8 @@ from engine.graph import (
     Graph,
     GraphError,
     UnsupportedOpError,
+    graph_params,
     load_graph,
-    node_params,
     run,
 )
 
@@ -314,7 +314,7 @@ def build_user_model(data: bytes, *, filename: str | None, labels: bytes | None,
             "background": "black" if digit else "none",
             "formula": "x = (pixel * scale - mean) / std, per channel; pixel in 0..255",
         },
-        "parameters": int(sum(node_params(graph, n) for n in graph.nodes)),
+        "parameters": int(graph_params(graph)),
         "multiply_adds": macs,
         "metrics": None,
         "onnx": {

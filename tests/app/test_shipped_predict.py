@@ -108,3 +108,14 @@ def test_every_shipped_model_predicts(client, name):
     assert body["label"] == body["classes"][body["index"]]
     if name != "cifar10-net":
         assert body["label"] == "3"
+
+
+def test_cifar_flip_matrix_is_not_counted_as_parameters(client):
+    if not (MODELS_DIR / "cifar10-net.onnx").exists():
+        pytest.skip("cifar10-net not shipped")
+    im = Image.new("RGB", (32, 32), (120, 160, 200))
+    body = client.post("/api/models/cifar10-net/inspect", files={"file": ("x.png", png(im), "image/png")}).json()
+    flips = [layer for layer in body["layers"] if layer["op_type"] == "MatMul"]
+    assert flips, "the exported graph flips the input with a MatMul"
+    assert all(layer["params"] == 0 and "permutation" in layer["note"] for layer in flips)
+    assert body["check"]["max_abs_diff_vs_onnxruntime"] < 1e-4
