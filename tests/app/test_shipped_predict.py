@@ -115,7 +115,10 @@ def test_cifar_flip_matrix_is_not_counted_as_parameters(client):
         pytest.skip("cifar10-net not shipped")
     im = Image.new("RGB", (32, 32), (120, 160, 200))
     body = client.post("/api/models/cifar10-net/inspect", files={"file": ("x.png", png(im), "image/png")}).json()
-    flips = [layer for layer in body["layers"] if layer["op_type"] == "MatMul"]
-    assert flips, "the exported graph flips the input with a MatMul"
-    assert all(layer["params"] == 0 and "permutation" in layer["note"] for layer in flips)
+    matmuls = [layer for layer in body["layers"] if layer["op_type"] == "MatMul"]
+    flips = [layer for layer in matmuls if "permutation" in (layer.get("note") or "")]
+    assert len(flips) == 1, "the exported graph flips the input with one MatMul"
+    assert flips[0]["params"] == 0 and flips[0]["input_shapes"][1] == [32, 32]
+    heads = [layer for layer in matmuls if layer is not flips[0]]
+    assert heads and all(layer["params"] == 256 * 10 for layer in heads)  # the learned classifier
     assert body["check"]["max_abs_diff_vs_onnxruntime"] < 1e-4
