@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from app.deps import HeavyDep
 from app.errors import ApiError
 from app.tensors import f16_json
-from engine import nettrain
+from engine import backprop_steps, nettrain, nettrain_compare
 from engine.datasets2d import EXTENT, Split, feature_columns, split_dataset
 
 router = APIRouter(prefix="/api/train", tags=["train"])
@@ -228,7 +228,7 @@ class BackpropIn(Strict):
 @router.post("/backprop")
 def backprop(req: BackpropIn) -> dict:
     """A 2-2-1 sigmoid network, squared error, one example: forward, chain rule, one update."""
-    r = nettrain.backprop_example((req.x1, req.x2), req.target, req.params.model_dump(), req.learning_rate)
+    r = backprop_steps.backprop_example((req.x1, req.x2), req.target, req.params.model_dump(), req.learning_rate)
     return {
         "inputs": {"x1": r.inputs[0], "x2": r.inputs[1]},
         "target": r.target,
@@ -272,10 +272,10 @@ def _compare(kind: str, dataset: str, noise: int, seed: int, steps: int, lr: flo
     common = {"steps": steps, "lr": lr, "batch_size": COMPARE_BATCH, "seed": seed, "resolution": NODE_RES}
     if kind == "activation":
         hidden = [8] * 6
-        runs = nettrain.compare_activations(split, COMPARE_FEATURES, hidden=hidden, **common)
+        runs = nettrain_compare.compare_activations(split, COMPARE_FEATURES, hidden=hidden, **common)
         network = {"hidden": hidden, "layers": len(hidden) + 1, "skip": None}
     else:
-        runs = nettrain.compare_depth(split, COMPARE_FEATURES, width=8, shallow_blocks=1, deep_blocks=9, **common)
+        runs = nettrain_compare.compare_depth(split, COMPARE_FEATURES, width=8, shallow_blocks=1, deep_blocks=9, **common)
         network = {"width": 8, "layers": [4, 20, 20], "skip": "identity every 2 layers: relu(F(x) + x)"}
     return {
         "kind": kind,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine import nettrain
+from engine import nettrain, nettrain_compare
 from engine.datasets2d import (
     DATASETS,
     EXTENT,
@@ -298,7 +298,7 @@ def test_backprop_example_matches_numeric_gradient(seed):
 
 def test_sigmoid_gradients_vanish_in_a_deep_net_relu_trains():
     split = split_dataset("circle", noise=0.0, train_ratio=0.5, seed=4)
-    runs = {r.label: r for r in nettrain.compare_activations(
+    runs = {r.label: r for r in nettrain_compare.compare_activations(
         split, ["x1", "x2"], hidden=[8] * 6, steps=300, lr=0.1, seed=4)}
     sig, relu = runs["sigmoid"], runs["relu"]
     assert len(sig.grad_means) == 7
@@ -315,7 +315,7 @@ def test_sigmoid_gradients_vanish_in_a_deep_net_relu_trains():
 
 def test_residual_network_trains_where_plain_deep_one_does_not():
     split = split_dataset("circle", noise=0.0, train_ratio=0.5, seed=4)
-    shallow, plain, residual = nettrain.compare_depth(split, ["x1", "x2"], steps=300, lr=0.1, seed=4)
+    shallow, plain, residual = nettrain_compare.compare_depth(split, ["x1", "x2"], steps=300, lr=0.1, seed=4)
     assert (shallow.label, plain.label, residual.label) == (
         "plain, 4 layers", "plain, 20 layers", "residual, 20 layers")
     assert len(plain.grad_means) == len(residual.grad_means) == 20
@@ -327,15 +327,15 @@ def test_residual_network_trains_where_plain_deep_one_does_not():
 @pytest.mark.parametrize("skip", [False, True])
 def test_resnet_backward_matches_numeric(skip):
     rng = np.random.default_rng(int(skip))
-    params = nettrain._resnet_init(2, 3, 2, seed=1, scheme="xavier")
+    params = nettrain_compare._resnet_init(2, 3, 2, seed=1, scheme="xavier")
     params = [p + rng.normal(0, 0.2, p.shape) for p in params]
     x = rng.normal(size=(5, 2))
     dz = rng.normal(size=(5, 1))
-    z, caches = nettrain.resnet_forward(params, x, skip)
-    grads = nettrain.resnet_backward(dz, caches, skip)
+    z, caches = nettrain_compare.resnet_forward(params, x, skip)
+    grads = nettrain_compare.resnet_backward(dz, caches, skip)
 
     def loss():
-        return float((nettrain.resnet_forward(params, x, skip)[0] * dz).sum())
+        return float((nettrain_compare.resnet_forward(params, x, skip)[0] * dz).sum())
 
     for g, p in zip(grads, params, strict=True):
         assert rel_error(g, numeric_gradient(loss, p)) < 1e-6
