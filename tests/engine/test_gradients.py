@@ -11,22 +11,7 @@ import numpy as np
 import pytest
 
 import engine
-
-EPS = 1e-6
-
-
-def numeric_gradient(loss, array):
-    """Centred differences of the scalar function ``loss()`` w.r.t. every entry of ``array``."""
-    grad = np.zeros_like(array)
-    for index in np.ndindex(array.shape):
-        saved = array[index]
-        array[index] = saved + EPS
-        plus = loss()
-        array[index] = saved - EPS
-        minus = loss()
-        array[index] = saved
-        grad[index] = (plus - minus) / (2 * EPS)
-    return grad
+from tests.engine.gradcheck import numeric_gradient
 
 
 def assert_close(analytic, numeric):

@@ -16,27 +16,7 @@ from engine.datasets2d import (
     make_dataset,
     split_dataset,
 )
-
-EPS = 1e-6
-
-
-def numeric_gradient(loss, array):
-    """Centred differences of the scalar ``loss()`` w.r.t. every entry of ``array`` (in place)."""
-    grad = np.zeros_like(array)
-    for index in np.ndindex(array.shape):
-        saved = array[index]
-        array[index] = saved + EPS
-        plus = loss()
-        array[index] = saved - EPS
-        minus = loss()
-        array[index] = saved
-        grad[index] = (plus - minus) / (2 * EPS)
-    return grad
-
-
-def rel_error(a, b):
-    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    return np.linalg.norm(a - b) / max(np.linalg.norm(a) + np.linalg.norm(b), 1e-12)
+from tests.engine.gradcheck import EPS, numeric_gradient, rel_error
 
 
 def tiny_split(seed=0, n=8):
