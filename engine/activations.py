@@ -74,12 +74,23 @@ def _check_dout(dout, shape) -> np.ndarray:
     return dout
 
 
+# Abramowitz & Stegun (1964) formula 7.1.26, for a >= 0:
+#   erf(a) = 1 - (a1 t + a2 t^2 + a3 t^3 + a4 t^4 + a5 t^5) exp(-a^2),  t = 1 / (1 + p a),
+# with |error| <= 1.5e-7: below float32's resolution of erf's values near 1.
+_AS_P = 0.3275911
+_AS_A = (0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429)
+
+
 def erf(x: np.ndarray) -> np.ndarray:
     """The error function ``erf(x) = 2/sqrt(pi) * integral_0^x exp(-t^2) dt``, vectorised.
 
-    Computed in float64 (absolute error below 1e-15 against ``math.erf``) and
-    returned in the input's floating dtype. Odd symmetry ``erf(-x) = -erf(x)``
-    reduces to ``a = |x|``:
+    Returned in the input's floating dtype. Odd symmetry ``erf(-x) = -erf(x)`` reduces
+    everything to ``a = |x|``.
+
+    Float32 and float16 inputs (the models' GELU layers): Abramowitz & Stegun 7.1.26
+    evaluated in float64, absolute error below 2e-7 against ``math.erf`` (about 10 array
+    passes instead of the 80 of the float64 path). Float64 (and integer) inputs, absolute
+    error below 1e-15:
 
     * ``a < 2``: the everywhere-positive series (no cancellation)
       ``erf(a) = 2/sqrt(pi) * a * exp(-a^2) * sum_k (2a^2)^k / (1*3*...*(2k+1))``,
@@ -91,6 +102,17 @@ def erf(x: np.ndarray) -> np.ndarray:
     x = np.asarray(x)
     dtype = float_dtype(x)
     a = np.abs(x.astype(np.float64))
+    if dtype != np.float64:
+        t = 1.0 / (1.0 + _AS_P * a)
+        poly = _AS_A[4] * t
+        for c in _AS_A[3::-1]:
+            poly += c
+            poly *= t
+        np.multiply(a, a, out=a)
+        np.negative(a, out=a)
+        np.exp(a, out=a)
+        poly *= a
+        return np.copysign(1.0 - poly, x).astype(dtype, copy=False)
     result = np.empty_like(a)
     small = a < 2.0
     with np.errstate(over="ignore", invalid="ignore"):

@@ -45,6 +45,21 @@ class ConvCache(NamedTuple):
     group: int
 
 
+def _zero_pad(x: np.ndarray, pads: tuple[int, int, int, int]) -> np.ndarray:
+    """``x`` (N, C, H, W) with zeros around it: ``(top, left, bottom, right)``.
+
+    The same as ``np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)))``, without
+    its per-call overhead (about 60 microseconds, more than a small layer's arithmetic).
+    """
+    top, left, bottom, right = pads
+    if not (top or left or bottom or right):
+        return x
+    n, c, h, w = x.shape
+    xp = np.zeros((n, c, top + h + bottom, left + w + right), x.dtype)
+    xp[:, :, top:top + h, left:left + w] = x
+    return xp
+
+
 def _im2col(
     x: np.ndarray,
     kernel: tuple[int, int],
@@ -56,8 +71,7 @@ def _im2col(
     """Windows of ``x`` as a matrix per group: ``(group, N*OH*OW, C/group * KH*KW)``."""
     n, c, _, _ = x.shape
     (kh, kw), (sh, sw), (dh, dw) = kernel, strides, dilations
-    top, left, bottom, right = pads
-    xp = np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)))
+    xp = _zero_pad(x, pads)
     span = (dh * (kh - 1) + 1, dw * (kw - 1) + 1)
     win = sliding_window_view(xp, span, axis=(2, 3))[:, :, ::sh, ::sw, ::dh, ::dw]
     oh, ow = win.shape[2], win.shape[3]
@@ -81,8 +95,7 @@ def _im2col_ck(
     """
     n, c, _, _ = x.shape
     (kh, kw), (sh, sw), (dh, dw) = kernel, strides, dilations
-    top, left, bottom, right = pads
-    xp = np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right))) if any(pads) else x
+    xp = _zero_pad(x, pads)
     span = (dh * (kh - 1) + 1, dw * (kw - 1) + 1)
     win = sliding_window_view(xp, span, axis=(2, 3))[:, :, ::sh, ::sw, ::dh, ::dw]
     oh, ow = win.shape[2], win.shape[3]

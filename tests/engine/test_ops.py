@@ -19,6 +19,20 @@ def test_erf_matches_math_erf():
     assert np.isnan(engine.erf(np.array([np.nan])))[0]
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float16])
+def test_erf_single_precision_is_within_2e_7_of_math_erf(dtype):
+    x = np.concatenate([np.linspace(-8, 8, 160_001), [0.0, -0.0, 1e-30, 3.9, 40.0, -40.0]])
+    x = x.astype(dtype)
+    expected = np.array([math.erf(float(v)) for v in x])
+    got = engine.erf(x)
+    assert got.dtype == dtype
+    tol = 2e-7 if dtype == np.float32 else float(np.finfo(np.float16).eps)
+    np.testing.assert_allclose(got.astype(np.float64), expected, rtol=0, atol=tol)
+    np.testing.assert_array_equal(engine.erf(-x), -got)  # odd, exactly
+    inf = np.array([np.inf, -np.inf, np.nan], dtype)
+    assert engine.erf(inf)[:2].tolist() == [1.0, -1.0] and np.isnan(engine.erf(inf)[2])
+
+
 def test_erf_keeps_float32():
     x = np.linspace(-3, 3, 7, dtype=np.float32)
     assert engine.erf(x).dtype == np.float32
