@@ -25,7 +25,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from engine.shapes import conv_output_shape, float_dtype, window_attrs
+from engine.shapes import conv_output_shape, float_dtype, pad_hw, window_attrs
 
 __all__ = [
     "AvgPoolCache",
@@ -166,10 +166,7 @@ def _max_taps(x, kernel, strides, pads, dilations, out_hw, track):
     h, w = x.shape[2:]
     top, left = pads[0], pads[1]
     bottom, right = _ends((h, w), kernel, strides, pads, dilations, out_hw)
-    if top or left or bottom or right:
-        xp = np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)), constant_values=-np.inf)
-    else:
-        xp = x
+    xp = pad_hw(x, (top, left, bottom, right), -np.inf)
     out = tap = None
     for p, q, rows, cols in _taps(kernel, strides, dilations, out_hw):
         window = xp[:, :, rows, cols]
@@ -257,7 +254,7 @@ def avgpool2d_forward(
     h, w = x.shape[2:]
     top, left = pads[0], pads[1]
     bottom, right = _ends((h, w), kernel, strides, pads, (1, 1), out_hw)
-    xp = np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)))
+    xp = pad_hw(x, (top, left, bottom, right))
     mask = np.zeros(xp.shape[2:], dtype=x.dtype)
     if count_include_pad:
         mask[: top + h + pads[2], : left + w + pads[3]] = 1

@@ -26,6 +26,7 @@ __all__ = [
     "dense_params",
     "float32_bytes",
     "float_dtype",
+    "pad_hw",
     "window_attrs",
     "output_size",
     "same_padding",
@@ -310,3 +311,19 @@ def float_dtype(*arrays: np.ndarray | None) -> np.dtype:
     """
     dtype = np.result_type(*[a for a in arrays if a is not None])
     return dtype if np.issubdtype(dtype, np.floating) else np.dtype(np.float64)
+
+
+def pad_hw(x: np.ndarray, pads: Sequence[int], value: float = 0.0) -> np.ndarray:
+    """``x`` (N, C, H, W) padded with ``value`` by ``pads = (top, left, bottom, right)``.
+
+    The same as ``np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)),
+    constant_values=value)`` without its per-call overhead (about 60 microseconds, more
+    than a small layer's arithmetic); ``x`` itself when every pad is 0.
+    """
+    top, left, bottom, right = pads
+    if not (top or left or bottom or right):
+        return x
+    n, c, h, w = x.shape
+    xp = np.full((n, c, top + h + bottom, left + w + right), value, x.dtype)
+    xp[:, :, top:top + h, left:left + w] = x
+    return xp
