@@ -59,3 +59,20 @@ def random_translate(padded: torch.Tensor, size: int,
         mask = shifts[:, 1] == s
         out[mask] = rows[mask, :, :, s:s + size]
     return out
+
+
+def random_cutout(x: torch.Tensor, size: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Zero one ``size`` x ``size`` square per image, all channels, placed wholly inside it.
+
+    Apply after mean/std normalisation, so the square holds the dataset's mean colour
+    (DeVries & Taylor 2017; airbench96 uses it for long runs).
+    """
+    n, _, h, w = x.shape
+    if not 0 < size <= min(h, w):
+        raise ValueError(f"cutout size must be 1..{min(h, w)}, got {size}")
+    top = torch.randint(0, h - size + 1, (n, 1, 1), device=x.device, generator=generator)
+    left = torch.randint(0, w - size + 1, (n, 1, 1), device=x.device, generator=generator)
+    rows = torch.arange(h, device=x.device).view(1, h, 1)
+    cols = torch.arange(w, device=x.device).view(1, 1, w)
+    inside = (rows >= top) & (rows < top + size) & (cols >= left) & (cols < left + size)
+    return x.masked_fill(inside.unsqueeze(1), 0.0)

@@ -45,6 +45,10 @@ def build_card(spec: ModelSpec, meta: dict, export_info: dict, summary: dict,
     if meta.get("stopped_early"):
         notes.append(f"Training stopped early by its time limit after {meta['epochs']} of "
                      f"{meta['epochs_planned']} planned epochs.")
+    if meta.get("overrides"):
+        changed = ", ".join(f"{k}={v}" for k, v in meta["overrides"].items())
+        notes.append(f"Trained with hyperparameters changed from its recipe ({changed}); "
+                     "training.hyperparameters lists every value used.")
     if meta.get("limit"):
         notes.append(f"DEBUG RUN: trained on a --limit {meta['limit']} subset; not a release model.")
     return {
@@ -81,6 +85,7 @@ def build_card(spec: ModelSpec, meta: dict, export_info: dict, summary: dict,
             "device": meta["device"], "hardware": meta["hardware"],
             "versions": {**meta["versions"], **_export_versions()}, "recipe": spec.recipe,
             "augmentation": meta.get("augmentation"),
+            "hyperparameters": meta.get("hyperparameters"),
             "parameters_trainable": meta.get("parameters_trainable"),
             "limit": meta.get("limit"), "created": meta.get("created"),
             "cpu_budget": spec.cpu_budget,

@@ -2,6 +2,7 @@
 
     convlab train <model> [--data-dir DIR] [--epochs N] [--seed S] [--device cpu|cuda]
                           [--out models/] [--limit N] [--checkpoint PATH] [--no-export]
+                          [--set KEY=VALUE ...]
     convlab train <model> --export-only --checkpoint PATH [--out models/] [--data-dir DIR]
     convlab evaluate <model>... [--data-dir DIR] [--split val|test] [--models-dir models]
                                 [--update-card]
@@ -38,6 +39,10 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--limit", type=int, help="train on the first N training images only (debug)")
     t.add_argument("--time-limit", type=float, metavar="SECONDS",
                    help="stop after the epoch that would overrun this training time")
+    t.add_argument("--set", action="append", metavar="KEY=VALUE", dest="overrides",
+                   help="change one of the recipe's hyperparameters (cifar10-net: lr, momentum, "
+                        "weight_decay, label_smoothing, translate, cutout, whiten_eps, ...); "
+                        "repeatable; recorded in the card")
     t.add_argument("--checkpoint", help="checkpoint path: written after training (default "
                                         "<out>/<model>.pt), read with --export-only")
     t.add_argument("--export-only", action="store_true",
@@ -63,14 +68,22 @@ def _train(args: argparse.Namespace) -> int:
     from training.export import export_and_card, model_from_checkpoint
 
     if args.export_only:
+        if args.overrides:
+            print("convlab train: --set changes training; it cannot apply to --export-only",
+                  file=sys.stderr)
+            return 2
         if not args.checkpoint:
             print("convlab train: --export-only needs --checkpoint PATH", file=sys.stderr)
             return 2
         name, model, meta = model_from_checkpoint(args.model, args.checkpoint)
     else:
-        from training.train import train
+        from training.hyperparams import parse_overrides
 
         name = args.model
+        overrides = parse_overrides(name, args.overrides)  # before any data is read
+
+        from training.train import train
+
         checkpoint = args.checkpoint or str(Path(args.out) / f"{name}.pt")
         cmd = [f"convlab train {name}"]
         if args.epochs is not None:
@@ -78,8 +91,9 @@ def _train(args: argparse.Namespace) -> int:
         cmd += [f"--seed {args.seed}", f"--device {args.device}"]
         if args.limit:
             cmd.append(f"--limit {args.limit}")
+        cmd += [f"--set {k}={v}" for k, v in overrides.items()]
         model, meta = train(name, args.data_dir, args.epochs, args.seed, args.device, args.limit,
-                            args.threads, checkpoint, " ".join(cmd), args.time_limit)
+                            args.threads, checkpoint, " ".join(cmd), args.time_limit, overrides)
         if args.no_export:
             return 0
     export_and_card(name, model, meta, args.out, args.data_dir, evaluate_val=not args.skip_eval)

@@ -15,7 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from training.augment import random_affine, random_flip, random_translate
+from training.augment import random_affine, random_cutout, random_flip, random_translate
+from training.hyperparams import AIRBENCH, parse_overrides
 from training.models import build_model, count_parameters
 from training.progress import ProgressBar
 from training.specs import get_spec
@@ -106,12 +107,6 @@ def fit_mnist(name, x_tr, y_tr, x_va, y_va, epochs, device, epoch_log: EpochLog)
 
 # ---------------------------------------------------------------- CIFAR-10 (airbench94)
 
-AIRBENCH = {"lr": 11.5, "momentum": 0.85, "weight_decay": 0.0153, "bias_scaler": 64.0,
-            "label_smoothing": 0.2, "ema_start_epoch": 3, "ema_decay_base": 0.95,
-            "ema_decay_pow": 3.0, "ema_every": 5, "whiten_bias_epochs": 3, "translate": 2,
-            "whiten_eps": 5e-4, "whiten_images": 5000}
-
-
 @torch.no_grad()
 def whitening_init(conv: nn.Conv2d, images: torch.Tensor, eps: float = 5e-4) -> None:
     """Set ``conv`` (2k filters of c x h x w, k = c*h*w) to patch whitening.
@@ -150,9 +145,13 @@ def triangle(step: int, total: int, start: float = 0.2, peak: float = 0.23, end:
     return float(np.interp(step, [0, int(peak * total), total], [start, 1.0, end]))
 
 
-def fit_cifar(name, x_tr, y_tr, x_va, y_va, epochs, device, epoch_log: EpochLog):
-    """airbench94 in bfloat16 autocast on CPU and GPU alike (2x faster than float32 on CPU)."""
-    hp, spec = AIRBENCH, get_spec(name)
+def fit_cifar(name, x_tr, y_tr, x_va, y_va, epochs, device, epoch_log: EpochLog,
+              overrides: dict | None = None):
+    """airbench94 in bfloat16 autocast on CPU and GPU alike (2x faster than float32 on CPU).
+
+    ``overrides`` replaces entries of ``AIRBENCH`` (see ``parse_overrides``).
+    """
+    hp, spec = {**AIRBENCH, **(overrides or {})}, get_spec(name)
     model = build_model(name).to(device).to(memory_format=torch.channels_last)
     norm = _normalizer(name, device)
     whiten = model[0]
@@ -191,6 +190,8 @@ def fit_cifar(name, x_tr, y_tr, x_va, y_va, epochs, device, epoch_log: EpochLog)
         images = random_translate(padded, x_tr.shape[-1]) if pad else padded
         if epoch % 2 == 0:
             images = images.flip(-1)
+        if hp["cutout"]:
+            images = random_cutout(images, hp["cutout"])
         images = images.contiguous(memory_format=torch.channels_last)
         perm = torch.randperm(n, device=device)
         model.train()
@@ -230,14 +231,20 @@ def fit_cifar(name, x_tr, y_tr, x_va, y_va, epochs, device, epoch_log: EpochLog)
             break
     del padded
     extra = {"parameters_trainable": count_parameters(model, trainable_only=True),
-             "augmentation": {"flip": "alternating", "translate_px": hp["translate"]},
+             "augmentation": {"flip": "alternating", "translate_px": hp["translate"],
+                              **({"cutout_px": hp["cutout"]} if hp["cutout"] else {})},
              "hyperparameters": dict(hp), "label_smoothing": hp["label_smoothing"],
              "precision": "bfloat16 autocast (convolutions and matmuls), float32 weights"}
     return model, extra
 
 
-def fit(name, x_tr, y_tr, x_va, y_va, epochs, device, epoch_log):
-    """Train the model called ``name``; returns ``(model, extra metadata)``."""
+def fit(name, x_tr, y_tr, x_va, y_va, epochs, device, epoch_log, overrides: dict | None = None):
+    """Train the model called ``name``; returns ``(model, extra metadata)``.
+
+    ``overrides``: hyperparameters changed from the recipe (``parse_overrides``).
+    """
+    if overrides:  # the same checks as on the command line
+        parse_overrides(name, [f"{k}={v}" for k, v in overrides.items()])
     if get_spec(name).dataset == "cifar10":
-        return fit_cifar(name, x_tr, y_tr, x_va, y_va, epochs, device, epoch_log)
+        return fit_cifar(name, x_tr, y_tr, x_va, y_va, epochs, device, epoch_log, overrides)
     return fit_mnist(name, x_tr, y_tr, x_va, y_va, epochs, device, epoch_log)

@@ -156,12 +156,14 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[str, dict, dict]:
 def train(name: str, data_dir: str | None, epochs: int | None = None, seed: int = 0,
           device: str = "cpu", limit: int | None = None, threads: int = 2,
           checkpoint: str | os.PathLike | None = None, command: str = "",
-          time_limit: float | None = None) -> tuple[nn.Module, dict]:
+          time_limit: float | None = None,
+          overrides: dict | None = None) -> tuple[nn.Module, dict]:
     """Train ``name``; returns the trained model (on CPU) and its metadata.
 
     Saves the checkpoint to ``checkpoint`` when given, as soon as training ends.
     ``time_limit`` (seconds, from the start of training) ends training early, after
     the epoch that would otherwise overrun it; the metadata records the epochs done.
+    ``overrides`` changes recipe hyperparameters (``recipes.parse_overrides``).
     """
     from training import recipes
 
@@ -181,7 +183,7 @@ def train(name: str, data_dir: str | None, epochs: int | None = None, seed: int 
 
     t1 = time.perf_counter()
     epoch_log = EpochLog(name, epochs, None if time_limit is None else t1 + time_limit)
-    model, extra = recipes.fit(name, x_tr, y_tr, x_va, y_va, epochs, dev, epoch_log)
+    model, extra = recipes.fit(name, x_tr, y_tr, x_va, y_va, epochs, dev, epoch_log, overrides)
     if dev.type == "cuda":
         torch.cuda.synchronize()
     wall = time.perf_counter() - t1
@@ -192,7 +194,8 @@ def train(name: str, data_dir: str | None, epochs: int | None = None, seed: int 
         "device": dev.type, "hardware": hardware_string(dev), "versions": versions(),
         "wall_time_s": round(wall, 1), "data_time_s": round(data_s, 1),
         "command": command or f"convlab train {name} --epochs {epochs} --seed {seed} --device {dev.type}",
-        "limit": limit, "recipe": spec.recipe, "log": epoch_log.entries,
+        "limit": limit, "recipe": spec.recipe, "overrides": dict(overrides or {}),
+        "log": epoch_log.entries,
         "dataset": {"name": train_ds.name, "format": train_ds.format,
                     "source": Path(train_ds.source).name,
                     "train_size": len(train_ds), "val_size": len(val_ds)},

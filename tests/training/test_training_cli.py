@@ -8,8 +8,10 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from tests.training.conftest import write_cifar_zip  # noqa: E402
 from training import recipes  # noqa: E402
 from training.cli import main  # noqa: E402
+from training.hyperparams import AIRBENCH  # noqa: E402
 from training.specs import SPECS  # noqa: E402
 from training.train import EpochLog, load_checkpoint, setup_device  # noqa: E402
 
@@ -62,6 +64,45 @@ def test_every_recipe_runs_a_step(name):
     assert extra["parameters_trainable"] > 0
     if name == "cifar10-net":
         assert not model[0].weight.requires_grad and model[0].weight.abs().sum() > 0
+
+
+def test_overrides_reach_the_cifar_recipe_and_are_checked():
+    x, y = torch.rand(40, 3, 32, 32), torch.arange(40) % 10
+    dev = setup_device("cpu", 2)
+    _, extra = recipes.fit("cifar10-net", x, y, x[:8], y[:8], 1, dev, EpochLog("cifar10-net", 1),
+                           overrides={"cutout": 8, "whiten_eps": 5e-3})
+    assert extra["hyperparameters"] == {**AIRBENCH, "cutout": 8, "whiten_eps": 5e-3}
+    assert extra["augmentation"] == {"flip": "alternating", "translate_px": 2, "cutout_px": 8}
+    _, plain = recipes.fit("cifar10-net", x, y, x[:8], y[:8], 1, dev, EpochLog("cifar10-net", 1))
+    assert plain["hyperparameters"] == AIRBENCH and "cutout_px" not in plain["augmentation"]
+    with pytest.raises(ValueError, match="outside 0..32"):
+        recipes.fit("cifar10-net", x, y, x, y, 1, dev, EpochLog("cifar10-net", 1), {"cutout": 40})
+    with pytest.raises(ValueError, match="no tunable hyperparameters"):
+        recipes.fit("lenet5", x[:, :1, :28, :28], y, x, y, 1, dev, EpochLog("lenet5", 1), {"lr": 1.0})
+
+
+def test_set_on_the_command_line(tmp_path, cache, capsys):
+    (tmp_path / "data").mkdir()
+    write_cifar_zip(tmp_path / "data")
+    out = tmp_path / "models"
+    rc = main(["train", "cifar10-net", "--data-dir", str(tmp_path / "data"), "--limit", "20",
+               "--epochs", "1", "--out", str(out), "--set", "cutout=4", "--set", "lr=5"])
+    assert rc == 0
+    card = json.loads((out / "cifar10-net.json").read_text())
+    training = card["training"]
+    assert training["command"].endswith("--limit 20 --set cutout=4 --set lr=5.0")
+    assert training["hyperparameters"]["cutout"] == 4 and training["hyperparameters"]["lr"] == 5.0
+    assert training["augmentation"]["cutout_px"] == 4
+    assert any("changed from its recipe (cutout=4, lr=5.0)" in n for n in card["notes"])
+    capsys.readouterr()
+
+    assert main(["train", "cifar10-net", "--set", "bogus=1", "--out", str(out)]) == 2
+    assert "KEY one of" in capsys.readouterr().err
+    assert main(["train", "lenet5", "--set", "lr=1", "--out", str(out)]) == 2
+    assert "lenet5's recipe has no tunable hyperparameters" in capsys.readouterr().err
+    assert main(["train", "cifar10-net", "--export-only", "--checkpoint",
+                 str(out / "cifar10-net.pt"), "--set", "lr=1"]) == 2
+    assert "cannot apply to --export-only" in capsys.readouterr().err
 
 
 def test_time_limit_stops_after_an_epoch():

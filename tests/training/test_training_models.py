@@ -192,6 +192,25 @@ def test_augmentations():
     assert ((rows == torch.arange(8.0)).all(1) | (rows == torch.arange(7.0, -1, -1)).all(1)).all()
 
 
+def test_random_cutout_zeroes_one_square_inside_each_image():
+    x = torch.rand(200, 3, 12, 12) + 1.0  # no zeros before
+    out = augment.random_cutout(x, 4, generator=torch.Generator().manual_seed(0))
+    zero = out == 0
+    assert (zero.all(1) == zero.any(1)).all()  # the same square in every channel
+    plane = zero[:, 0]
+    assert (plane.sum((1, 2)) == 16).all()
+    for m in plane:  # a 4x4 square: 4 rows and 4 columns, contiguous
+        rows, cols = m.any(1).nonzero().flatten(), m.any(0).nonzero().flatten()
+        assert len(rows) == len(cols) == 4 and rows[-1] - rows[0] == 3 and cols[-1] - cols[0] == 3
+    assert torch.equal(out[~zero], x[~zero])
+    corners = {(int(m.any(1).nonzero()[0]), int(m.any(0).nonzero()[0])) for m in plane}
+    assert len(corners) > 20  # positions vary (9 x 9 possible corners)
+    assert (augment.random_cutout(x[:3], 12) == 0).all()
+    for size in (0, 13):
+        with pytest.raises(ValueError, match="cutout size must be 1..12"):
+            augment.random_cutout(x, size)
+
+
 def test_triangle_schedule():
     assert recipes.triangle(0, 100) == pytest.approx(0.2)
     assert recipes.triangle(23, 100) == pytest.approx(1.0)
