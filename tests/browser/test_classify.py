@@ -234,3 +234,32 @@ def test_colour_model_at_both_widths(page, site, console_errors, shot):
         no_overflow(page)
         shot(f"classify-colour-{width}")
     assert console_errors == []
+
+
+def test_model_card_shows_how_it_was_trained_and_its_weakest_classes(page, site, console_errors, shot):
+    model = site.rgb or site.grey
+    card = api(site.base, f"/api/models/{model}")
+    open_page(page, site, model, width=390)
+    text = page.locator("#model-card").inner_text()
+    per_class = (card.get("metrics") or {}).get("per_class_accuracy")
+    training = card.get("training")
+    if training:
+        assert f"{training['epochs']} epochs in " in text and training["hardware"] in text
+    else:
+        assert "Training" not in page.locator("#model-card dt").all_inner_texts()
+    details = page.locator("#model-card details", has_text="Accuracy per class")
+    if not per_class:
+        assert details.count() == 0
+        return
+    details.locator("summary").focus()
+    page.keyboard.press("Enter")  # opens from the keyboard
+    rows = details.locator("tbody tr")
+    assert rows.count() == len(per_class)
+    weakest = min(per_class, key=per_class.get)
+    assert rows.first.locator("th").inner_text() == weakest
+    assert rows.first.locator("td").inner_text() == f"{100 * per_class[weakest]:.1f}%"
+    for note in card.get("notes", []):  # inside a closed <details>: in the DOM, not rendered
+        assert note in page.locator("#model-card").text_content()
+    no_overflow(page)
+    shot("classify-card-390")
+    assert console_errors == []

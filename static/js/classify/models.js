@@ -18,6 +18,32 @@ function inputText(spec) {
   return `${h}×${w} ${kind}; x = (pixel/255 − ${mean.includes(",") ? `[${mean}]` : mean}) / ${std.includes(",") ? `[${std}]` : std}`;
 }
 
+function durationText(seconds) {
+  if (typeof seconds !== "number") return null;
+  if (seconds < 90) return `${fmt(seconds, 2)} s`;
+  if (seconds < 5400) return `${fmt(seconds / 60, 2)} min`;
+  return `${fmt(seconds / 3600, 2)} h`;
+}
+
+function trainingText(t) {
+  if (!t || typeof t.epochs !== "number") return null;
+  const time = durationText(t.wall_time_seconds);
+  return `${t.epochs} epochs${time ? ` in ${time}` : ""}${t.hardware ? ` on ${t.hardware}` : ""}`;
+}
+
+/** Per-class validation accuracy, weakest class first: where the model goes wrong. */
+function perClassTable(card) {
+  const per = card.metrics && card.metrics.per_class_accuracy;
+  if (!per) return null;
+  const rows = Object.entries(per).sort((a, b) => a[1] - b[1]);
+  return el("details", { class: "model-more" },
+    el("summary", {}, "Accuracy per class"),
+    el("table", { class: "per-class" },
+      el("caption", { class: "visually-hidden" }, `Validation accuracy of ${card.title || card.name} per class, weakest first`),
+      el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "class"), el("th", { scope: "col" }, "accuracy"))),
+      el("tbody", {}, rows.map(([name, acc]) => el("tr", {}, el("th", { scope: "row" }, name), el("td", {}, `${(100 * acc).toFixed(1)}%`))))));
+}
+
 /** The card of the selected model: what it is, what it was trained on, how good it is. */
 export function renderCard(node, card) {
   node.replaceChildren();
@@ -29,6 +55,7 @@ export function renderCard(node, card) {
   add("Validation accuracy", accuracyText(card) || (card.source === "user" ? "not measured" : null));
   add("Parameters", typeof card.parameters === "number" ? int(card.parameters) : null);
   add("Multiply-adds", typeof card.multiply_adds === "number" ? `${int(card.multiply_adds)} per image` : null);
+  add("Training", trainingText(card.training));
   add("Input", inputText(card.input));
   const classes = card.classes || [];
   add("Classes", `${classes.length}: ${classes.slice(0, 10).join(", ")}${classes.length > 10 ? ", …" : ""}`);
@@ -37,6 +64,11 @@ export function renderCard(node, card) {
       card.source === "user" ? el("span", { class: "badge" }, "your model") : null),
     card.description ? el("p", { class: "small muted model-desc" }, card.description) : null,
     el("dl", { class: "facts" }, facts),
+    perClassTable(card),
+    card.notes && card.notes.length
+      ? el("details", { class: "model-more" }, el("summary", {}, "Notes from the model card"),
+        el("ul", { class: "small" }, card.notes.map((n) => el("li", {}, n))))
+      : null,
   );
 }
 
