@@ -237,6 +237,9 @@ def test_colour_model_at_both_widths(page, site, console_errors, shot):
 
 
 def test_model_card_shows_how_it_was_trained_and_its_weakest_classes(page, site, console_errors, shot):
+    open_page(page, site, site.grey)
+    text = page.locator("#model-card").text_content()
+    assert "null" not in text and "undefined" not in text
     model = site.rgb or site.grey
     card = api(site.base, f"/api/models/{model}")
     open_page(page, site, model, width=390)

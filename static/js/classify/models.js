@@ -59,7 +59,7 @@ export function renderCard(node, card) {
   add("Input", inputText(card.input));
   const classes = card.classes || [];
   add("Classes", `${classes.length}: ${classes.slice(0, 10).join(", ")}${classes.length > 10 ? ", …" : ""}`);
-  node.append(
+  const parts = [
     el("p", { class: "model-title" }, card.title || card.name,
       card.source === "user" ? el("span", { class: "badge" }, "your model") : null),
     card.description ? el("p", { class: "small muted model-desc" }, card.description) : null,
@@ -69,7 +69,8 @@ export function renderCard(node, card) {
       ? el("details", { class: "model-more" }, el("summary", {}, "Notes from the model card"),
         el("ul", { class: "small" }, card.notes.map((n) => el("li", {}, n))))
       : null,
-  );
+  ];
+  node.append(...parts.filter(Boolean)); // append() would write a null as the text "null"
 }
 
 /**
