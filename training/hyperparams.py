@@ -21,18 +21,46 @@ RANGES = {"lr": (0.0, 100.0), "momentum": (0.0, 0.99), "weight_decay": (0.0, 1.0
           "whiten_images": (1, 50_000), "cutout": (0, 32)}
 
 
-def parse_overrides(name: str, pairs: list[str] | None) -> dict:
-    """``["lr=10", "cutout=8"]`` -> ``{"lr": 10.0, "cutout": 8}``, checked against ``TUNABLE``.
-
-    Each value takes the type of the recipe's default (int or float) and must lie in
-    ``RANGES``. Raises ValueError naming the keys that exist or the range.
-    """
-    if not pairs:
-        return {}
+def _table(name: str) -> dict:
     table = TUNABLE.get(name)
     if table is None:
         raise ValueError(f"--set: {name}'s recipe has no tunable hyperparameters "
                          f"(models with some: {', '.join(sorted(TUNABLE))})")
+    return table
+
+
+def _kind_name(default) -> str:
+    return "an integer" if type(default) is int else "a number"
+
+
+def check_overrides(name: str, values: dict) -> dict:
+    """Check typed overrides ``{"lr": 10.0}`` against ``TUNABLE`` and ``RANGES``; returns them.
+
+    Raises ValueError naming the keys that exist, the expected type or the range.
+    """
+    if not values:
+        return {}
+    table = _table(name)
+    for key, value in values.items():
+        if key not in table:
+            raise ValueError(f"--set {key!r}: expected KEY=VALUE with KEY one of "
+                             f"{', '.join(sorted(table))}")
+        if type(value) is not type(table[key]):
+            raise ValueError(f"--set {key}: {value!r} is not {_kind_name(table[key])}")
+        lo, hi = RANGES[key]
+        if not lo <= value <= hi:  # also rejects nan
+            raise ValueError(f"--set {key}: {value!r} is outside {lo}..{hi}")
+    return values
+
+
+def parse_overrides(name: str, pairs: list[str] | None) -> dict:
+    """``["lr=10", "cutout=8"]`` -> ``{"lr": 10.0, "cutout": 8}``, then ``check_overrides``.
+
+    Each value takes the type of the recipe's default (int or float).
+    """
+    if not pairs:
+        return {}
+    table = _table(name)
     out = {}
     for pair in pairs:
         key, sep, raw = pair.partition("=")
@@ -40,14 +68,8 @@ def parse_overrides(name: str, pairs: list[str] | None) -> dict:
         if not sep or key not in table:
             raise ValueError(f"--set {pair!r}: expected KEY=VALUE with KEY one of "
                              f"{', '.join(sorted(table))}")
-        kind = type(table[key])
         try:
-            value = kind(raw) if kind is float else int(raw.strip())
+            out[key] = type(table[key])(raw.strip())
         except ValueError:
-            what = "an integer" if kind is int else "a number"
-            raise ValueError(f"--set {key}: {raw!r} is not {what}") from None
-        lo, hi = RANGES[key]
-        if not lo <= value <= hi:  # also rejects nan
-            raise ValueError(f"--set {key}: {raw!r} is outside {lo}..{hi}")
-        out[key] = value
-    return out
+            raise ValueError(f"--set {key}: {raw!r} is not {_kind_name(table[key])}") from None
+    return check_overrides(name, out)

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from training.augment import random_affine, random_cutout, random_flip, random_translate
-from training.hyperparams import AIRBENCH, parse_overrides
+from training.hyperparams import AIRBENCH, check_overrides
 from training.models import build_model, count_parameters
 from training.progress import ProgressBar
 from training.specs import get_spec
@@ -149,7 +149,7 @@ def fit_cifar(name, x_tr, y_tr, x_va, y_va, epochs, device, epoch_log: EpochLog,
               overrides: dict | None = None):
     """airbench94 in bfloat16 autocast on CPU and GPU alike (2x faster than float32 on CPU).
 
-    ``overrides`` replaces entries of ``AIRBENCH`` (see ``parse_overrides``).
+    ``overrides`` replaces entries of ``AIRBENCH`` (see ``check_overrides``).
     """
     hp, spec = {**AIRBENCH, **(overrides or {})}, get_spec(name)
     model = build_model(name).to(device).to(memory_format=torch.channels_last)
@@ -241,10 +241,9 @@ def fit_cifar(name, x_tr, y_tr, x_va, y_va, epochs, device, epoch_log: EpochLog,
 def fit(name, x_tr, y_tr, x_va, y_va, epochs, device, epoch_log, overrides: dict | None = None):
     """Train the model called ``name``; returns ``(model, extra metadata)``.
 
-    ``overrides``: hyperparameters changed from the recipe (``parse_overrides``).
+    ``overrides``: hyperparameters changed from the recipe (``check_overrides``).
     """
-    if overrides:  # the same checks as on the command line
-        parse_overrides(name, [f"{k}={v}" for k, v in overrides.items()])
+    check_overrides(name, overrides or {})  # the same checks as on the command line
     if get_spec(name).dataset == "cifar10":
         return fit_cifar(name, x_tr, y_tr, x_va, y_va, epochs, device, epoch_log, overrides)
     return fit_mnist(name, x_tr, y_tr, x_va, y_va, epochs, device, epoch_log)
