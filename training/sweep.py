@@ -151,9 +151,9 @@ def sweep(jobs: list[str], out: Path, data_dir: str | None, device: str, workers
 
     for text in jobs:
         parse_job(text)  # every job is checked before any runs
-    out.mkdir(parents=True, exist_ok=True)
     start = time.monotonic()
     load_split("cifar10", "train", data_dir)  # decode the JPEGs once, into the shared cache
+    out.mkdir(parents=True, exist_ok=True)
     base = [sys.executable, "-m", "training.sweep", "--device", device, "--threads", str(threads)]
     if data_dir:
         base += ["--data-dir", data_dir]
@@ -207,6 +207,8 @@ def sweep(jobs: list[str], out: Path, data_dir: str | None, device: str, workers
 
 
 def main(argv: list[str] | None = None) -> int:
+    from training.data import DataError
+
     p = argparse.ArgumentParser(prog="python -m training.sweep", description=__doc__.split("\n\n")[0])
     p.add_argument("jobs", nargs="*", help='e.g. "e28 s0 lr=8"')
     p.add_argument("--data-dir", help="default: $CONVLAB_DATA_DIR")
@@ -229,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
             p.error("give at least one job, and --workers 1..16")
         rows = sweep(args.jobs, Path(args.out), args.data_dir, args.device, args.workers,
                      args.threads, args.limit, args.deadline)
-    except ValueError as exc:
+    except (ValueError, OSError, DataError) as exc:  # bad jobs, missing data
         print(f"sweep: error: {exc}", file=sys.stderr)
         return 2
     print(_summary(rows))

@@ -39,6 +39,13 @@ def test_bad_jobs_stop_the_sweep_before_anything_runs(tmp_path, capsys):
     assert not (tmp_path / "out").exists()
 
 
+def test_a_missing_data_folder_is_a_clear_error_before_anything_runs(tmp_path, capsys):
+    assert main(["--data-dir", str(tmp_path / "nowhere"), "--out", str(tmp_path / "out"),
+                 "e1"]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_sweep_trains_each_job_and_writes_results_summary_and_one_log(tmp_path, cache):
     torch = pytest.importorskip("torch")
     from tests.training.conftest import write_cifar_zip
