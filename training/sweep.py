@@ -6,8 +6,8 @@
 A job is a string of tokens: ``eN`` (epochs), ``sN`` (seed), ``KEY=VALUE`` (a recipe
 hyperparameter, as ``convlab train --set``), ``widths=A/B/C`` (the three block
 widths; airbench94's are 64/256/256) and ``arch=res3`` (airbench96's blocks: three
-convolutions each, a residual connection around the last two; not exportable as a
-shipped model yet, so for measuring what more compute buys). Each job runs in its own process; up to
+convolutions each, a residual connection around the last two; it exports and runs in
+the engine like the shipped layout, see tests/training/test_sweep.py). Each job runs in its own process; up to
 ``--workers`` at once, in the order given (so put the long ones first). No job starts
 after ``--deadline`` seconds, and a running job gets a ``--time-limit`` that ends it by
 then: its row is marked incomplete.

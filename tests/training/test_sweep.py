@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from training.sweep import main, parse_job
@@ -89,3 +90,30 @@ def test_jobs_that_cannot_start_before_the_deadline_are_reported_not_run(tmp_pat
     row = json.loads((out / "results.jsonl").read_text())
     assert row == {"job": "e1", "error": "not started: deadline"}
     assert "not started: deadline" in (out / "summary.md").read_text()
+
+
+def test_the_residual_layout_exports_and_the_engine_runs_its_skip_connections(tmp_path):
+    """``arch=res3`` is not a sweep-only toy: batch norm folds (also across the pool), the
+    export passes every check, and the NumPy engine runs the residual Adds node by node."""
+    torch = pytest.importorskip("torch")
+    import onnxruntime as ort
+
+    from engine.graph import load_graph, run
+    from training.export import INPUT_NAME, OUTPUT_NAME, export_onnx
+    from training.sweep import res3_net
+
+    torch.manual_seed(0)
+    model = res3_net((8, 16, 16))
+    with torch.no_grad():  # running statistics that are not the identity
+        for _ in range(3):
+            model(torch.randn(16, 3, 32, 32))
+    info = export_onnx("cifar10-net", model, tmp_path / "res3.onnx")
+    assert "Add" in info["ops"] and info["fold_max_abs_diff"] < 1e-6
+    graph = load_graph(tmp_path / "res3.onnx")
+    skips = [n for n in graph.nodes if n.op_type == "Add" and not any(i in graph.initializers
+                                                                  for i in n.inputs)]
+    assert len(skips) == 2 * 3 + 1  # per view (image, mirror) one per block; the TTA sum
+    x = np.random.default_rng(0).standard_normal((2, 3, 32, 32)).astype(np.float32)
+    ours = run(graph, x)[graph.outputs[0].name]
+    ref = ort.InferenceSession(str(tmp_path / "res3.onnx")).run([OUTPUT_NAME], {INPUT_NAME: x})[0]
+    np.testing.assert_allclose(ours, ref, atol=1e-5)
