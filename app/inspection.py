@@ -144,6 +144,7 @@ class Structure:
             if node.op_type == "Constant":
                 constants.update(filter(None, node.outputs))
         self.constants = constants
+        self.position = {id(node): i for i, node in enumerate(graph.nodes)}
         self.input_names = {vi.name for vi in graph.inputs}
         self.output_names = {vi.name for vi in graph.outputs}
 
@@ -168,6 +169,37 @@ class Structure:
         while self.is_chain_step(node):
             node = self.consumers[node.outputs[0]][0]
         return node
+
+    def skip_connection(self, node: Node) -> tuple[str, str] | None:
+        """``(shortcut, main)`` tensors when ``node`` adds a tensor to something computed from it.
+
+        That is a residual (ResNet) skip connection: ``x + F(x)``. An Add of two separate
+        branches, such as the sum of the two views in test-time augmentation, is not one.
+        """
+        if node.op_type != "Add" or len(self.data_inputs(node)) != 2:
+            return None
+        a, b = self.data_inputs(node)
+        for shortcut, main in ((a, b), (b, a)):
+            if shortcut != main and self._depends_on(main, shortcut):
+                return shortcut, main
+        return None
+
+    def _depends_on(self, tensor: str, ancestor: str) -> bool:
+        """Whether ``tensor`` is computed from ``ancestor``: a walk back through producers,
+        never past the ancestor's own producer (nodes are in topological order)."""
+        made_by = self.producer.get(ancestor)
+        floor = self.position[id(made_by)] if made_by is not None else -1
+        seen, todo = set(), [tensor]
+        while todo:
+            t = todo.pop()
+            if t == ancestor:
+                return True
+            node = self.producer.get(t)
+            if node is None or id(node) in seen or self.position[id(node)] <= floor:
+                continue
+            seen.add(id(node))
+            todo.extend(self.data_inputs(node))
+        return False
 
     def activation_name(self, node: Node) -> str | None:
         """"GELU" when ``node`` is the Mul x * 0.5 * (1 + erf(x / sqrt 2)) spelled out in ops."""
@@ -279,6 +311,9 @@ def layers_json(r: Run) -> list[dict]:
         label = st.activation_name(node)
         if label:
             entry["activation"] = label
+        skip = st.skip_connection(node)
+        if skip:
+            entry["skip"] = {"shortcut": st.source(skip[0]), "main": st.source(skip[1])}
         if node.op_type == "Constant":
             entry["output"] = None
             users = st.consumers.get(out_name, [])

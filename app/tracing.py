@@ -60,8 +60,14 @@ def receptive_field(r: Run, st: Structure, tensor: str, row: int, col: int) -> d
     """Rows and columns of the model input that position (row, col) of ``tensor`` depends on."""
     _, _, h, w = r.x.shape
     steps = [0]
+    memo: dict[tuple, tuple[int, int, int, int]] = {}  # skip connections meet again
 
     def walk(t: str, box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+        if (t, box) not in memo:
+            memo[t, box] = step(t, box)
+        return memo[t, box]
+
+    def step(t: str, box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
         if t in st.input_names:
             return box
         steps[0] += 1
@@ -209,6 +215,9 @@ def _pool(r: Run, st: Structure, node: Node, ch: int, i: int, j: int) -> dict:
 def _elementwise(r: Run, st: Structure, node: Node, idx: tuple[int, ...], depth: int) -> dict:
     label = st.activation_name(node) or node.op_type
     data = st.data_inputs(node)
+    skip = st.skip_connection(node)
+    if skip:
+        return _skip(r, st, node, idx, depth, *skip)
     if label == "GELU":
         a, b = data
         x_name = a if st.producer.get(b) and st.is_chain_step(st.producer[b]) else b
@@ -241,6 +250,23 @@ def _elementwise(r: Run, st: Structure, node: Node, idx: tuple[int, ...], depth:
     src = st.producer.get(x_name)
     if src is not None and depth < 3:
         with contextlib.suppress(ApiError):  # a source tracing cannot explain is left out
+            out["source"] = {"layer": src.name, "op_type": src.op_type,
+                             **_dispatch(r, st, src, idx, depth + 1)}
+    return out
+
+
+def _skip(r: Run, st: Structure, node: Node, idx: tuple[int, ...], depth: int,
+          shortcut: str, main: str) -> dict:
+    """A residual Add: the block's input x plus what the block computed from it, F(x)."""
+    x, fx = _tensor(r, shortcut), _tensor(r, main)
+    if not x.shape == fx.shape == r.values[node.outputs[0]].shape:
+        raise ApiError(422, f"'{node.name}' broadcasts its inputs; tracing it is not supported.")
+    out = {"kind": "skip", "op": "Add", "formula": "x + F(x)", "x": _r(x[idx]), "fx": _r(fx[idx]),
+           "shortcut_layer": st.source(shortcut), "main_layer": st.source(main),
+           "result": _r(r.values[node.outputs[0]][idx])}
+    src = st.producer.get(main)
+    if src is not None and depth < 3:
+        with contextlib.suppress(ApiError):
             out["source"] = {"layer": src.name, "op_type": src.op_type,
                              **_dispatch(r, st, src, idx, depth + 1)}
     return out

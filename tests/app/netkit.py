@@ -75,7 +75,10 @@ class Builder:
         return m.SerializeToString()
 
 
-def cifar_like(seed: int = 0, widths: tuple[int, int, int] = (64, 256, 256)) -> bytes:
+def cifar_like(seed: int = 0, widths: tuple[int, int, int] = (64, 256, 256),
+               residual: bool = False) -> bytes:
+    """``residual``: airbench96's blocks instead, conv -> pool -> GELU, then
+    conv -> GELU -> conv added to that (a skip connection) -> GELU."""
     b = Builder(seed)
     shared: dict[str, tuple[str, str]] = {}
 
@@ -92,7 +95,12 @@ def cifar_like(seed: int = 0, widths: tuple[int, int, int] = (64, 256, 256)) -> 
             t = b.conv(t, cin, width, 3, 1, weights(f"g{i}a", cin, width, 3))
             t = b.node("MaxPool", [t], "pool", kernel_shape=[2, 2], strides=[2, 2])
             t = b.gelu(t)
-            t = b.gelu(b.conv(t, width, width, 3, 1, weights(f"g{i}b", width, width, 3)))
+            if residual:
+                f = b.gelu(b.conv(t, width, width, 3, 1, weights(f"g{i}b", width, width, 3)))
+                f = b.conv(f, width, width, 3, 1, weights(f"g{i}c", width, width, 3))
+                t = b.gelu(b.node("Add", [t, f], "skip"))
+            else:
+                t = b.gelu(b.conv(t, width, width, 3, 1, weights(f"g{i}b", width, width, 3)))
             cin = width
         t = b.node("MaxPool", [t], "pool", kernel_shape=[3, 3], strides=[3, 3])
         t = b.node("Flatten", [t], "flatten")

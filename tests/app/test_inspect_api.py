@@ -32,6 +32,7 @@ MODELS = {
     "lenet-like": (lenet5(), "L", 28),
     "mixed": (mixed(), "RGB", 30),
     "cifar-like": (cifar_like(), "RGB", 32),
+    "resnet-like": (cifar_like(widths=(8, 16, 16), residual=True), "RGB", 32),
 }
 
 
@@ -274,6 +275,7 @@ def nan_field(name, body, layer, channel, row, col):
     ("mixed", "conv13", (1, 1, 2)),
     ("mixed", "maxpool15", (4, 2, 0)),
     ("lenet-like", "pool10", (3, 2, 4)),
+    ("resnet-like", "conv86", (2, 3, 4)),  # behind two skip connections: the union of paths
 ])
 def test_receptive_field_matches_nan_poisoning(mclient, inspected, name, layer, pos):
     body, _ = inspected[name]
@@ -405,3 +407,24 @@ def test_gelu_spelled_out_with_constant_nodes_is_one_layer(mclient, inspected):
     assert bias["layer"] == "bias20" and bias["formula"] == "x + c"
     assert bias["x"] + bias["constant"] == pytest.approx(t["x"], abs=1e-5)
     assert bias["source"]["kind"] == "dense" and bias["source"]["sum"] == pytest.approx(bias["x"], abs=1e-5)
+
+
+def test_skip_connections_are_named_and_traced_as_x_plus_f_of_x(mclient, inspected):
+    body, _ = inspected["resnet-like"]
+    layers = {la["name"]: la for la in body["layers"]}
+    skips = [la for la in body["layers"] if "skip" in la]
+    assert len(skips) == 6  # three blocks, run on the image and on its mirror
+    assert all(la["op_type"] == "Add" and la["name"].startswith("skip") for la in skips)
+    assert "skip" not in layers[[n for n in layers if n.startswith("add")][-1]]  # the TTA sum
+    for la in skips:
+        assert layers[la["skip"]["shortcut"]].get("activation") == "GELU"
+        assert layers[la["skip"]["main"]]["op_type"] == "Conv"
+        assert sorted(la["from"]) == sorted(la["skip"].values())
+    t = post_trace(mclient, "resnet-like", body, skips[1]["name"], 3, 2, 5).json()
+    assert t["kind"] == "skip" and t["formula"] == "x + F(x)"
+    assert t["result"] == pytest.approx(t["x"] + t["fx"], abs=1e-5)
+    assert t["result"] == pytest.approx(layer_value(body, "resnet-like", skips[1]["name"], 3, 2, 5),
+                                        abs=1e-5)
+    assert t["source"]["kind"] == "conv" and t["source"]["layer"] == skips[1]["skip"]["main"]
+    assert t["source"]["result"] == pytest.approx(t["fx"], abs=1e-5)
+    assert t["field"]["whole"] is False

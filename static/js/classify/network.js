@@ -18,6 +18,7 @@ const OP_NAMES = {
 
 export function opName(layer) {
   if (layer.activation) return layer.activation;
+  if (layer.skip) return "Skip connection (add)";
   return OP_NAMES[layer.op_type] || layer.op_type;
 }
 
@@ -95,6 +96,10 @@ function column(layer, folded, onMap) {
   );
   const attrs = attrText(layer);
   if (attrs) col.append(el("p", { class: "layer-attrs" }, attrs));
+  if (layer.skip) {
+    col.append(el("p", { class: "layer-attrs skip-note" },
+      `x + F(x), as in ResNet: adds this block's input x (from ${layer.skip.shortcut}) to F(x), the output of ${layer.skip.main}`));
+  }
   const steps = folded.filter((f) => f.op_type !== "Constant");
   if (steps.length) {
     col.append(el("p", { class: "layer-attrs" }, `spelled out as ${[...steps.map((f) => f.op_type), layer.op_type].join(" → ")}`));

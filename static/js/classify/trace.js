@@ -108,7 +108,19 @@ function elementwise(t, depth) {
   return parts;
 }
 
+function skip(t, depth) {
+  const parts = [el("p", { class: "equation" }, `Skip connection: x + F(x) = ${n(t.x)} + ${n(t.fx)} = `, el("strong", {}, n(t.result))),
+    el("p", { class: "small" }, `x is this block's input, carried past the block unchanged (from ${t.shortcut_layer}); F(x) is what the block's layers made of it (from ${t.main_layer}). The block only has to learn the change F(x), as in ResNet.`)];
+  if (t.source && depth < 3) {
+    parts.push(el("div", { class: "trace-source" },
+      el("p", { class: "trace-sub" }, `Where F(x) = ${n(t.fx)} came from: ${t.source.layer} (${t.source.op_type})`),
+      body(t.source, depth + 1)));
+  }
+  return parts;
+}
+
 function body(t, depth = 0, classes = null) {
+  if (t.kind === "skip") return skip(t, depth);
   if (t.kind === "conv") return conv(t);
   if (t.kind === "dense") return dense(t, classes);
   if (t.kind === "maxpool" || t.kind === "avgpool") return pool(t);
