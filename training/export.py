@@ -20,7 +20,15 @@ import torch
 from onnx import numpy_helper
 from torch import nn
 
-from training.models import FlipTTA, HFlip, Scale, build_model, fold_batchnorm, for_export
+from training.models import (
+    FlipTTA,
+    HFlip,
+    Scale,
+    architecture_options,
+    build_model,
+    fold_batchnorm,
+    for_export,
+)
 from training.specs import get_spec
 
 OPSET = 17
@@ -244,6 +252,6 @@ def model_from_checkpoint(name: str | None, path: str | os.PathLike) -> tuple[st
     ck_name, state, meta = load_checkpoint(path)
     if name is not None and name != ck_name:
         raise ValueError(f"{path} holds a {ck_name!r} checkpoint, not {name!r}")
-    model = build_model(ck_name)
+    model = build_model(ck_name, **architecture_options(ck_name, meta.get("hyperparameters")))
     model.load_state_dict(state)
     return ck_name, model.eval(), meta

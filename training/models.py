@@ -1,7 +1,8 @@
 """The four ConvLab networks in PyTorch, and what turns them into export-ready graphs.
 
-Every network is an ``nn.Sequential`` tree, so module order is execution order; it
-returns logits. :func:`for_export` folds batch norm into the convolutions, removes
+Every network is an ``nn.Sequential`` tree, except ``cifar10-net``'s residual blocks,
+whose submodules are declared in execution order too; so module order is execution
+order everywhere. Each network returns logits. :func:`for_export` folds batch norm into the convolutions, removes
 dropout, folds constant scales into the last layer and appends the softmax (and, for
 ``cifar10-net``, the horizontal-flip test-time augmentation). The exported graph then
 uses only Conv, Relu, Erf/Mul/Add (GELU), MaxPool, GlobalAveragePool, Gemm/MatMul,
@@ -125,15 +126,38 @@ def _airbench_group(cin: int, cout: int) -> nn.Sequential:
                          _airbench_conv(cout, cout), _airbench_bn(cout), GELU())
 
 
-def cifar10_net(widths: tuple[int, int, int] = (64, 256, 256)) -> nn.Sequential:
+class ResidualGroup(nn.Module):
+    """airbench96's block: conv -> 2x2 max pool -> BN -> GELU, then conv -> BN -> GELU ->
+    conv -> BN, added to that first output (the skip connection), then GELU.
+
+    Submodules are declared in execution order, so batch norm folds as in a chain.
+    """
+
+    def __init__(self, cin: int, cout: int):
+        super().__init__()
+        self.first = nn.Sequential(_airbench_conv(cin, cout), nn.MaxPool2d(2),
+                                   _airbench_bn(cout), GELU())
+        self.body = nn.Sequential(_airbench_conv(cout, cout), _airbench_bn(cout), GELU(),
+                                  _airbench_conv(cout, cout), _airbench_bn(cout))
+        self.act = GELU()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.first(x)
+        return self.act(x + self.body(x))
+
+
+def cifar10_net(widths: tuple[int, int, int] = (64, 256, 256),
+                residual: bool = False) -> nn.Sequential:
+    """airbench94's layout; ``residual`` swaps in airbench96's three-conv residual blocks."""
+    group = ResidualGroup if residual else _airbench_group
     whiten = nn.Conv2d(3, 24, 2, padding=0, bias=True)   # weights set by whitening_init
     whiten.weight.requires_grad_(False)
     nn.init.zeros_(whiten.bias)
     return nn.Sequential(
         whiten, GELU(),                                   # 24 x 31 x 31
-        _airbench_group(24, widths[0]),                   # 64 x 15 x 15
-        _airbench_group(widths[0], widths[1]),            # 256 x 7 x 7
-        _airbench_group(widths[1], widths[2]),            # 256 x 3 x 3
+        group(24, widths[0]),                             # 64 x 15 x 15
+        group(widths[0], widths[1]),                      # 256 x 7 x 7
+        group(widths[1], widths[2]),                      # 256 x 3 x 3
         nn.MaxPool2d(3), nn.Flatten(),                    # 256
         nn.Linear(widths[2], 10, bias=False), Scale(1 / 9),
     )
@@ -143,9 +167,25 @@ BUILDERS = {"mnist-mlp": mnist_mlp, "lenet5": lenet5, "mnist-cnn": mnist_cnn,
             "cifar10-net": cifar10_net}
 
 
-def build_model(name: str) -> nn.Sequential:
+def build_model(name: str, **arch) -> nn.Sequential:
+    """The untrained network; ``arch`` goes to its builder (``cifar10-net``: ``residual``),
+    and what it leaves out comes from the recipe's defaults."""
+    from training.hyperparams import TUNABLE
+
     get_spec(name)  # a clear error for an unknown name
-    return BUILDERS[name]()
+    return BUILDERS[name](**{**architecture_options(name, TUNABLE.get(name)), **arch})
+
+
+def architecture_options(name: str, hyperparameters: dict | None) -> dict:
+    """The ``build_model`` keywords that a run's hyperparameters imply.
+
+    ``cifar10-net``'s ``residual`` hyperparameter picks its blocks. A checkpoint from
+    before that option existed has no ``residual`` entry and gets airbench94's plain
+    blocks.
+    """
+    if name != "cifar10-net":
+        return {}
+    return {"residual": bool((hyperparameters or {}).get("residual", 0))}
 
 
 def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:

@@ -17,7 +17,7 @@ from torch import nn
 
 from training.augment import random_affine, random_cutout, random_flip, random_translate
 from training.hyperparams import AIRBENCH, check_overrides
-from training.models import build_model, count_parameters
+from training.models import architecture_options, build_model, count_parameters
 from training.progress import ProgressBar
 from training.specs import get_spec
 from training.train import EpochLog, evaluate_logits
@@ -152,7 +152,8 @@ def fit_cifar(name, x_tr, y_tr, x_va, y_va, epochs, device, epoch_log: EpochLog,
     ``overrides`` replaces entries of ``AIRBENCH`` (see ``check_overrides``).
     """
     hp, spec = {**AIRBENCH, **(overrides or {})}, get_spec(name)
-    model = build_model(name).to(device).to(memory_format=torch.channels_last)
+    model = build_model(name, **architecture_options(name, hp)).to(device).to(
+        memory_format=torch.channels_last)
     norm = _normalizer(name, device)
     whiten = model[0]
     whitening_init(whiten, norm(x_tr[:hp["whiten_images"]]), hp["whiten_eps"])

@@ -5,9 +5,10 @@
 
 A job is a string of tokens: ``eN`` (epochs), ``sN`` (seed), ``KEY=VALUE`` (a recipe
 hyperparameter, as ``convlab train --set``), ``widths=A/B/C`` (the three block
-widths; airbench94's are 64/256/256) and ``arch=res3`` (airbench96's blocks: three
-convolutions each, a residual connection around the last two; it exports and runs in
-the engine like the shipped layout, see tests/training/test_sweep.py). Each job runs in its own process; up to
+widths; airbench94's are 64/256/256) and ``arch=res3`` or ``arch=airbench94`` (the same
+as ``residual=1`` or ``residual=0``: airbench96's blocks, three convolutions each with a
+residual connection around the last two, or airbench94's two-convolution blocks).
+A job changes the recipe's current defaults (``training/hyperparams.py``). Each job runs in its own process; up to
 ``--workers`` at once, in the order given (so put the long ones first). No job starts
 after ``--deadline`` seconds, and a running job gets a ``--time-limit`` that ends it by
 then: its row is marked incomplete.
@@ -31,41 +32,14 @@ from pathlib import Path
 
 NAME = "cifar10-net"
 ROOT = Path(__file__).resolve().parents[1]  # jobs run ``python -m training.sweep`` from here
-ARCHS = ("airbench94", "res3")
-
-
-def res3_net(widths: tuple[int, int, int]):
-    """airbench96's layout: whitening, then three groups of conv-pool-BN-GELU, then
-    conv-BN-GELU-conv-BN added to the group's first output, GELU."""
-    from torch import nn
-
-    from training.models import GELU, Scale, _airbench_bn, _airbench_conv, cifar10_net
-
-    class Group(nn.Module):
-        def __init__(self, cin: int, cout: int):
-            super().__init__()
-            self.first = nn.Sequential(_airbench_conv(cin, cout), nn.MaxPool2d(2),
-                                       _airbench_bn(cout), GELU())
-            self.body = nn.Sequential(_airbench_conv(cout, cout), _airbench_bn(cout), GELU(),
-                                      _airbench_conv(cout, cout), _airbench_bn(cout))
-            self.act = GELU()
-
-        def forward(self, x):
-            x = self.first(x)
-            return self.act(x + self.body(x))
-
-    whiten = cifar10_net()[0]
-    a, b, c = widths
-    return nn.Sequential(whiten, GELU(), Group(24, a), Group(a, b), Group(b, c),
-                         nn.MaxPool2d(3), nn.Flatten(), nn.Linear(c, 10, bias=False), Scale(1 / 9))
+ARCHS = ("airbench94", "res3")  # the value of the ``residual`` hyperparameter, 0 or 1
 
 
 def parse_job(text: str) -> dict:
     """``"e28 s1 lr=8 widths=128/384/384"`` -> epochs, seed, overrides, widths (typed, checked)."""
-    from training.hyperparams import parse_overrides
+    from training.hyperparams import AIRBENCH, parse_overrides
 
-    job = {"job": text, "epochs": None, "seed": 0, "widths": None, "arch": "airbench94",
-           "overrides": {}}
+    job = {"job": text, "epochs": None, "seed": 0, "widths": None, "overrides": {}}
     pairs = []
     for tok in text.split():
         if tok[0] in "es" and tok[1:].isdigit():
@@ -76,9 +50,10 @@ def parse_job(text: str) -> dict:
                 raise ValueError(f"{tok!r}: expected widths=A/B/C, each 1..1024")
             job["widths"] = [int(p) for p in parts]
         elif tok.startswith("arch="):
-            job["arch"] = tok.partition("=")[2]
-            if job["arch"] not in ARCHS:
+            arch = tok.partition("=")[2]
+            if arch not in ARCHS:
                 raise ValueError(f"{tok!r}: arch is one of {', '.join(ARCHS)}")
+            pairs.append(f"residual={ARCHS.index(arch)}")
         elif "=" in tok:
             pairs.append(tok)
         else:
@@ -86,6 +61,7 @@ def parse_job(text: str) -> dict:
     if job["epochs"] is not None and not 1 <= job["epochs"] <= 1000:
         raise ValueError(f"{text!r}: epochs must be 1..1000")
     job["overrides"] = parse_overrides(NAME, pairs)
+    job["arch"] = ARCHS[{**AIRBENCH, **job["overrides"]}["residual"]]
     return job
 
 
@@ -99,11 +75,9 @@ def run_one(job: dict, data_dir: str | None, device: str, threads: int, limit: i
     from training.specs import get_spec
     from training.train import train
 
-    widths = tuple(job["widths"] or (64, 256, 256))
-    if job["arch"] == "res3":
-        models.BUILDERS[NAME] = lambda: res3_net(widths)
-    elif job["widths"]:
-        models.BUILDERS[NAME] = lambda: models.cifar10_net(widths)
+    if job["widths"]:
+        widths = tuple(job["widths"])
+        models.BUILDERS[NAME] = lambda residual=False: models.cifar10_net(widths, residual)
     model, meta = train(NAME, data_dir, job["epochs"], job["seed"], device, limit, threads,
                         None, f"sweep {job['job']}", time_limit, job["overrides"])
     spec = get_spec(NAME)

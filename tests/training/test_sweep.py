@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 
+from training.hyperparams import AIRBENCH
 from training.sweep import main, parse_job
 
 
@@ -14,10 +15,12 @@ def test_a_job_string_names_epochs_seed_widths_arch_and_overrides():
     job = parse_job("e40 s1 arch=res3 widths=128/512/512 lr=9 cutout=12")
     assert job["epochs"] == 40 and job["seed"] == 1 and job["arch"] == "res3"
     assert job["widths"] == [128, 512, 512]
-    assert job["overrides"] == {"lr": 9.0, "cutout": 12}
+    assert job["overrides"] == {"residual": 1, "lr": 9.0, "cutout": 12}
     plain = parse_job("e28")
-    assert (plain["seed"], plain["widths"], plain["arch"], plain["overrides"]) == (
-        0, None, "airbench94", {})
+    assert (plain["seed"], plain["widths"], plain["overrides"]) == (0, None, {})
+    assert plain["arch"] == ("res3" if AIRBENCH["residual"] else "airbench94")
+    assert parse_job("e28 arch=airbench94")["overrides"] == {"residual": 0}
+    assert parse_job("e28 residual=0")["arch"] == "airbench94"
 
 
 @pytest.mark.parametrize("text, message", [
@@ -51,13 +54,13 @@ def test_a_sweep_trains_each_job_and_writes_results_summary_and_one_log(tmp_path
     torch = pytest.importorskip("torch")
     from tests.training.conftest import write_cifar_zip
     from training.models import cifar10_net
-    from training.sweep import res3_net
 
+    res3_net = lambda widths: cifar10_net(widths, residual=True)  # noqa: E731
     assert res3_net((8, 16, 16))(torch.zeros(2, 3, 32, 32)).shape == (2, 10)
     (tmp_path / "data").mkdir()
     write_cifar_zip(tmp_path / "data")
     out = tmp_path / "out"
-    jobs = ["e1 s0 widths=16/32/32", "e2 s1 arch=res3 widths=8/16/16 lr=5"]
+    jobs = ["e1 s0 widths=16/32/32 arch=airbench94", "e2 s1 arch=res3 widths=8/16/16 lr=5"]
     rc = main(["--data-dir", str(tmp_path / "data"), "--workers", "2", "--threads", "1",
                "--out", str(out), *jobs])
     assert rc == 0
@@ -65,7 +68,7 @@ def test_a_sweep_trains_each_job_and_writes_results_summary_and_one_log(tmp_path
     assert [r["job"] for r in rows] == jobs
     assert [(r["epochs"], r["complete"], r["arch"]) for r in rows] == [
         (1, True, "airbench94"), (2, True, "res3")]
-    assert rows[1]["overrides"] == {"lr": 5.0}
+    assert rows[1]["overrides"] == {"residual": 1, "lr": 5.0}
     count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
     assert [r["parameters"] for r in rows] == [count(cifar10_net((16, 32, 32))),
                                                count(res3_net((8, 16, 16)))]
@@ -100,10 +103,10 @@ def test_the_residual_layout_exports_and_the_engine_runs_its_skip_connections(tm
 
     from engine.graph import load_graph, run
     from training.export import INPUT_NAME, OUTPUT_NAME, export_onnx
-    from training.sweep import res3_net
+    from training.models import cifar10_net
 
     torch.manual_seed(0)
-    model = res3_net((8, 16, 16))
+    model = cifar10_net((8, 16, 16), residual=True)
     with torch.no_grad():  # running statistics that are not the identity
         for _ in range(3):
             model(torch.randn(16, 3, 32, 32))

@@ -12,6 +12,7 @@ from tests.training.conftest import write_cifar_zip  # noqa: E402
 from training import recipes  # noqa: E402
 from training.cli import main  # noqa: E402
 from training.hyperparams import AIRBENCH  # noqa: E402
+from training.models import ResidualGroup  # noqa: E402
 from training.specs import SPECS  # noqa: E402
 from training.train import EpochLog, load_checkpoint, setup_device  # noqa: E402
 
@@ -69,12 +70,22 @@ def test_every_recipe_runs_a_step(name):
 def test_overrides_reach_the_cifar_recipe_and_are_checked():
     x, y = torch.rand(40, 3, 32, 32), torch.arange(40) % 10
     dev = setup_device("cpu", 2)
-    _, extra = recipes.fit("cifar10-net", x, y, x[:8], y[:8], 1, dev, EpochLog("cifar10-net", 1),
-                           overrides={"cutout": 8, "whiten_eps": 5e-3})
-    assert extra["hyperparameters"] == {**AIRBENCH, "cutout": 8, "whiten_eps": 5e-3}
-    assert extra["augmentation"] == {"flip": "alternating", "translate_px": 2, "cutout_px": 8}
-    _, plain = recipes.fit("cifar10-net", x, y, x[:8], y[:8], 1, dev, EpochLog("cifar10-net", 1))
-    assert plain["hyperparameters"] == AIRBENCH and "cutout_px" not in plain["augmentation"]
+    changed = {"cutout": 4, "translate": 1, "whiten_eps": 5e-3, "residual": 0}
+    model, extra = recipes.fit("cifar10-net", x, y, x[:8], y[:8], 1, dev,
+                               EpochLog("cifar10-net", 1), overrides=changed)
+    assert extra["hyperparameters"] == {**AIRBENCH, **changed}
+    assert extra["augmentation"] == {"flip": "alternating", "translate_px": 1, "cutout_px": 4}
+    assert not any(isinstance(m, ResidualGroup) for m in model.modules())
+    model, plain = recipes.fit("cifar10-net", x, y, x[:8], y[:8], 1, dev,
+                               EpochLog("cifar10-net", 1))
+    assert plain["hyperparameters"] == AIRBENCH
+    assert plain["augmentation"] == {"flip": "alternating", "translate_px": AIRBENCH["translate"],
+                                     **({"cutout_px": AIRBENCH["cutout"]} if AIRBENCH["cutout"] else {})}
+    residual = sum(isinstance(m, ResidualGroup) for m in model.modules())
+    assert residual == (3 if AIRBENCH["residual"] else 0)
+    _, off = recipes.fit("cifar10-net", x, y, x[:8], y[:8], 1, dev, EpochLog("cifar10-net", 1),
+                         overrides={"cutout": 0})
+    assert "cutout_px" not in off["augmentation"]
     with pytest.raises(ValueError, match="outside 0..32"):
         recipes.fit("cifar10-net", x, y, x, y, 1, dev, EpochLog("cifar10-net", 1), {"cutout": 40})
     with pytest.raises(ValueError, match="no tunable hyperparameters"):

@@ -12,6 +12,7 @@ ort = pytest.importorskip("onnxruntime")
 from torch import nn  # noqa: E402
 
 from training import augment, export, models, recipes  # noqa: E402
+from training.hyperparams import AIRBENCH  # noqa: E402
 from training.specs import SPECS  # noqa: E402
 
 FORBIDDEN = {"Dropout", "Identity", "Shape", "Gather", "Slice", "Unsqueeze", "Constant",
@@ -102,7 +103,11 @@ def test_gelu_export_form_matches_torch():
 
 def test_parameter_budgets():
     assert models.count_parameters(models.build_model("mnist-cnn")) < 500_000
-    assert 1_500_000 < models.count_parameters(models.build_model("cifar10-net")) < 2_500_000
+    plain = models.count_parameters(models.build_model("cifar10-net", residual=False))
+    residual = models.count_parameters(models.build_model("cifar10-net", residual=True))
+    assert 1_500_000 < plain < 2_500_000 < residual < 3_500_000
+    assert models.count_parameters(models.build_model("cifar10-net")) == (
+        residual if AIRBENCH["residual"] else plain)  # the recipe's default layout
     assert models.count_parameters(models.build_model("mnist-mlp")) == 784 * 512 + 512 + 5130
     assert models.count_parameters(models.build_model("lenet5")) == 61_706
 
@@ -148,11 +153,12 @@ def test_export_refuses_unknown_ops():
         export.check_ops(bad)
 
 
-def test_summary_counts_cifar_tta_twice():
-    net = models.build_model("cifar10-net").eval()
+@pytest.mark.parametrize("residual", [False, True])
+def test_summary_counts_cifar_tta_twice(residual):
+    net = models.build_model("cifar10-net", residual=residual).eval()
     summary = export.summarize("cifar10-net", models.for_export("cifar10-net", net))
     convs = [r for r in summary["layers"] if r["op"] == "Conv"]
-    assert len(convs) == 7 and all(r["calls"] == 2 for r in convs)
+    assert len(convs) == 1 + 3 * (3 if residual else 2) and all(r["calls"] == 2 for r in convs)
     assert convs[1]["output_shape"] == [1, 64, 31, 31]
     one_pass = sum(r["multiply_adds"] for r in summary["layers"] if r["name"] != "flip")
     assert summary["multiply_adds"] == 2 * one_pass + 3 * 32 * 32 * 32
