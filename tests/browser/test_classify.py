@@ -266,3 +266,36 @@ def test_model_card_shows_how_it_was_trained_and_its_weakest_classes(page, site,
     no_overflow(page)
     shot("classify-card-390")
     assert console_errors == []
+
+
+def test_a_skip_connection_is_labelled_and_traced_as_x_plus_f_of_x(page, site, console_errors, shot):
+    if site.rgb is None:
+        pytest.skip("no colour model on this server")
+    body = open_page(page, site, site.rgb)
+    skips = [la for la in body["layers"] if "skip" in la]
+    if not skips:
+        pytest.skip(f"{site.rgb} has no skip connections")
+    layer = skips[0]
+    col = page.locator(f'#layers .layer-col[data-layer="{layer["name"]}"]')
+    col.scroll_into_view_if_needed()
+    assert col.locator(".layer-op").inner_text() == "Skip connection (add)"
+    note = col.locator(".skip-note").inner_text()
+    assert "x + F(x)" in note and layer["skip"]["shortcut"] in note and layer["skip"]["main"] in note
+    col.locator(".thumb").first.click()
+    page.wait_for_selector("#detail:not([hidden])")
+    _, h, w = layer["output"]["shape"]
+    size = page.locator("#detail-map").bounding_box()
+    with page.expect_response(lambda r: r.url.endswith("/trace")) as resp:
+        page.locator("#detail-map").click(position={"x": 0.5 * size["width"] / w,
+                                                    "y": 0.5 * size["height"] / h})
+    t = resp.value.json()
+    assert t["kind"] == "skip"
+    page.wait_for_selector("#trace .equation")
+    equation = page.locator("#trace .equation").first.inner_text()
+    assert equation.startswith("Skip connection: x + F(x)")
+    assert "F(x)" in page.locator("#trace .trace-sub").first.inner_text()  # F(x)'s own conv
+    assert page.locator("#trace .m-grid").count() >= 3
+    shot("classify-skip-1280", full_page=False)
+    col.scroll_into_view_if_needed()
+    shot("classify-skip-column-1280", full_page=False)
+    assert console_errors == []
