@@ -1,9 +1,10 @@
 """ONNX graphs built in tests for inspect, trace and uploads (no trained model needed).
 
-``cifar_like`` has the shape of the shipped cifar10-net as exported (airbench94: a
-2x2 whitening conv, three conv/pool/GELU groups of 64, 256 and 256 filters, GELU
-spelled out as Mul/Erf/Add/Mul, and horizontal-flip test-time augmentation through
-a MatMul), with random weights: what ``make bench`` measures, without the training.
+``cifar_like`` has the shape of cifar10-net as exported (airbench94: a 2x2 whitening
+conv, three conv/pool/GELU groups of 64, 256 and 256 filters, GELU spelled out as
+Mul/Erf/Add/Mul, and horizontal-flip test-time augmentation through a MatMul), with
+random weights; ``residual=True`` adds the skip connections of the shipped model's
+airbench96 blocks (batch norm, folded at export, is left out).
 """
 
 from __future__ import annotations
