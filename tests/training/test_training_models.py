@@ -231,3 +231,22 @@ def test_lookahead_moves_weights_towards_the_average():
         net.weight.add_(1.0)
     la.update(net, decay=0.75)
     assert torch.allclose(net.weight, start + 0.25)
+
+
+def test_checkpoints_rebuild_the_cifar_layout_they_were_trained_with(tmp_path):
+    """A checkpoint from before ``residual`` existed has no such hyperparameter: plain
+    airbench94 blocks. Newer ones record it; the MNIST models take no options."""
+    from training.train import save_checkpoint
+
+    assert models.architecture_options("cifar10-net", None) == {"residual": False}
+    assert models.architecture_options("cifar10-net", {"residual": 1}) == {"residual": True}
+    assert models.architecture_options("lenet5", {"residual": 1}) == {}
+    for residual, meta in ((False, {"hyperparameters": {"lr": 11.5}}),
+                           (True, {"hyperparameters": {"residual": 1}})):
+        net = models.build_model("cifar10-net", residual=residual)
+        path = save_checkpoint(tmp_path / f"r{residual}.pt", "cifar10-net", net, meta)
+        _, loaded, _ = export.model_from_checkpoint("cifar10-net", path)
+        blocks = sum(isinstance(m, models.ResidualGroup) for m in loaded.modules())
+        assert blocks == (3 if residual else 0)
+        assert all(torch.equal(a, b) for a, b in zip(net.state_dict().values(),
+                                                     loaded.state_dict().values(), strict=True))
