@@ -298,4 +298,10 @@ def test_a_skip_connection_is_labelled_and_traced_as_x_plus_f_of_x(page, site, c
     shot("classify-skip-1280", full_page=False)
     col.scroll_into_view_if_needed()
     shot("classify-skip-column-1280", full_page=False)
+    open_page(page, site, site.rgb, width=390)  # at phone width the note wraps in its column
+    col.scroll_into_view_if_needed()
+    box, note_box = col.bounding_box(), col.locator(".skip-note").bounding_box()
+    assert note_box["x"] + note_box["width"] <= box["x"] + box["width"] + 1
+    no_overflow(page)
+    shot("classify-skip-column-390", full_page=False)
     assert console_errors == []
