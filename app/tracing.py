@@ -247,12 +247,18 @@ def _elementwise(r: Run, st: Structure, node: Node, idx: tuple[int, ...], depth:
         first = node.inputs[0] == x_name
         out.update(formula=f"x {sign} c" if first else f"c {sign} x", constant=_r(c))
     out["result"] = _r(r.values[node.outputs[0]][idx])
-    src = st.producer.get(x_name)
+    _add_source(out, r, st, x_name, idx, depth)
+    return out
+
+
+def _add_source(out: dict, r: Run, st: Structure, tensor: str, idx: tuple[int, ...],
+                depth: int) -> None:
+    """``out["source"]``: the trace of the same position in the layer that made ``tensor``."""
+    src = st.producer.get(tensor)
     if src is not None and depth < 3:
         with contextlib.suppress(ApiError):  # a source tracing cannot explain is left out
             out["source"] = {"layer": src.name, "op_type": src.op_type,
                              **_dispatch(r, st, src, idx, depth + 1)}
-    return out
 
 
 def _skip(r: Run, st: Structure, node: Node, idx: tuple[int, ...], depth: int,
@@ -264,11 +270,7 @@ def _skip(r: Run, st: Structure, node: Node, idx: tuple[int, ...], depth: int,
     out = {"kind": "skip", "op": "Add", "formula": "x + F(x)", "x": _r(x[idx]), "fx": _r(fx[idx]),
            "shortcut_layer": st.source(shortcut), "main_layer": st.source(main),
            "result": _r(r.values[node.outputs[0]][idx])}
-    src = st.producer.get(main)
-    if src is not None and depth < 3:
-        with contextlib.suppress(ApiError):
-            out["source"] = {"layer": src.name, "op_type": src.op_type,
-                             **_dispatch(r, st, src, idx, depth + 1)}
+    _add_source(out, r, st, main, idx, depth)
     return out
 
 

@@ -2,8 +2,8 @@
 
 Every network is an ``nn.Sequential`` tree, except ``cifar10-net``'s residual blocks,
 whose submodules are declared in execution order too; so module order is execution
-order everywhere. Each network returns logits. :func:`for_export` folds batch norm into the convolutions, removes
-dropout, folds constant scales into the last layer and appends the softmax (and, for
+order everywhere. Each network returns logits. :func:`for_export` folds batch norm into
+the convolutions, removes dropout, folds constant scales into the last layer and appends the softmax (and, for
 ``cifar10-net``, the horizontal-flip test-time augmentation). The exported graph then
 uses only Conv, Relu, Erf/Mul/Add (GELU), MaxPool, GlobalAveragePool, Gemm/MatMul,
 Flatten, Add, Mul and Softmax.

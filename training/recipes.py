@@ -105,7 +105,7 @@ def fit_mnist(name, x_tr, y_tr, x_va, y_va, epochs, device, epoch_log: EpochLog)
     return model, extra
 
 
-# ---------------------------------------------------------------- CIFAR-10 (airbench94)
+# ------------------------------------------------------- CIFAR-10 (airbench94/96)
 
 @torch.no_grad()
 def whitening_init(conv: nn.Conv2d, images: torch.Tensor, eps: float = 5e-4) -> None:
@@ -147,7 +147,8 @@ def triangle(step: int, total: int, start: float = 0.2, peak: float = 0.23, end:
 
 def fit_cifar(name, x_tr, y_tr, x_va, y_va, epochs, device, epoch_log: EpochLog,
               overrides: dict | None = None):
-    """airbench94 in bfloat16 autocast on CPU and GPU alike (2x faster than float32 on CPU).
+    """airbench94's training (with airbench96's residual blocks when ``residual``) in
+    bfloat16 autocast on CPU and GPU alike (2x faster than float32 on CPU).
 
     ``overrides`` replaces entries of ``AIRBENCH`` (see ``check_overrides``).
     """

@@ -72,22 +72,18 @@ def run_one(job: dict, data_dir: str | None, device: str, threads: int, limit: i
 
     from training import models
     from training.data import load_split
+    from training.recipes import _normalizer
     from training.specs import get_spec
-    from training.train import train
+    from training.train import to_tensors, train
 
     if job["widths"]:
         widths = tuple(job["widths"])
         models.BUILDERS[NAME] = lambda residual=False: models.cifar10_net(widths, residual)
     model, meta = train(NAME, data_dir, job["epochs"], job["seed"], device, limit, threads,
                         None, f"sweep {job['job']}", time_limit, job["overrides"])
-    spec = get_spec(NAME)
-    val = load_split(spec.dataset, "val", data_dir)
     dev = torch.device(device)
-    x = torch.tensor(val.images, device=dev).permute(0, 3, 1, 2).float().div_(255.0)
-    mean = torch.tensor(spec.mean, device=dev).view(1, -1, 1, 1)
-    std = torch.tensor(spec.std, device=dev).view(1, -1, 1, 1)
-    x = (x - mean) / std
-    y = torch.from_numpy(val.labels).to(dev)
+    x, y = to_tensors(load_split(get_spec(NAME).dataset, "val", data_dir), dev)
+    x = _normalizer(NAME, dev)(x)
     model = model.to(dev).eval()
     plain = flip = 0
     with torch.no_grad():

@@ -163,7 +163,7 @@ def train(name: str, data_dir: str | None, epochs: int | None = None, seed: int 
     Saves the checkpoint to ``checkpoint`` when given, as soon as training ends.
     ``time_limit`` (seconds, from the start of training) ends training early, after
     the epoch that would otherwise overrun it; the metadata records the epochs done.
-    ``overrides`` changes recipe hyperparameters (``recipes.parse_overrides``).
+    ``overrides`` changes recipe hyperparameters (``hyperparams.check_overrides``).
     """
     from training import recipes
 

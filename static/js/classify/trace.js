@@ -100,22 +100,22 @@ function elementwise(t, depth) {
     const c = t.constants;
     parts.push(el("p", { class: "small" }, `mean ${n(c.mean)}, var ${n(c.var)}, ε ${c.epsilon}, scale ${n(c.scale)}, B ${n(c.B)}`));
   }
-  if (t.source && depth < 3) {
-    parts.push(el("div", { class: "trace-source" },
-      el("p", { class: "trace-sub" }, `Where x = ${n(t.x)} came from: ${t.source.layer} (${t.source.op_type})`),
-      body(t.source, depth + 1)));
-  }
+  parts.push(sourceBlock(t, depth, `x = ${n(t.x)}`));
   return parts;
+}
+
+/** Where an operand came from: the trace of its own layer, nested (or null). */
+function sourceBlock(t, depth, what) {
+  if (!t.source || depth >= 3) return null;
+  return el("div", { class: "trace-source" },
+    el("p", { class: "trace-sub" }, `Where ${what} came from: ${t.source.layer} (${t.source.op_type})`),
+    body(t.source, depth + 1));
 }
 
 function skip(t, depth) {
   const parts = [el("p", { class: "equation" }, `Skip connection: x + F(x) = ${n(t.x)} + ${n(t.fx)} = `, el("strong", {}, n(t.result))),
     el("p", { class: "small" }, `x is this block's input, carried past the block unchanged (from ${t.shortcut_layer}); F(x) is what the block's layers made of it (from ${t.main_layer}). The block only has to learn the change F(x), as in ResNet.`)];
-  if (t.source && depth < 3) {
-    parts.push(el("div", { class: "trace-source" },
-      el("p", { class: "trace-sub" }, `Where F(x) = ${n(t.fx)} came from: ${t.source.layer} (${t.source.op_type})`),
-      body(t.source, depth + 1)));
-  }
+  parts.push(sourceBlock(t, depth, `F(x) = ${n(t.fx)}`));
   return parts;
 }
 
