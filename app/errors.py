@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
+from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -25,6 +30,85 @@ _FORM_HINTS = {
     "Field exceeded maximum size": "A form field is too long.",
 }
 _FORM_BROKEN = ("Missing boundary", "Invalid multipart", "The Content-Disposition")
+
+
+class ErrorBody(BaseModel):
+    """Every error response: one sentence that says what is wrong and what to send instead."""
+
+    detail: str = Field(description="a sentence a student understands")
+
+
+class FieldError(BaseModel):
+    loc: list[str | int] = Field(description="where: 'body', 'query' or 'path', then the field")
+    msg: str
+    type: str = Field(description="pydantic's error type, e.g. 'missing', 'greater_than_equal'")
+
+
+class ValidationErrorBody(ErrorBody):
+    """422: ``detail`` sums up; ``errors`` lists the fields when the request failed validation
+    (absent for problems found after it: an empty or corrupt file, a filter larger than
+    its padded input)."""
+
+    errors: list[FieldError] | None = Field(None, description="at most 20, in request order")
+
+
+#: What each error status means in this API, as /docs shows it.
+ERROR_MEANINGS = {
+    400: "The body could not be read: not UTF-8 text, JSON nested too deeply, or not the "
+         "multipart form this endpoint takes.",
+    404: "No model, sample or architecture has that name; the list endpoints name them.",
+    413: "The body, the file, or the image's pixel count is over this endpoint's limit "
+         "(the message names it).",
+    415: "The file is not an image format ConvLab accepts: PNG, JPEG, WebP, GIF or BMP "
+         "(read from its bytes, not its name).",
+    422: "The body is not valid JSON, or a value is missing, out of range, or does not fit "
+         "the others.",
+    503: "The server is busy with other heavy requests; retry after `Retry-After` seconds.",
+}
+
+
+def error_responses(*codes: int) -> dict[int | str, dict]:
+    """``responses=`` entries for these statuses, with the body models they really send."""
+    return {
+        code: {"model": ValidationErrorBody if code == 422 else ErrorBody,
+               "description": ERROR_MEANINGS[code]}
+        for code in codes
+    }
+
+
+def _dependants(dependant: Dependant) -> list[Dependant]:
+    """The route's dependant and all its sub-dependencies (a ``{name}`` is often read by one)."""
+    found = [dependant]
+    for sub in dependant.dependencies:
+        found += _dependants(sub)
+    return found
+
+
+def document_errors(router: APIRouter, *, busy_dependency: Callable[..., Any]) -> None:
+    """List in the OpenAPI schema the error statuses each of the router's routes can
+    answer, from the route's shape; call it before ``include_router``.
+
+    A body can be unreadable (400), too large (413) or invalid (422); query and path
+    values can be invalid (422); a path's ``{name}`` is looked up in a table (404); a
+    route behind ``busy_dependency`` (the heavy-work gate) can answer 503. Statuses a
+    route declares itself (415 for image uploads) are kept. This replaces FastAPI's
+    default 422 entry, whose ``detail`` is a list: ConvLab's is a sentence.
+    """
+    for route in router.routes:
+        if not isinstance(route, APIRoute) or not route.include_in_schema:
+            continue
+        deps = _dependants(route.dependant)
+        codes: set[int] = set()
+        if route.body_field is not None:
+            codes |= {400, 413, 422}
+        if any(d.query_params or d.path_params or d.header_params or d.cookie_params
+               for d in deps):
+            codes.add(422)
+        if any(d.path_params for d in deps):
+            codes.add(404)
+        if any(d.call is busy_dependency for d in deps):
+            codes.add(503)
+        route.responses = {**error_responses(*sorted(codes)), **route.responses}
 
 
 class ApiError(Exception):

@@ -11,7 +11,8 @@ from fastapi.staticfiles import StaticFiles
 
 from app import __version__
 from app.config import STATIC_DIR, Settings
-from app.errors import install_error_handlers
+from app.deps import heavy_slot
+from app.errors import document_errors, install_error_handlers
 from app.gate import HeavyGate
 from app.modelstore import ModelStore
 from app.routers import architectures as architectures_router
@@ -58,14 +59,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(SecurityHeadersMiddleware)
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    app.include_router(basics.router)
-    app.include_router(images.router)
-    app.include_router(inspect_router.router)
-    app.include_router(models.router)
-    app.include_router(lessons_router.router)
-    app.include_router(playground_router.router)
-    app.include_router(architectures_router.router)
-    app.include_router(calculator_router.router)
-    app.include_router(train_router.router)
-    app.include_router(pages.router)
+    for module in (basics, images, inspect_router, models, lessons_router, playground_router,
+                   architectures_router, calculator_router, train_router, pages):
+        document_errors(module.router, busy_dependency=heavy_slot)
+        app.include_router(module.router)
     return app

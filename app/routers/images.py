@@ -12,7 +12,7 @@ from PIL import Image
 
 from app import samples
 from app.deps import HeavyDep, SettingsDep
-from app.errors import ApiError
+from app.errors import ApiError, error_responses
 from app.imaging import image_tensor, open_image, png_bytes
 from app.tensors import tensor_json
 
@@ -33,7 +33,7 @@ def read_upload(file: UploadFile, limit: int = UPLOAD_LIMIT) -> bytes:
     return data
 
 
-@router.post("/image")
+@router.post("/image", responses=error_responses(415))
 def upload_image(
     file: UploadFile, _: HeavyDep, channels: Channels = "L", size: SideSize = 28
 ) -> dict:

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Form, UploadFile
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.deps import HeavyDep
-from app.errors import ApiError
+from app.errors import ApiError, error_responses
 from app.inspection import layers_json, probabilities, run_model, softmax_json
 from app.modelstore import Model, public_card
 from app.routers.images import UPLOAD_LIMIT, read_upload
@@ -35,7 +35,8 @@ def _engine_run(model: Model, x: np.ndarray, *, compare: bool, fresh: bool):
         raise ApiError(422, f"The engine could not run {model.name} on this input: {exc}") from None
 
 
-@router.post("/{name}/inspect", max_body_size=UPLOAD_LIMIT + 64 * 1024)
+@router.post("/{name}/inspect", max_body_size=UPLOAD_LIMIT + 64 * 1024,
+             responses=error_responses(415))
 def inspect(model: ModelDep, file: UploadFile, _: HeavyDep) -> dict:
     """Classify one image with the engine, layer by layer.
 

@@ -10,6 +10,7 @@ import numpy as np
 from fastapi import APIRouter, Depends, Query, Request, UploadFile
 
 from app.deps import HeavyDep
+from app.errors import error_responses
 from app.imaging import open_image, png_bytes, prepare
 from app.modelstore import Model, ModelStore
 from app.routers.images import UPLOAD_LIMIT, read_upload
@@ -93,7 +94,7 @@ def top_k(probs: np.ndarray, classes: list[str], k: int = 3) -> list[dict]:
     return [{"index": int(i), "label": classes[i], "probability": float(probs[i])} for i in order]
 
 
-@router.post("/{name}/predict")
+@router.post("/{name}/predict", responses=error_responses(415))
 def predict(
     model: ModelDep,
     file: UploadFile,
