@@ -39,6 +39,13 @@ def test_docs_work_offline(page, live_server, console_errors, shot):
     page.wait_for_selector(".swagger-ui .opblock", timeout=20_000)
     assert page.locator(".opblock-summary-path", has_text="/api/conv").count() >= 1
     shot("docs")
+    # An operation's error statuses are listed with what they mean.
+    page.locator(".opblock-summary-path", has_text="/api/conv").first.click()
+    conv = page.locator(".opblock.is-open")
+    for code in ("400", "413", "422", "503"):
+        conv.locator(".response-col_status", has_text=code).first.wait_for()
+    assert conv.get_by_text("over this endpoint's limit").count() >= 1
+    shot("docs-conv-errors")
     assert [u for u in external if not u.startswith("data:")] == []
     assert console_errors == []
 
