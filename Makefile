@@ -35,6 +35,7 @@ chromium:
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/mypy app engine
 
 test: install chromium lint
 	$(BIN)/python -m pytest -q

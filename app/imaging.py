@@ -111,7 +111,7 @@ def open_image(data: bytes, *, max_pixels: int = MAX_PIXELS, draft_to: int | Non
         raise ApiError(415 if fmt == "BMP" else 422, costly)
     header_limit = max_pixels * (JPEG_DRAFT_FACTOR if fmt == "JPEG" and draft_to else 1)
     try:
-        im = Image.open(io.BytesIO(data), formats=[fmt])
+        im: Image.Image = Image.open(io.BytesIO(data), formats=[fmt])
         width, height = im.size
         if width < 1 or height < 1:
             raise ApiError(422, "The image has no pixels (its width or height is 0).")

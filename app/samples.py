@@ -14,7 +14,7 @@ import threading
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 
 import numpy as np
@@ -106,7 +106,7 @@ COURSE_6X6 = np.array(
 )
 
 GENERATED: dict[str, tuple[str, str, Callable[[], Image.Image]]] = {
-    **{f"digit-{d}": (f"Digit {d} (font)", "L", (lambda d=d: _digit(d))) for d in range(10)},
+    **{f"digit-{d}": (f"Digit {d} (font)", "L", partial(_digit, d)) for d in range(10)},
     "shapes": ("Shapes", "RGB", _shapes),
     "gradient": ("Colour gradient", "RGB", _gradient),
     "checkerboard": ("Checkerboard", "L", _checkerboard),
@@ -170,12 +170,12 @@ def _cifar_val_members(data_dir: str) -> list[tuple[str, int]]:
         names = [n for n in z.namelist() if n.endswith(".jpg") and n.count("/") == 2]
     # The training code's order (training/data.py zip_members): image number, then class;
     # its validation split is the last 5,000, i.e. images 4500-4999 of every class.
-    members = []
+    keyed = []
     for n in names:
         _, cls, stem = n.split("/")
         if cls in CIFAR_CLASSES and stem[:-4].isdigit():
-            members.append(((int(stem[:-4]), CIFAR_CLASSES.index(cls)), n))
-    members = [(n, key[1]) for key, n in sorted(members)]
+            keyed.append(((int(stem[:-4]), CIFAR_CLASSES.index(cls)), n))
+    members = [(n, key[1]) for key, n in sorted(keyed)]
     val = members[-5000:]
     picks: list[tuple[str, int]] = []
     for c in range(10):
@@ -213,7 +213,9 @@ def load(name: str, data_dir: Path | None, size: int) -> tuple[Sample, np.ndarra
         return found, generated(name, size)
     i = int(name.rsplit("-", 1)[1])
     if found.kind == "mnist":
-        images, _ = _mnist_val(str(data_dir))
+        loaded = _mnist_val(str(data_dir))
+        assert loaded is not None
+        images, _ = loaded
         return found, images[_mnist_picks(str(data_dir))[i][0]]
     member, _ = _cifar_val_members(str(data_dir))[i]
     return found, _cifar_image(str(data_dir), member)

@@ -12,6 +12,7 @@ Flatten or Gemm, makes the field the whole image).
 from __future__ import annotations
 
 import contextlib
+from typing import Any
 
 import numpy as np
 
@@ -166,10 +167,10 @@ def _dense(r: Run, st: Structure, node: Node, idx: tuple[int, ...]) -> dict:
     src = _flat_source(r, st, node.inputs[0]) if len(idx) == 2 else None
     top = []
     for k in order:
-        item = {"index": int(k), "x": _r(x[k]), "w": _r(wcol[k]), "product": _r(prods[k])}
+        item: dict[str, Any] = {"index": int(k), "x": _r(x[k]), "w": _r(wcol[k]), "product": _r(prods[k])}
         if src is not None:
-            c, y, z = np.unravel_index(int(k), src[1])
-            item["source"] = {"layer": src[0], "channel": int(c), "row": int(y), "col": int(z)}
+            ch, y, z = np.unravel_index(int(k), src[1])
+            item["source"] = {"layer": src[0], "channel": int(ch), "row": int(y), "col": int(z)}
         top.append(item)
     total = float(prods.sum())
     return {
@@ -194,8 +195,10 @@ def _pool(r: Run, st: Structure, node: Node, ch: int, i: int, j: int) -> dict:
         kind = "maxpool" if node.op_type == "MaxPool" else "avgpool"
     inside = np.array([[0 <= a < h and 0 <= c < w for c in cols] for a in rows])
     vals = np.array([[x[a, c] if 0 <= a < h and 0 <= c < w else np.nan for c in cols] for a in rows])
-    out = {"kind": kind, "input_layer": st.source(node.inputs[0]), "input_shape": [int(h), int(w)],
-           "window": {"rows": rows, "cols": cols, "padding": (~inside).tolist()}}
+    out: dict[str, Any] = {
+        "kind": kind, "input_layer": st.source(node.inputs[0]), "input_shape": [int(h), int(w)],
+        "window": {"rows": rows, "cols": cols, "padding": (~inside).tolist()},
+    }
     if inside.size <= MAX_WINDOW_CELLS:
         out["window"]["values"] = [[None if np.isnan(v) else _r(v) for v in row] for row in vals]
     if kind == "maxpool":
@@ -228,7 +231,7 @@ def _elementwise(r: Run, st: Structure, node: Node, idx: tuple[int, ...], depth:
     x = _tensor(r, x_name)
     if x.shape != r.values[node.outputs[0]].shape:
         raise ApiError(422, f"'{node.name}' broadcasts its input; tracing it is not supported.")
-    out = {"kind": "elementwise", "op": label, "input_layer": st.source(x_name), "x": _r(x[idx])}
+    out: dict[str, Any] = {"kind": "elementwise", "op": label, "input_layer": st.source(x_name), "x": _r(x[idx])}
     if label in UNARY:
         out["formula"] = UNARY[label]
     elif label == "LeakyRelu":

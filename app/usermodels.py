@@ -23,6 +23,7 @@ import re
 import secrets
 import time
 from pathlib import PurePosixPath
+from typing import TypeGuard
 
 import numpy as np
 
@@ -106,6 +107,10 @@ def _dims(value_info) -> list[int | str | None] | None:
     return [d.dim_value if d.HasField("dim_value") else (d.dim_param or None) for d in t.shape.dim]
 
 
+def _known(dims: list[int | str | None] | None) -> TypeGuard[list[int]]:
+    return dims is not None and all(isinstance(d, int) for d in dims)
+
+
 def check_io(model) -> tuple[str, tuple[int, int, int], str]:
     """(input name, (C, H, W), output name); 422 unless one NCHW image in, one score vector out."""
     g = model.graph
@@ -169,8 +174,7 @@ def count_macs(model, input_name: str) -> int:
         if node.op_type not in ("Conv", "Gemm", "MatMul"):
             continue
         out, a, b = shapes.get(node.output[0]), shapes.get(node.input[0]), shapes.get(node.input[1])
-        known = [s for s in (out, a, b) if s is not None and all(isinstance(d, int) for d in s)]
-        if len(known) != 3:
+        if not (_known(out) and _known(a) and _known(b)):
             raise _refuse(f"The shapes around node '{node.name or node.op_type}' could not be "
                           "inferred, so its cost cannot be bounded; export with fixed shapes.")
         if node.op_type == "Conv":

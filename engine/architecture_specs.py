@@ -211,6 +211,7 @@ def residual_block(in_c: int, planes: int, stride: int, bottleneck: bool, name: 
     stride on the 3x3 as torchvision's "v1.5", on the first 1x1 with ``v15=False`` as the
     2015 paper); a 1x1 projection shortcut when the shape changes."""
     out_c = planes * 4 if bottleneck else planes
+    main: tuple[Conv, ...]
     if bottleneck:
         s1, s3 = (1, stride) if v15 else (stride, 1)
         main = (_bn_conv(planes, 1, s1, name="conv1 1x1"),
@@ -219,7 +220,7 @@ def residual_block(in_c: int, planes: int, stride: int, bottleneck: bool, name: 
     else:
         main = (_bn_conv(planes, 3, stride, 1, name="conv1 3x3"),
                 _bn_conv(planes, 3, 1, 1, name="conv2 3x3", relu=False))
-    shortcut = ()
+    shortcut: tuple[Conv, ...] = ()
     if stride != 1 or in_c != out_c:
         shortcut = (_bn_conv(out_c, 1, stride, name="downsample 1x1", relu=False),)
     return Residual(main, shortcut, name=name)

@@ -80,6 +80,7 @@ def backprop_example(
     dh, dw2, db3 = dense_backward(dz3, c2)
     dz12 = sigmoid_backward(dh, s1)
     _, dw1, db12 = dense_backward(dz12, c1)
+    assert db12 is not None and db3 is not None
     # Local derivatives: each activation's backward applied to 1.
     dy_dz3 = float(sigmoid_backward(np.ones((1, 1)), s2)[0, 0])
     dh_dz = sigmoid_backward(np.ones((1, 2)), s1)[0]

@@ -191,7 +191,7 @@ def _value_info(vi) -> ValueInfo:
 def _attributes(node, label: str) -> dict[str, Any]:
     from onnx import AttributeProto, helper
 
-    attrs = {}
+    attrs: dict[str, Any] = {}
     for attr in node.attribute:
         if attr.type == AttributeProto.TENSOR:
             attrs[attr.name] = _array(attr.t, f"the '{attr.name}' of node '{label}'")
@@ -236,9 +236,9 @@ def _check_order(graph: Graph) -> None:
                 )
             raise GraphError(f"node '{node.name}' uses tensor '{name}', which is never defined")
         defined.update(filter(None, node.outputs))
-    for out in graph.outputs:
-        if out.name not in defined:
-            raise GraphError(f"graph output '{out.name}' is never produced")
+    for vi in graph.outputs:
+        if vi.name not in defined:
+            raise GraphError(f"graph output '{vi.name}' is never produced")
 
 
 def load_graph(source) -> Graph:

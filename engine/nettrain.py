@@ -170,7 +170,8 @@ def init_network(
 def forward(net: Network, x: np.ndarray) -> tuple[np.ndarray, list[np.ndarray], list]:
     """Logits ``z`` (N, 1), every hidden layer's output, and the caches for backward."""
     act_fwd = ACTIVATIONS[net.activation][0]
-    h, outputs, caches = x, [], []
+    outputs: list[np.ndarray] = []
+    h, caches = x, []
     last = len(net.weights) - 1
     for i, (w, b) in enumerate(zip(net.weights, net.biases, strict=True)):
         z, dcache = dense_forward(h, w, b)
@@ -206,6 +207,7 @@ def batch_loss_and_grads(
         if i < last:
             dout = act_bwd(dout, acache)
         dx, dw, db = dense_backward(dout, dcache)
+        assert db is not None
         if reg == "l2":
             dw = dw + reg_rate * net.weights[i]
         elif reg == "l1":

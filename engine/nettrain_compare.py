@@ -54,7 +54,7 @@ class RunCurve(NamedTuple):
 def _sgd_run(
     init_params: list[np.ndarray],
     grads_fn: Callable[[list[np.ndarray], np.ndarray, np.ndarray], tuple[float, list[np.ndarray]]],
-    logits_fn: Callable[[list[np.ndarray], np.ndarray, np.ndarray], np.ndarray],
+    logits_fn: Callable[[list[np.ndarray], np.ndarray, np.ndarray | None], np.ndarray],
     split: Split,
     xtr: np.ndarray,
     xte: np.ndarray,
@@ -171,7 +171,7 @@ def resnet_forward(params: list[np.ndarray], x: np.ndarray, skip: bool):
     n_blocks = (len(params) - 4) // 4
     z, d0 = dense_forward(x, params[0], params[1])
     h, r0 = relu_forward(z)
-    caches = [(d0, r0)]
+    caches: list = [(d0, r0)]
     for k in range(n_blocks):
         wa, ba, wb, bb = params[2 + 4 * k : 6 + 4 * k]
         za, da = dense_forward(h, wa, ba)
@@ -187,15 +187,18 @@ def resnet_forward(params: list[np.ndarray], x: np.ndarray, skip: bool):
 def resnet_backward(dz: np.ndarray, caches: list, skip: bool) -> list[np.ndarray]:
     """Gradients for every entry of ``params``, in the same order."""
     dh, dw, db = dense_backward(dz, caches[-1])
+    assert db is not None
     grads = [dw, db]
     for da, ra, db_, rb in reversed(caches[1:-1]):
         dsum = relu_backward(dh, rb)
         da_out, dwb, dbb = dense_backward(dsum, db_)
         dh_in, dwa, dba = dense_backward(relu_backward(da_out, ra), da)
+        assert dbb is not None and dba is not None
         dh = dh_in + dsum if skip else dh_in
         grads = [dwa, dba, dwb, dbb, *grads]
     d0, r0 = caches[0]
     _, dw0, db0 = dense_backward(relu_backward(dh, r0), d0)
+    assert db0 is not None
     return [dw0, db0, *grads]
 
 

@@ -94,7 +94,15 @@ class GlobalAvgPoolCache(NamedTuple):
     x: np.ndarray
 
 
-def _setup(x, kernel_shape, strides, pads, dilations, ceil_mode):
+def _setup(
+    x: np.ndarray,
+    kernel_shape: Sequence[int],
+    strides: Sequence[int] | None,
+    pads: Sequence[int],
+    dilations: Sequence[int],
+    ceil_mode: bool,
+) -> tuple[np.ndarray, tuple[int, int], tuple[int, int], tuple[int, int, int, int],
+           tuple[int, int], tuple[int, int]]:
     x = np.asarray(x)
     if x.ndim != 4:
         raise ValueError(f"pooling expects x of shape (N, C, H, W), got {x.shape}")

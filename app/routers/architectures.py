@@ -231,7 +231,7 @@ def _notes(name: str) -> list[dict]:
         ]
     if name == "googlenet":
         paper = arch.table("googlenet_paper")
-        fc = _find(t, "fc")
+        classifier = _find(t, "fc")
         return [{
             "topic": "Parameters: 5M or 4M?",
             "course": "about 5M parameters (12x fewer than AlexNet); 4M in a later slide",
@@ -239,7 +239,7 @@ def _notes(name: str) -> list[dict]:
             "explanation": (
                 "The course's figures are round numbers from the paper's text (12 times fewer "
                 "than AlexNet's 60M). Counted exactly, the paper's layers (5x5 branches, "
-                f"biases) hold {_n(paper.total_params)}, {_n(fc.params)} of them in the final "
+                f"biases) hold {_n(paper.total_params)}, {_n(classifier.params)} of them in the final "
                 "1000-way classifier. torchvision's version, counted here, uses 3x3 convs in the "
                 "'5x5' branches and BatchNorm after every conv (no conv biases): "
                 f"{_n(t.total_params)}. The two auxiliary classifiers used only in training are "

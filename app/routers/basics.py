@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from fastapi import APIRouter
@@ -78,7 +79,7 @@ class BoundedTensor(Tensor):
     data: list[Value] = Field(max_length=MAX_ELEMENTS, fail_fast=True)
 
 
-ACTIVATIONS = {
+ACTIVATIONS: dict[str, tuple[Callable, Callable]] = {
     "relu": (engine.relu_forward, engine.relu_backward),
     "sigmoid": (engine.sigmoid_forward, engine.sigmoid_backward),
     "tanh": (engine.tanh_forward, engine.tanh_backward),
@@ -193,9 +194,9 @@ def pool(req: PoolIn, _: HeavyDep) -> dict:
     size["output_shape"][0] = x.shape[0]
     if req.mode == "max":
         out, cache = engine.maxpool2d_forward(x[None], kernel_shape=(k, k), strides=(s, s), pads=pads)
-        result = {"output": tensor_json(out[0]), "argmax": _argmax_json((cache.rows, cache.cols))}
+        result: dict[str, Any] = {"output": tensor_json(out[0]), "argmax": _argmax_json((cache.rows, cache.cols))}
     else:
-        out, _ = engine.avgpool2d_forward(x[None], kernel_shape=(k, k), strides=(s, s), pads=pads)
+        out, _cache = engine.avgpool2d_forward(x[None], kernel_shape=(k, k), strides=(s, s), pads=pads)
         result = {"output": tensor_json(out[0]), "argmax": None}
     result["output_size"] = size
     return result

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 import secrets
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
@@ -31,7 +31,7 @@ class Strict(BaseModel):
 # --- Quiz ---------------------------------------------------------------------------
 
 QuizKind = Literal["output_size", "params", "activations"]
-KINDS: tuple[str, ...] = ("output_size", "params", "activations")
+KINDS: tuple[QuizKind, ...] = ("output_size", "params", "activations")
 SIZES = (5, 6, 7, 8, 9, 10, 11, 12, 13, 15, 16, 28, 32, 55, 56, 64, 112, 224, 227)
 KERNELS = (1, 2, 3, 3, 3, 5, 5, 7, 11)
 STRIDES = (1, 1, 1, 2, 2, 3, 4)
@@ -50,15 +50,15 @@ class Exercise(Strict):
     filters: Annotated[int, Field(ge=1, le=1024)]
 
 
-def make_exercise(seed: int, kind: str | None = None) -> Exercise:
+def make_exercise(seed: int, kind: QuizKind | None = None) -> Exercise:
     """A course-style exercise whose filter fits its input exactly (the formula gives an integer)."""
     rng = random.Random(seed)
-    kind = kind or rng.choice(KINDS)
+    chosen: QuizKind = kind if kind else rng.choice(KINDS)
     while True:
         n, f, s, p = rng.choice(SIZES), rng.choice(KERNELS), rng.choice(STRIDES), rng.choice(PADS)
         if p < f and f <= n + 2 * p and (n + 2 * p - f) % s == 0:
             break
-    return Exercise(kind=kind, input_size=n, kernel=f, stride=s, padding=p,
+    return Exercise(kind=chosen, input_size=n, kernel=f, stride=s, padding=p,
                     in_channels=rng.choice(CHANNELS), filters=rng.choice(FILTERS))
 
 
@@ -193,6 +193,7 @@ Layer = Annotated[
     ConvLayer | PoolLayer | ReluLayer | FlattenLayer | DenseLayer, Field(discriminator="type")
 ]
 Dim = Annotated[int, Field(ge=1, le=1024)]
+Spec = arch.Conv | arch.Pool | arch.Dense | arch.ReLU | arch.Flatten
 
 
 class ChainIn(Strict):
@@ -200,9 +201,9 @@ class ChainIn(Strict):
     layers: Annotated[list[Layer], Field(max_length=64)]
 
 
-def _specs(layers: list) -> list[object]:
+def _specs(layers: list) -> list[Spec]:
     counts: dict[str, int] = {}
-    specs: list[object] = []
+    specs: list[Spec] = []
     for layer in layers:
         counts[layer.type] = counts.get(layer.type, 0) + 1
         name = f"{'fc' if layer.type == 'dense' else layer.type}{counts[layer.type]}"
@@ -258,7 +259,7 @@ def chain(req: ChainIn) -> dict:
         )
     ok = [r for r in rows if "output_shape" in r]
     out_shape = ok[-1]["output_shape"] if ok else [c, h, w]
-    result = {
+    result: dict[str, Any] = {
         "input_shape": [c, h, w],
         "input": {"activations": c * h * w, "memory_bytes": shapes.float32_bytes(c * h * w)},
         "layers": rows,

@@ -8,7 +8,8 @@ this module only validates the request and writes the results out.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from fastapi import APIRouter
@@ -24,7 +25,7 @@ SATURATION = 0.05
 
 Value = Annotated[float, Field(allow_inf_nan=False, ge=-100, le=100)]
 
-ACTIVATIONS = {
+ACTIVATIONS: dict[str, tuple[Callable, Callable]] = {
     "relu": (engine.relu_forward, engine.relu_backward),
     "sigmoid": (engine.sigmoid_forward, engine.sigmoid_backward),
     "tanh": (engine.tanh_forward, engine.tanh_backward),
@@ -57,6 +58,7 @@ def neuron(req: NeuronIn) -> dict:
     y, act_cache = fwd(z)
     dz = bwd(np.ones_like(y), act_cache)
     dx, dw, db = engine.dense_backward(dz, dense_cache)
+    assert db is not None
     local = float(dz[0, 0])
     return {
         "function": req.function,
@@ -87,7 +89,7 @@ def network_params(req: NetworkIn) -> dict:
     Each layer after the inputs has ``in * out`` weights and ``out`` biases
     (``engine.shapes.dense_params``).
     """
-    per_layer = []
+    per_layer: list[dict[str, Any]] = []
     for i, (n_in, n_out) in enumerate(zip(req.layers, req.layers[1:], strict=False), start=1):
         p = shapes.dense_params(n_in, n_out)
         per_layer.append({

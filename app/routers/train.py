@@ -8,7 +8,7 @@ many short calls equal one long run).
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from fastapi import APIRouter
@@ -58,7 +58,7 @@ class NetworkIn(Strict):
     weights: Annotated[
         list[Annotated[list[Annotated[list[Param], Field(max_length=8)]], Field(max_length=8)]],
         Field(max_length=7),
-    ] | None = Field(None, description="per layer (out, in); null: initialise from the data seed")
+    ] | None = Field(default=None, description="per layer (out, in); null: initialise from the data seed")
     biases: Annotated[list[Annotated[list[Param], Field(max_length=8)]], Field(max_length=7)] | None = None
 
 
@@ -145,7 +145,7 @@ def data(spec: DataSpec) -> dict:
 def step(req: StepIn, _: HeavyDep) -> dict:
     """``steps`` mini-batch gradient-descent updates; losses, gradients and heat maps after them."""
     split = _split(req.data)
-    features = list(req.data.features)
+    features: list[str] = list(req.data.features)
     net = _network(req)
     h = req.hyper
     if req.state.cursor >= len(split.y_train):
@@ -269,7 +269,7 @@ COMPARE_FEATURES = ["x1", "x2"]
 @lru_cache(maxsize=64)
 def _compare(kind: str, dataset: str, noise: int, seed: int, steps: int, lr: float) -> dict:
     split = split_dataset(dataset, n=N_POINTS, noise=noise / 100, train_ratio=0.5, seed=seed)
-    common = {"steps": steps, "lr": lr, "batch_size": COMPARE_BATCH, "seed": seed, "resolution": NODE_RES}
+    common: dict[str, Any] = {"steps": steps, "lr": lr, "batch_size": COMPARE_BATCH, "seed": seed, "resolution": NODE_RES}
     if kind == "activation":
         hidden = [8] * 6
         runs = nettrain_compare.compare_activations(split, COMPARE_FEATURES, hidden=hidden, **common)
