@@ -25,11 +25,11 @@ export function renderDense(container, body, { onValue }) {
       const list = el("ol", { class: "vec-list" });
       out.values.forEach((v, i) => {
         const label = isScores ? body.classes[i] : `#${i}`;
-        const content = [el("span", { class: "vec-label" }, label), el("span", { class: "vec-value" }, fmt(v, 4))];
+        const content = [el("span", { class: "vec-label" }, label), " ", el("span", { class: "vec-value" }, fmt(v, 4))];
         const row = traceable ? null : el("span", { class: "vec-row" }, content);
         const top = isScores && i === body.index;
         list.append(el("li", { class: top ? "top" : "" }, traceable
-          ? el("button", { type: "button", class: "vec-button", "aria-label": `Trace ${layer.name} output ${label}`, onclick: () => onValue(layer, i, isScores ? label : null) }, content)
+          ? el("button", { type: "button", class: "vec-button", "aria-label": `${label} ${fmt(v, 4)}: trace this output of ${layer.name}`, onclick: () => onValue(layer, i, isScores ? label : null) }, content)
           : row));
       });
       card.append(list);

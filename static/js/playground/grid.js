@@ -36,8 +36,19 @@ export function cellText(v, digits) {
   return fmt(v, digits);
 }
 
-function inkFor([r, g, b]) {
-  return 0.299 * r + 0.587 * g + 0.114 * b > 150 ? "#111827" : "#ffffff";
+/** WCAG relative luminance of an sRGB colour (0-255 channels). */
+function luminance(rgb) {
+  const [r, g, b] = rgb.map((v) => {
+    const c = v / 255;
+    return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  });
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+}
+
+/** Black or white, whichever contrasts more with this cell colour (at least 4.58:1 on any colour). */
+function inkFor(rgb) {
+  const bg = luminance(rgb);
+  return (bg + 0.05) / 0.05 >= 1.05 / (bg + 0.05) ? "#000000" : "#ffffff";
 }
 
 let hatch = null;
@@ -114,7 +125,8 @@ export class MatrixView {
     const side = Math.max(this.hp, this.wp);
     grid.classList.add(side <= 8 ? "m-lg" : side <= 12 ? "m-md" : "m-sm");
     grid.style.gridTemplateColumns = `repeat(${this.wp}, var(--cell))`;
-    grid.setAttribute("role", "img");
+    // An image to assistive technology, unless its cells are buttons: then a labelled group.
+    grid.setAttribute("role", this.opts.interactive ? "group" : "img");
     grid.setAttribute("aria-label", `${this.opts.label || "matrix"}: ${this.h} × ${this.w}`);
     this.cells = [];
     for (let r = 0; r < this.hp; r++) {
