@@ -2,7 +2,8 @@
 
 The app runs in its own process on a free port for the whole session; every test
 gets a page that records console errors, and a helper that saves screenshots under
-tests/browser/screenshots/ (git-ignored) for a person to look at.
+tests/browser/screenshots/ (git-ignored) for a person to look at. Every test ends with an
+axe-core audit of the page in the state the test left it (see ``pytest_runtest_call``).
 """
 
 from __future__ import annotations
@@ -14,8 +15,11 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
+
+from tests.browser.axe import SWAGGER_RULES_OFF, axe_violations, settled
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).parent / "screenshots"
@@ -132,3 +136,18 @@ def start_server():
             proc.wait(10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    """After a browser test passes, audit the page it leaves behind with axe-core: the
+    states the tests reach (a trace open, a layer that does not fit, a drawn digit) are the
+    ones students see. ``@pytest.mark.no_axe("why")`` opts a test out."""
+    result = yield
+    page = getattr(item, "funcargs", {}).get("page")
+    if page is None or item.get_closest_marker("no_axe") or not page.url.startswith("http"):
+        return result
+    settled(page)
+    found = axe_violations(page, SWAGGER_RULES_OFF if urlparse(page.url).path == "/docs" else None)
+    assert found == [], f"axe-core on {page.url}: " + "; ".join(found)
+    return result

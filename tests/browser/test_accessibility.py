@@ -4,36 +4,12 @@ WCAG 2.x A/AA violation on any page at desktop or phone width."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from app.routers.pages import NAV
+from tests.browser.axe import SWAGGER_RULES_OFF, axe_violations, settled
 
-AXE = (Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js").read_text()
 WIDTHS = {"desktop": 1280, "phone": 390}
-# /docs is Swagger UI's markup, not ours: its operation rows put buttons inside a button,
-# and its headings skip a level. ConvLab's own wrapper and colours are checked.
-SWAGGER_RULES_OFF = {"nested-interactive": {"enabled": False}, "heading-order": {"enabled": False}}
-
-
-def axe_violations(page, rules: dict | None = None) -> list[str]:
-    """Run axe-core on the page as it is now; one line per violated rule, with examples."""
-    if not page.evaluate("typeof window.axe !== 'undefined'"):
-        page.evaluate(AXE)  # evaluated, not a <script>: the pages' CSP allows no inline scripts
-    return page.evaluate(
-        """async (rules) => {
-          const r = await axe.run(document, { resultTypes: ["violations"], rules: rules || {} });
-          return r.violations.map((v) => `${v.id} (${v.impact}, ${v.nodes.length}x): ${v.help}: `
-            + v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(" | "));
-        }""",
-        rules,
-    )
-
-
-def settled(page) -> None:
-    page.wait_for_load_state("networkidle")
-    page.evaluate("new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
 
 # Controls without a name a screen reader can announce: no <label for>, no wrapping
 # <label>, no aria-label / aria-labelledby / title, and (for buttons) no text.
@@ -87,6 +63,7 @@ def test_every_control_is_labelled(page, live_server, path, label):
     assert outline != "none"
 
 
+@pytest.mark.no_axe("breaks the page on purpose")
 def test_the_checks_can_fail(page, live_server):
     page.goto(live_server + "/")
     page.evaluate("""() => {
@@ -111,6 +88,7 @@ def test_axe_finds_no_violations(page, live_server, path, label, width_name):
     assert axe_violations(page, SWAGGER_RULES_OFF if path == "/docs" else None) == []
 
 
+@pytest.mark.no_axe("breaks the page on purpose")
 def test_axe_can_fail(page, live_server):
     page.goto(live_server + "/")
     settled(page)

@@ -29,6 +29,7 @@ def test_page_loads(page, live_server, console_errors, shot, path, label, width_
     assert console_errors == []
 
 
+@pytest.mark.no_axe("an open Swagger UI operation is Swagger's markup; test_accessibility audits /docs")
 def test_docs_work_offline(page, live_server, console_errors, shot):
     external: list[str] = []
     page.on(

@@ -103,7 +103,7 @@ async function updateLayer() {
   const v = readForm();
   if (!v) {
     showError($("layer-error"), new Error("Fill in every field with a whole number."));
-    $("layer-output").classList.add("stale");
+    $("layer-output").hidden = true; // the last numbers belong to other settings
     return;
   }
   state.set(v);
@@ -116,13 +116,13 @@ async function updateLayer() {
     const res = await fetchLayer(body);
     if (res === undefined) return;
     showError($("layer-error"), null);
-    $("layer-output").classList.remove("stale");
+    $("layer-output").hidden = false;
     lastLayer = { req: v, res };
     renderLayer(v, res);
   } catch (err) {
     if (!(err instanceof ApiError)) throw err;
     showError($("layer-error"), err);
-    $("layer-output").classList.add("stale");
+    $("layer-output").hidden = true; // the last numbers belong to other settings
     $("layer-fit").hidden = true;
     lastLayer = null;
     clearDiagrams();
@@ -182,7 +182,7 @@ function drawDiagrams(v, res, pos) {
 
 function drawGrid(v, res, i, j, pads, oh, ow) {
   const svg = $("grid-svg");
-  svg.replaceChildren(svgEl("desc", { id: "grid-desc" }, "The padded input grid with the window at one position and the output grid."));
+  svg.replaceChildren();
   const [pt, pl, pb, pr] = pads;
   const hp = v.h + pt + pb;
   const wp = v.w + pl + pr;
@@ -252,7 +252,7 @@ function drawGrid(v, res, i, j, pads, oh, ow) {
 
 function drawStrip(v, res, j, [pl, pr], ow) {
   const svg = $("strip-svg");
-  svg.replaceChildren(svgEl("desc", { id: "strip-desc" }, "Every window position along one row of the padded input."));
+  svg.replaceChildren();
   const total = v.w + pl + pr;
   const shown = Math.min(total, STRIP_MAX);
   const avail = Math.max(300, svg.parentElement.clientWidth - 8);
