@@ -6,7 +6,7 @@ sentences and formulas a student reads.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 
 from app.errors import ApiError
 from engine import shapes
@@ -44,26 +44,43 @@ def axis_formula(a: Axis, size: int) -> str:
     return text
 
 
-def _uncovered(a: Axis, size: int) -> str:
+def _listed(values: list[int]) -> str:
+    return ", ".join(str(v) for v in values[:8]) + (" ..." if len(values) > 8 else "")
+
+
+def _unread_note(a: Axis, size: int, unread: list[int], both: bool = False) -> str:
+    """Why some cells along this axis never reach the output: after the last window
+    (the size was rounded down), or stepped over by the stride. "" when every input
+    cell is read. ``both``: the columns are the same, so say it once for both."""
     span = a.d * (a.k - 1) + 1
-    padded = a.n + a.p0 + a.p1
     last = (size - 1) * a.s + span - 1  # last padded index the window reaches
-    missing = list(range(last + 1, padded))
-    in_input = [m - a.p0 for m in missing if 0 <= m - a.p0 < a.n]
-    n_pad = len(missing) - len(in_input)
-    parts = []
-    singular = a.name[:-1]  # "rows" -> "row"
-    if in_input:
-        which = ", ".join(str(v) for v in in_input[:8]) + (" ..." if len(in_input) > 8 else "")
-        parts.append(f"input {a.name if len(in_input) > 1 else singular} {which}")
-    if n_pad:
-        parts.append(f"{n_pad} padding {a.name if n_pad > 1 else singular}")
-    return (
-        f"With stride {a.s} the window does not land evenly on the {a.name}: "
-        f"(N - F + 2P) = {a.n + a.p0 + a.p1 - span} is not a multiple of {a.s}, so the last "
-        f"window stops at padded index {last} and {' and '.join(parts)} "
-        f"{'is' if len(missing) == 1 else 'are'} never covered."
-    )
+    name, singular = ("rows and columns", "row and column") if both else (a.name, a.name[:-1])
+    notes = []
+    after = [q for q in unread if q > last]
+    if after:
+        in_input = [q - a.p0 for q in after if 0 <= q - a.p0 < a.n]
+        n_pad = len(after) - len(in_input)
+        parts = []
+        if in_input:
+            parts.append(f"input {name if len(in_input) > 1 else singular} {_listed(in_input)}")
+        if n_pad:
+            parts.append(f"{n_pad} padding {name if n_pad > 1 else singular}")
+        notes.append(
+            f"With stride {a.s} the window does not land evenly on the {name}: "
+            f"(N - F + 2P) = {a.n + a.p0 + a.p1 - span} is not a multiple of {a.s}, so the last "
+            f"window stops at padded index {last} and {' and '.join(parts)} "
+            f"{'is' if len(after) == 1 and not both else 'are'} never covered."
+        )
+    skipped = [q - a.p0 for q in unread if q <= last and 0 <= q - a.p0 < a.n]
+    if skipped:
+        window = f"{a.k} cell{'s' if a.k > 1 else ''}" + (f", {a.d} apart," if a.d > 1 else "")
+        notes.append(
+            f"The window reads {window} and moves {a.s} at a time, so it steps over input "
+            f"{name if len(skipped) > 1 else singular} {_listed(skipped)} "
+            f"({len(skipped)} of {a.n}): no filter weight ever touches "
+            f"{'them' if len(skipped) > 1 or both else 'it'}."
+        )
+    return " ".join(notes)
 
 
 def describe(
@@ -84,6 +101,7 @@ def describe(
         Axis("columns", hw[1], kernel[1], strides[1], left, right, dilations[1]),
     ]
     sizes, fits, formulas, notes = [], [], [], []
+    unread: list[list[int]] = []
     for a in axes:
         if a.s < 1:
             raise ApiError(422, f"Stride must be at least 1 (got {a.s}): the window has to move.")
@@ -104,9 +122,13 @@ def describe(
         sizes.append(int(out.size))
         fits.append(bool(out.fits))
         formulas.append(axis_formula(a, int(out.size)))
-        if not out.fits:
-            notes.append(_uncovered(a, int(out.size)))
+        unread.append(shapes.unread(a.n, a.k, a.s, (a.p0, a.p1), a.d))
     same_axes = axes[0].n == axes[1].n and formulas[0] == formulas[1]
+    same_reads = astuple(axes[0])[1:] == astuple(axes[1])[1:]
+    for a, size, axis in zip(axes[:1] if same_reads else axes, sizes, unread, strict=False):
+        note = _unread_note(a, size, axis, both=same_reads)
+        if note:
+            notes.append(note)
     formula = formulas[0] if same_axes else f"rows: {formulas[0]}; columns: {formulas[1]}"
     h_out, w_out = sizes
     activations = h_out * w_out * filters
@@ -128,6 +150,10 @@ def describe(
         "memory_bytes": shapes.float32_bytes(activations),
         "explanation": explanation,
         "pads": [top, left, bottom, right],
+        # Padded indices no filter tap reads, per axis; input cell j is index j + pad.
+        "unread": {"rows": unread[0], "columns": unread[1]},
+        "reads_all_input": not any(
+            0 <= q - a.p0 < a.n for a, axis in zip(axes, unread, strict=True) for q in axis),
     }
     if with_params:
         p = shapes.conv_params(kernel[0], kernel[1], in_channels, filters)
@@ -138,7 +164,7 @@ def describe(
             "total": total,
             "formula": (
                 f"({kernel[0]}*{kernel[1]}*{in_channels} + 1)*{filters} = {total}"
-                f" ({weights} weights + {biases} biases)"
+                f" ({weights} weight{'s' * (weights != 1)} + {biases} bias{'es' * (biases != 1)})"
             ),
         }
     return result

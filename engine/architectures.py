@@ -116,6 +116,24 @@ def _size_formula(n: int, k: int, s: int, p: int, d: int, out, ceil: bool) -> st
     return text
 
 
+def _stepped_over(k: int, s: int, p: int, d: int, axes) -> str:
+    """Input cells a stride larger than the window steps over (a 1x1 window with stride 2
+    reads every second row), said once when both axes agree."""
+    found = []
+    for n, out, what in axes:
+        last = (out.size - 1) * s + out.span - 1
+        skipped = [q for q in shapes.unread(n, k, s, p, d) if p <= q <= last and q - p < n]
+        if skipped:
+            found.append((len(skipped), n, what))
+    if not found:
+        return ""
+    if len(found) == 2 and found[0][:2] == found[1][:2]:
+        found = [(*found[0][:2], "rows and columns")]
+    said = " and ".join(f"{count} of the {n} input {what if what.endswith('s') else what + 's'}"
+                        for count, n, what in found)
+    return f"The {k}x{k} window moves {s} at a time and steps over {said}: no weight ever reads them."
+
+
 def _uncovered(s: int, p: int, axes) -> str:
     """What a window that does not land evenly leaves out (rounding down), per axis."""
     found = []
@@ -151,7 +169,9 @@ def _window(layer, shape: Shape, kind: str):
     formula = _size_formula(h, k, s, p, d, oh, ceil)
     if h != w:
         formula = f"rows {formula}; columns {_size_formula(w, k, s, p, d, ow, ceil)}"
-    note = "" if ceil else _uncovered(s, p, ((h, oh, "row"), (w, ow, "column")))
+    axes = ((h, oh, "row"), (w, ow, "column"))
+    note = "" if ceil else " ".join(
+        t for t in (_uncovered(s, p, axes), _stepped_over(k, s, p, d, axes)) if t)
     return (c, h, w), (oh.size, ow.size), (k, s, p, d), formula, note
 
 

@@ -29,6 +29,7 @@ __all__ = [
     "pad_hw",
     "window_attrs",
     "output_size",
+    "unread",
     "same_padding",
 ]
 
@@ -161,6 +162,32 @@ def output_size(
         padded=padded,
         span=span,
     )
+
+
+def unread(n: int, kernel: int, stride: int = 1, pad: int | Sequence[int] = 0,
+           dilation: int = 1) -> list[int]:
+    """Padded positions along one axis that no tap of any window reads.
+
+    A window at output position ``i`` reads the padded cells ``i*S + t*D`` for
+    ``t < F``. A cell none of them reads never reaches the output, for one of two
+    reasons: it lies after the last window (``(N - F + 2P)`` is not a multiple of
+    ``S``, so the output size was rounded down), or the stride steps over it (``S``
+    larger than the window, or dilation gaps that the stride does not fill). A 1x1
+    window with stride 2 reads every second row and column.
+
+    Returns
+    -------
+    list of int
+        Sorted padded indices (0 is the first cell of the leading padding); input
+        cell ``j`` is padded index ``j + pad_begin``.
+    """
+    pad_begin, pad_end = _pair(pad)
+    size = output_size(n, kernel, stride, (pad_begin, pad_end), dilation).size
+    padded = n + pad_begin + pad_end
+    read = np.zeros(padded, dtype=bool)
+    taps = (np.arange(size)[:, None] * stride + np.arange(kernel)[None, :] * dilation).ravel()
+    read[taps[taps < padded]] = True
+    return [int(q) for q in np.flatnonzero(~read)]
 
 
 def conv_output_shape(

@@ -74,7 +74,28 @@ def test_output_size_explains_uncovered_rows(client):
     r = client.post("/api/output-size", json={"input_size": 7, "kernel_size": 3, "stride": 3}).json()
     assert r["fits"] is False
     assert "never covered" in r["explanation"]
-    assert "input row 6 is never covered" in r["explanation"]
+    assert "input row and column 6 are never covered" in r["explanation"]
+    assert r["unread"] == {"rows": [6], "columns": [6]} and r["reads_all_input"] is False
+
+
+def test_output_size_names_cells_a_large_stride_steps_over(client):
+    # 7x7, 1x1 window, stride 2: (7 - 1)/2 + 1 = 4 lands evenly, yet rows 1, 3, 5 are never read.
+    r = client.post("/api/output-size", json={"input_size": 7, "kernel_size": 1, "stride": 2}).json()
+    assert r["fits"] is True and r["reads_all_input"] is False
+    assert r["unread"] == {"rows": [1, 3, 5], "columns": [1, 3, 5]}
+    assert "steps over input rows and columns 1, 3, 5 (3 of 7)" in r["explanation"]
+    # Rows and columns differ: each axis is said on its own; padding cells are not input.
+    r = client.post("/api/output-size", json={"input_size": [7, 6], "kernel_size": [1, 3],
+                                               "stride": 2, "padding": 1}).json()
+    assert r["unread"] == {"rows": [1, 3, 5, 7], "columns": [7]}  # padded indices
+    assert "steps over input rows 0, 2, 4, 6 (4 of 7)" in r["explanation"]
+    assert "1 padding column is never covered" in r["explanation"]  # only padding lost
+
+
+def test_output_size_reads_everything_when_windows_overlap(client):
+    r = client.post("/api/output-size", json={"input_size": 7, "kernel_size": 3, "padding": 1}).json()
+    assert r["unread"] == {"rows": [], "columns": []} and r["reads_all_input"] is True
+    assert "never" not in r["explanation"] and "steps over" not in r["explanation"]
 
 
 @pytest.mark.parametrize(

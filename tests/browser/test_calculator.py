@@ -149,3 +149,18 @@ def test_phone_layout(page, live_server, console_errors, shot):
     expect(page.locator("#out-size")).to_have_text("5x5")
     shot("calculator-grid-phone", full_page=False)
     assert console_errors == []
+
+
+def test_a_stride_larger_than_the_window_marks_the_rows_it_skips(page, live_server, console_errors, shot):
+    # 7x7, 1x1 filter, stride 2: the output size is a whole number (4), yet rows and
+    # columns 1, 3 and 5 are never read; the page says so and marks exactly those cells.
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(live_server + "/calculator?h=7&w=7&c=1&k=1&f=1&s=2")
+    expect(page.locator("#out-size")).to_have_text("4x4")
+    fit = page.locator("#layer-fit")
+    expect(fit).to_contain_text("Skips input")
+    expect(fit).to_contain_text("rows and columns 1, 3, 5 (3 of 7)")
+    assert page.locator("#grid-svg rect.cell.missed").count() == 7 * 7 - 4 * 4
+    assert page.locator("#strip-svg rect.cell.missed").count() == 3
+    shot("calculator-stride-skips-desktop")
+    assert console_errors == []

@@ -190,3 +190,19 @@ def test_uneven_stride_is_noted_not_an_error():
 def test_unknown_architecture_is_a_key_error():
     with pytest.raises(KeyError):
         A.table("resnet9000")
+
+
+def test_a_stride_larger_than_the_window_is_said_to_skip_rows():
+    """ResNet's 1x1 stride-2 downsample reads only every second row and column."""
+    notes = []
+
+    def walk(rows):
+        for r in rows:
+            if r.name.startswith("downsample") and r.note:
+                notes.append(r.note)
+            walk(r.children or [])
+
+    walk(A.table("resnet50").rows)
+    assert "steps over 27 of the 56 input rows and columns" in notes[0]
+    assert "the last input row and column are never covered" in notes[0]
+    assert "steps over 13 of the 28 input rows and columns" in notes[1]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
+from engine.conv import conv2d_forward
 from engine.shapes import (
     activation_count,
     conv_output_shape,
@@ -12,6 +14,7 @@ from engine.shapes import (
     float32_bytes,
     output_size,
     same_padding,
+    unread,
 )
 
 
@@ -130,3 +133,34 @@ def test_dense_params_activation_count_and_bytes():
         activation_count((2, -1))
     with pytest.raises(ValueError):
         float32_bytes(-1)
+
+
+@pytest.mark.parametrize(
+    ("n", "kernel", "stride", "pad", "dilation", "expected"),
+    [
+        (7, 3, 1, 0, 1, []),  # overlapping windows read everything
+        (7, 3, 3, 0, 1, [6]),  # the last row is left after the last window
+        (7, 1, 2, 0, 1, [1, 3, 5]),  # a 1x1 window with stride 2 reads every second row
+        (56, 1, 2, 0, 1, list(range(1, 56, 2))),  # ResNet's downsample: half the rows
+        (7, 3, 2, 0, 2, [1, 3, 5]),  # dilation 2 and stride 2: the odd rows fall between taps
+        (7, 3, 1, 0, 2, []),  # dilation 2, stride 1: other windows fill the gaps
+        (6, 3, 2, 1, 1, [7]),  # only the end padding is left over
+    ],
+)
+def test_unread(n, kernel, stride, pad, dilation, expected):
+    assert unread(n, kernel, stride, pad, dilation) == expected
+
+
+@pytest.mark.parametrize("case", [(9, 2, 3, 0, 1), (10, 1, 3, 1, 1), (11, 3, 4, 2, 2), (8, 2, 2, 0, 3)])
+def test_unread_matches_what_a_convolution_reads(case):
+    """A cell is unread exactly when changing it changes no output of the engine's conv."""
+    n, k, s, p, d = case
+    reached = []
+    for j in range(n):
+        x = np.zeros((1, 1, 1, n), np.float64)
+        x[0, 0, 0, j] = 1.0
+        y, _ = conv2d_forward(x, np.ones((1, 1, 1, k)), strides=(1, s), pads=(0, p, 0, p),
+                              dilations=(1, d))
+        reached.append(bool(np.any(y)))
+    from_engine = [j for j in range(n) if not reached[j]]
+    assert [q - p for q in unread(n, k, s, p, d) if 0 <= q - p < n] == from_engine

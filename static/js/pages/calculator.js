@@ -136,17 +136,17 @@ function renderLayer(v, res) {
   $("out-formula").textContent = res.formula;
   const pr = res.params;
   $("out-params").textContent = int(pr.total);
-  $("out-params-split").textContent = `${int(pr.weights)} weights + ${int(pr.biases)} biases`;
+  $("out-params-split").textContent = `${int(pr.weights)} weight${pr.weights === 1 ? "" : "s"} + ${int(pr.biases)} bias${pr.biases === 1 ? "" : "es"}`;
   $("out-params-formula").textContent = pr.formula;
   $("out-acts").textContent = int(res.activations);
   $("out-memory").textContent = memText(res.memory_bytes);
   const fit = $("layer-fit");
-  if (res.fits) {
+  if (res.fits && res.reads_all_input) {
     fit.hidden = true;
     $("layer-explain").textContent = res.explanation;
   } else {
     fit.hidden = false;
-    fit.textContent = `Doesn't fit: ${res.explanation}`;
+    fit.textContent = `${res.fits ? "Skips input" : "Doesn't fit"}: ${res.explanation}`;
     $("layer-explain").textContent = "";
   }
   const pos = $("win-pos");
@@ -207,12 +207,13 @@ function drawGrid(v, res, i, j, pads, oh, ow) {
   svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
   svg.append(svgEl("text", { x: 0, y: 14, class: "lbl" }, `input ${v.h}x${v.w}${pt + pl + pb + pr ? " + padding" : ""}`));
   svg.append(svgEl("text", { x: wp * cs + gap, y: 14, class: "lbl" }, `output ${oh}x${ow}`));
-  const lastRow = (oh - 1) * v.s + span - 1;
-  const lastCol = (ow - 1) * v.s + span - 1;
+  // A cell is read when its row and its column are both read by some tap.
+  const rowsUnread = new Set(res.unread.rows);
+  const colsUnread = new Set(res.unread.columns);
   for (let r = 0; r < hp; r++) {
     for (let c = 0; c < wp; c++) {
       const pad = r < pt || r >= pt + v.h || c < pl || c >= pl + v.w;
-      const missed = r > lastRow || c > lastCol;
+      const missed = rowsUnread.has(r) || colsUnread.has(c);
       let cls = pad ? "cell pad" : "cell";
       if (missed) cls += " missed";
       svg.append(svgEl("rect", { x: c * cs + 1, y: top + r * cs + 1, width: cs - 1, height: cs - 1, class: cls }));
@@ -264,6 +265,7 @@ function drawStrip(v, res, j, [pl, pr], ow) {
   const barsY = rowY + cs + 10;
   const height = barsY + lanes * laneH + 22;
   const last = (ow - 1) * v.s + span - 1; // the last padded cell a window reaches
+  const colsUnread = new Set(res.unread.columns);
   const width = Math.max(shown * cs + 2, last < total - 1 && last < shown ? (last + 1) * cs + 100 : 0);
   svg.setAttribute("width", width);
   svg.setAttribute("height", height);
@@ -271,7 +273,7 @@ function drawStrip(v, res, j, [pl, pr], ow) {
   $("strip-label").textContent = `One row: ${pl ? `${pl} padding + ` : ""}${v.w} input${pr ? ` + ${pr} padding` : ""} = ${total} cells; the window (${span} cell${span > 1 ? "s" : ""} wide, stride ${v.s}) stops at ${ow} positions${shown < total ? ` (the first ${shown} cells are drawn)` : ""}.`;
   for (let c = 0; c < shown; c++) {
     const pad = c < pl || c >= pl + v.w;
-    const cls = `cell${pad ? " pad" : ""}${c > last ? " missed" : ""}`;
+    const cls = `cell${pad ? " pad" : ""}${colsUnread.has(c) ? " missed" : ""}`;
     svg.append(svgEl("rect", { x: c * cs + 1, y: rowY, width: cs - 1, height: cs, class: cls }));
     if (cs >= 18 && !pad) {
       svg.append(svgEl("text", { x: c * cs + cs / 2 + 0.5, y: rowY + cs / 2 + 4, class: "idx" }, String(c - pl)));
