@@ -96,8 +96,9 @@ SPECS: dict[str, ModelSpec] = {
         name="cifar10-net",
         title="CIFAR-10 fast-training residual CNN (airbench recipe)",
         description=(
-            "A frozen 2x2 patch-whitening convolution (its filters are the eigenvectors of the "
-            "covariance of 2x2 training patches, scaled by their eigenvalues), then three "
+            "A frozen 2x2 patch-whitening convolution (12 eigenvectors of the covariance of 2x2 "
+            "training patches, each divided by the square root of its eigenvalue, and their 12 "
+            "negatives: 24 filters), then three "
             "residual blocks with 64, 256 and 256 filters. Each block is conv 3x3 -> 2x2 max "
             "pool -> batch norm -> GELU, then conv 3x3 -> batch norm -> GELU -> conv 3x3 -> "
             "batch norm, added to the block's first output (a skip connection, x + F(x), as in "

@@ -63,8 +63,9 @@ INFO: dict[str, dict] = {
     "lenet5": {
         "title": "LeNet-5", "year": 1998, "authors": "LeCun, Bottou, Bengio & Haffner",
         "idea": (
-            "The first successful CNN: conv -> pool -> conv -> pool -> fully connected, "
-            "trained with backpropagation to read handwritten digits and zip codes."
+            "The CNN that set the pattern: conv -> pool -> conv -> pool -> fully connected, "
+            "trained with backpropagation to read handwritten digits (its 1989 predecessor "
+            "read zip codes); deployed to read bank cheques."
         ),
         "top5_error": {
             "value": None,
@@ -74,9 +75,10 @@ INFO: dict[str, dict] = {
     "alexnet": {
         "title": "AlexNet", "year": 2012, "authors": "Krizhevsky, Sutskever & Hinton",
         "idea": (
-            "The first CNN to win ImageNet: first use of ReLU, normalisation layers, heavy data "
-            "augmentation and dropout 0.5, trained on two GTX 580 GPUs (3 GB each), which is "
-            "why its conv layers were split in two halves."
+            "The first CNN to win ImageNet. It made ReLU, local response normalisation, heavy "
+            "data augmentation and dropout 0.5 the standard kit of a large CNN (none was new "
+            "on its own), trained on two GTX 580 GPUs (3 GB each), which is why its conv "
+            "layers were split in two halves."
         ),
         "top5_error": {
             "value": 16.4,
@@ -162,8 +164,8 @@ def _notes(name: str) -> list[dict]:
             "explanation": (
                 f"The 1998 paper fed 32x32 images with no padding: (32 - 5)/1 + 1 = {old.size}, "
                 f"the same {new.size}x{new.size}x6 output as (28 - 5 + 2*2)/1 + 1 = {new.size}. "
-                "Its third layer connected each of its 16 maps to only some of the 6 maps before "
-                "it, and its output layer had no biases, so the paper's count is about 60,000; "
+                "Its third layer connected 15 of its 16 maps to only some of the 6 maps before "
+                "it (the 16th to all six), and its output layer had no biases, so the paper's count is about 60,000; "
                 "the course's fully connected version has "
                 f"{_n(t.total_params)}."
             ),
@@ -254,7 +256,7 @@ def _notes(name: str) -> list[dict]:
             "explanation": (
                 "Every conv is followed by BatchNorm (2 learned values per channel) and has no "
                 "bias. Identity shortcuts add no parameters; where the shape changes a 1x1 "
-                "stride-2 projection conv (+ BN) matches it."
+                "projection conv (+ BN; stride 2 where the size halves) matches it."
             ),
         }]
         if name != "resnet18" and name != "resnet34":

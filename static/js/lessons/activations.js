@@ -125,7 +125,7 @@ function initNeuron(state) {
       verdict.className = r.saturated ? "warning" : "ok";
       verdict.textContent = r.saturated
         ? (fn === "relu"
-          ? `Gradient near 0: z = ${fmt(r.z, 3)} is negative, so ReLU passes no gradient back ` +
+          ? `Gradient near 0: z = ${fmt(r.z, 3)} is not positive (ReLU's slope is 0 for z ≤ 0), so ReLU passes no gradient back ` +
             `(${n.dz} = ${fmt(r.local_gradient, 6)}). ∂L/∂w = ${fmt(r.dy_dw, 6)}: w does not learn from this input.`
           : `Gradient near 0: z = ${fmt(r.z, 3)} lies in the flat, saturated part of the curve, where ` +
             `${n.dz} = ${fmt(r.local_gradient, 6)} < ${r.threshold}. So ∂L/∂w = ${fmt(r.dy_dw, 6)} and a ` +

@@ -298,7 +298,7 @@ function renderIdeas(d) {
     [`Basic block, ${r.channels} channels`, `${int(r.basic.params)} parameters (two 3x3 convs + BatchNorm)`],
     [`Basic block, ${4 * r.channels} channels`, `${int(r.basic_wide.params)} parameters`],
     [`Bottleneck, ${4 * r.channels} → ${r.channels} → ${4 * r.channels}`, `${int(r.bottleneck.params)} parameters (1x1, 3x3, 1x1 + BatchNorm), used from ResNet-50 up`],
-    ["When the shape changes", `a 1x1 stride-2 projection: ${down.params_formula}`],
+    ["When the shape changes", `a 1x1 projection (stride 2 where the size halves): ${down.params_formula}`],
     ["Depth", r.resnets.map((n) => `${n.depth} layers: ${compact(n.total_params)}`).join(" · ")],
   ]));
 }

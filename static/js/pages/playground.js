@@ -656,7 +656,7 @@ function wireControls() {
   for (let f = 1; f <= 7; f++) ks.append(el("option", { value: String(f) }, `${f}×${f}`));
   const pad = $("pad");
   for (let p = 0; p <= 10; p++) pad.append(el("option", { value: String(p) }, String(p)));
-  pad.append(el("option", { value: "same" }, "same: (F − 1)/2"));
+  pad.append(el("option", { value: "same" }, "same: D·(F − 1)/2"));
 
   $("course-s1").addEventListener("click", () => change({ ...COURSE }, { now: true }));
   $("course-s2").addEventListener("click", () => change({ ...COURSE, stride: 2 }, { now: true }));
