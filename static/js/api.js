@@ -52,6 +52,16 @@ export async function postForm(url, fields, { signal } = {}) {
   return handle(await fetch(url, { method: "POST", body: form, signal }));
 }
 
+/**
+ * Numbered turns, for an update that awaits more than one request: start one with
+ * `const turn = turns.next()` and, after each await, `if (!turns.is(turn)) return;`,
+ * so an older update never draws over a newer one.
+ */
+export function turns() {
+  let n = 0;
+  return { next: () => ++n, is: (turn) => turn === n };
+}
+
 /** A tensor as the API expects it: {shape, data} with data flat, row-major. */
 export function tensor(shape, data) {
   return { shape, data: Array.from(data) };
@@ -59,11 +69,13 @@ export function tensor(shape, data) {
 
 /**
  * Calls `fn` with the latest arguments only: an older request still in flight is
- * aborted when a newer one starts (sliders fire many times a second).
+ * aborted when a newer one starts (sliders fire many times a second), and resolves to
+ * undefined. `.cancel()` aborts the one in flight, e.g. when what it would draw on is
+ * gone.
  */
 export function latestOnly(fn) {
   let controller = null;
-  return async (...args) => {
+  const call = async (...args) => {
     if (controller) controller.abort();
     controller = new AbortController();
     const mine = controller;
@@ -76,6 +88,11 @@ export function latestOnly(fn) {
       if (controller === mine) controller = null;
     }
   };
+  call.cancel = () => {
+    if (controller) controller.abort();
+    controller = null;
+  };
+  return call;
 }
 
 /** Decode a feature map sent as {"encoding": "f16-base64", "data", "shape"} to Float32Array. */

@@ -99,3 +99,13 @@ def test_phone_layout(page, live_server, console_errors, shot):
     expect(page.locator(".arch-picker button[aria-pressed=true]")).to_have_text(re.compile("GoogLeNet"))
     shot("architectures-phone")
     assert console_errors == []
+
+
+def test_an_unknown_metric_in_the_url_falls_back_to_parameters(page, live_server, console_errors):
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(live_server + "/architectures?metric=bogus")
+    bars = page.locator("#chart rect.bar")
+    expect(bars).to_have_count(9)
+    assert all(w not in ("NaN", None) for w in bars.evaluate_all("bs => bs.map((b) => b.getAttribute('width'))"))
+    assert page.input_value("#chart-metric") == "total_params"
+    assert console_errors == []

@@ -164,3 +164,20 @@ def test_a_stride_larger_than_the_window_marks_the_rows_it_skips(page, live_serv
     assert page.locator("#strip-svg rect.cell.missed").count() == 3
     shot("calculator-stride-skips-desktop")
     assert console_errors == []
+
+
+def test_a_lost_connection_is_said_and_a_bad_url_position_is_clamped(page, live_server, console_errors):
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(live_server + "/calculator?pos=-3")
+    expect(page.locator("#out-size")).to_have_text("5x5")
+    expect(page.locator("#win-pos-text")).to_have_text("output row 0, column 0 (of 5x5)")
+    page.route("**/api/output-size", lambda route: route.abort())
+    _example(page, "s2")
+    expect(page.locator("#layer-error")).to_contain_text("Could not reach the ConvLab server")
+    expect(page.locator("#layer-output")).to_be_hidden()  # the old numbers are not left under new settings
+    page.unroute("**/api/output-size")
+    _example(page, "s1")
+    expect(page.locator("#out-size")).to_have_text("5x5")
+    expect(page.locator("#layer-error")).to_be_hidden()
+    # The browser logs the failed request itself; nothing else may reach the console.
+    assert [e for e in console_errors if "ERR_FAILED" not in e] == []

@@ -8,6 +8,7 @@ expected labels always come from the API for the same image, so the test holds f
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import urllib.request
@@ -18,6 +19,7 @@ from urllib.parse import unquote
 
 import pytest
 from PIL import Image, ImageDraw
+from playwright.sync_api import Error as PlaywrightError
 
 from tests.app.modelkit import tiny_cnn, write_model
 from tests.app.netkit import cifar_like, lenet5
@@ -304,4 +306,35 @@ def test_a_skip_connection_is_labelled_and_traced_as_x_plus_f_of_x(page, site, c
     assert note_box["x"] + note_box["width"] <= box["x"] + box["width"] + 1
     no_overflow(page)
     shot("classify-skip-column-390", full_page=False)
+    assert console_errors == []
+
+
+def test_the_last_sample_clicked_wins_even_when_an_earlier_one_arrives_later(page, site, console_errors):
+    """Click sample A (its image held back by the test), then sample B: B is classified,
+    and when A's image finally comes, it is dropped instead of replacing B's result."""
+    open_page(page, site, site.grey)
+    names = page.locator("#pane-samples .sample").evaluate_all("bs => bs.map((b) => b.dataset.sample)")
+    labels = {}
+    for name in names[:6]:
+        with urllib.request.urlopen(f"{site.base}/api/samples/{name}/image.png?size=112", timeout=30) as r:
+            png = r.read()
+        labels[name] = api(site.base, f"/api/models/{site.grey}/inspect", {"file": ("s.png", png, "image/png")})["label"]
+    a, b = next((x, y) for x in labels for y in labels if labels[x] != labels[y])
+    held = []
+    page.route(f"**/api/samples/{a}/image.png?size=112", lambda route: held.append(route))
+    page.locator(f'#pane-samples .sample[data-sample="{a}"]').click()
+    page.wait_for_function("() => true")  # let the browser send A's request
+    with page.expect_response(lambda r: r.url.endswith("/inspect")):
+        page.locator(f'#pane-samples .sample[data-sample="{b}"]').click()
+    page.wait_for_function("(l) => document.querySelector('#verdict-label').textContent === l", arg=labels[b])
+    inspects = []
+    page.on("request", lambda r: inspects.append(r.url) if r.url.endswith("/inspect") else None)
+    for route in held:
+        with contextlib.suppress(PlaywrightError):  # the page already aborted it: the point
+            route.continue_()
+    page.wait_for_timeout(800)
+    assert inspects == [], "the late sample image started another classification"
+    assert page.locator("#verdict-label").inner_text() == labels[b]
+    assert page.locator(f'#pane-samples .sample[data-sample="{b}"]').get_attribute("aria-pressed") == "true"
+    assert page.evaluate("document.body.classList.contains('cls-busy')") is False
     assert console_errors == []

@@ -336,3 +336,23 @@ def test_bad_url_state_falls_back(page, live_server, console_errors):
     assert page.input_value("#n-w") == "10"  # the slider's own bound
     assert page.is_hidden("#pool-error") and page.is_hidden("#fl-error") and page.is_hidden("#fm-error")
     assert console_errors == []
+
+
+def test_switching_to_max_while_the_answer_is_on_its_way(page, live_server, console_errors):
+    """Step through average pooling, click Max while /api/pool is held back, and step
+    again: the page keeps explaining the numbers it shows (the average) instead of
+    throwing, then explains the maxima once they arrive."""
+    _open(page, live_server, "?mode=avg")
+    page.wait_for_function("() => document.querySelector('#pool-avg').getAttribute('aria-pressed') === 'true'")
+    page.click("#pool-next")
+    assert "average of" in page.inner_text("#pool-explain")
+    held = []
+    page.route("**/api/pool", lambda route: held.append(route))
+    page.click("#pool-max")
+    page.click("#pool-next")
+    assert "average of" in page.inner_text("#pool-explain")
+    for route in held:
+        route.continue_()
+    page.unroute("**/api/pool")
+    page.wait_for_function("() => document.querySelector('#pool-explain').textContent.includes('max(')")
+    assert console_errors == []

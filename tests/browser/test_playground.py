@@ -336,3 +336,25 @@ def test_draw_and_upload_inputs(page, live_server, console_errors, shot):
     assert page.inner_text("#input-error").strip()
     shot("playground-upload-error")
     assert [e for e in console_errors if "status of 4" not in e] == []
+
+
+def test_a_busy_server_is_not_mistaken_for_impossible_settings(page, live_server, console_errors):
+    """A 503 from /api/conv (the heavy-work gate is full) says so and keeps the page;
+    only a 422 means the layer cannot be computed."""
+    page.set_viewport_size(DESKTOP)
+    open_page(page, live_server)
+    page.route("**/api/conv", lambda route: route.fulfill(
+        status=503, content_type="application/json", headers={"retry-after": "1"},
+        body=json.dumps({"detail": "The server is busy with other requests; try again in a moment."})))
+    before = version(page)
+    page.select_option("#pad", "1")
+    settle(page, before, status="error")
+    assert "busy" in page.inner_text("#size-error")
+    assert "No output" not in page.inner_text("#volume")
+    page.unroute("**/api/conv")
+    before = version(page)
+    page.select_option("#pad", "0")
+    settle(page, before)
+    assert not page.locator("#size-error").is_visible()
+    # The browser logs the 503 itself; nothing else may reach the console.
+    assert [e for e in console_errors if "503" not in e] == []

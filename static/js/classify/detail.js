@@ -61,6 +61,7 @@ export function initDetail({ getBody, modelName, onPick }) {
 
   function open(layer, channel, { scroll = true } = {}) {
     const body = getBody();
+    traceLatest.cancel(); // a trace asked for the previous map must not land in this one
     current = { layer, channel, row: -1, col: -1 };
     panel.hidden = false;
     const [h, w] = dims();
@@ -119,6 +120,7 @@ export function initDetail({ getBody, modelName, onPick }) {
   mapCanvas.addEventListener("keydown", (e) => {
     if (!current) return;
     const moves = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] };
+    if (e.altKey || e.ctrlKey || e.metaKey) return; // leave the browser's shortcuts alone
     if (moves[e.key]) {
       e.preventDefault();
       const [dr, dc] = moves[e.key];
@@ -129,6 +131,7 @@ export function initDetail({ getBody, modelName, onPick }) {
     }
   });
   document.getElementById("detail-close").addEventListener("click", () => {
+    traceLatest.cancel();
     panel.hidden = true;
     markThumb(document.getElementById("layers"), null);
     current = null;
@@ -138,6 +141,6 @@ export function initDetail({ getBody, modelName, onPick }) {
   return {
     open,
     pick,
-    close() { panel.hidden = true; current = null; },
+    close() { traceLatest.cancel(); panel.hidden = true; current = null; },
   };
 }

@@ -1,7 +1,7 @@
 // Where the image comes from: sample images, an upload (drag and drop or a file picker),
 // or a digit drawn on a canvas. Each hands a Blob (an image file) to `onImage`.
 
-import { getBlob, getJSON } from "../api.js";
+import { getBlob, getJSON, latestOnly } from "../api.js";
 import { makeDrawable } from "../draw/canvas-input.js";
 import { el } from "../util.js";
 
@@ -25,7 +25,7 @@ export function defaultSample(samples, channels) {
   return channels === "L" ? "digit-7" : "scene";
 }
 
-export function initInputs({ onImage, onTab }) {
+export function initInputs({ onImage, onTab, onError }) {
   const tabs = ["samples", "upload", "draw"];
   let samples = [];
   let selected = null;
@@ -69,10 +69,15 @@ export function initInputs({ onImage, onTab }) {
     for (const b of grid.querySelectorAll(".sample")) b.setAttribute("aria-pressed", String(b.dataset.sample === name));
   }
 
+  const fetchSample = latestOnly((url, opts) => getBlob(url, opts));
   async function pickSample(name) {
     markSample(name);
-    const blob = await getBlob(sampleUrl(name, 112));
-    onImage(blob, { src: "sample", sample: name });
+    try {
+      const blob = await fetchSample(sampleUrl(name, 112));
+      if (blob) onImage(blob, { src: "sample", sample: name });
+    } catch (err) {
+      if (onError) onError(err);
+    }
   }
 
   // ----- upload: drag and drop or the file picker
@@ -82,6 +87,7 @@ export function initInputs({ onImage, onTab }) {
     const file = fileInput.files[0];
     if (file) {
       markSample(null);
+      fetchSample.cancel(); // a sample still downloading must not replace this file
       onImage(file, { src: "upload" });
     }
     fileInput.value = "";
@@ -99,6 +105,7 @@ export function initInputs({ onImage, onTab }) {
     const file = e.dataTransfer && e.dataTransfer.files[0];
     if (file) {
       markSample(null);
+      fetchSample.cancel(); // a sample still downloading must not replace this file
       onImage(file, { src: "upload" });
     }
   });
@@ -111,6 +118,7 @@ export function initInputs({ onImage, onTab }) {
     onChange: async () => {
       if (!inked) return;
       markSample(null);
+      fetchSample.cancel();
       onImage(await pad.toBlob(), { src: "draw" });
     },
   });

@@ -2,7 +2,7 @@
 // (POST /api/activation on 201 points), the same functions on a feature map, and one
 // neuron whose gradient vanishes when its weight is large (POST /api/lessons/neuron).
 
-import { postJSON, tensor, latestOnly } from "../api.js";
+import { postJSON, tensor, latestOnly, turns } from "../api.js";
 import { debounce, fmt, showError } from "../util.js";
 import { drawMap } from "../draw/heatmap.js";
 import { checkedSamples, getFeatureMap } from "./common.js";
@@ -54,14 +54,17 @@ async function drawPlots() {
   }
 }
 
+const mapTurns = turns();
 async function drawMaps(state) {
   const errorBox = $("am-error");
+  const turn = mapTurns.next();
   try {
     await checkedSamples(state);
     const fm = await getFeatureMap(state.get("sample"), state.get("edge"));
     const [h, w] = fm.pre.shape.slice(1);
     const outs = await Promise.all(FUNCTIONS.map((fn) =>
       postJSON("/api/activation", { input: fm.pre, function: fn })));
+    if (!mapTurns.is(turn)) return; // another image or filter was picked meanwhile
     const show = (id, data) => {
       const { min, max } = drawMap($(`am-${id}`), data, h, w);
       $(`am-${id}-range`).textContent = `${fmt(min, 2)} … ${fmt(max, 2)}`;

@@ -1,7 +1,7 @@
 // Lesson 1: pooling. The course's 4x4 example pooled window by window (values and
 // winners from POST /api/pool), then pooling applied to a real feature map.
 
-import { postJSON, tensor, latestOnly } from "../api.js";
+import { postJSON, tensor, latestOnly, turns } from "../api.js";
 import { el, fmt, int, showError } from "../util.js";
 import { drawMap } from "../draw/heatmap.js";
 import { COURSE_POOL, checkedSamples, getFeatureMap, hw, volume } from "./common.js";
@@ -81,12 +81,11 @@ export function initPooling(state) {
 
   async function compute() {
     const cells = state.get("cells");
+    const mode = state.get("mode");
     try {
-      const r = await poolExample({
-        input: tensor([1, N, N], cells), mode: state.get("mode"), kernel_size: K, stride: S,
-      });
+      const r = await poolExample({ input: tensor([1, N, N], cells), mode, kernel_size: K, stride: S });
       if (!r) return;
-      result = r;
+      result = { ...r, mode }; // until the next answer, the page explains this one
       showError(errorBox, null);
       $("pool-out-shape").textContent = hw(r.output.shape);
       $("pool-formula").textContent = r.output_size.formula;
@@ -115,7 +114,7 @@ export function initPooling(state) {
       input.classList.toggle("done", w < current);
       input.classList.remove("winner");
     });
-    if (result && mode === "max" && result.argmax) {
+    if (result && result.argmax) {
       for (let w = 0; w < step; w++) {
         const idx = result.argmax.rows[w] * N + result.argmax.cols[w];
         inputs[idx].classList.add("winner");
@@ -135,7 +134,7 @@ export function initPooling(state) {
     $("pool-first").disabled = step === 0;
     $("pool-prev").disabled = step === 0;
     $("pool-next").disabled = step >= n;
-    explain.textContent = explainStep(step, n, outW, mode);
+    explain.textContent = explainStep(step, n, outW, result ? result.mode : mode);
   }
 
   function explainStep(step, n, outW, mode) {
@@ -224,13 +223,16 @@ export function initPooling(state) {
     }
   }
 
+  const mapTurns = turns();
   async function computeMap() {
+    const turn = mapTurns.next();
     const mode = state.get("mode");
     $("fm-mode-label").textContent = mode === "max" ? "max pool" : "average pool";
     try {
       const fm = await getFeatureMap(state.get("sample"), state.get("edge"));
+      if (!mapTurns.is(turn)) return; // another image or filter was picked meanwhile
       const pooled = await poolMap({ input: fm.relu, mode, kernel_size: K, stride: S });
-      if (!pooled) return;
+      if (!pooled || !mapTurns.is(turn)) return;
       const [ih, iw] = fm.input.shape.slice(1);
       drawMap($("fm-input"), fm.input.data, ih, iw, { scale: "grey", min: 0, max: 1 });
       const [ch, cw] = fm.relu.shape.slice(1);
@@ -247,6 +249,7 @@ export function initPooling(state) {
         "and the digit's edges are still plain to see.";
       showError(fmError, null);
       const [before, after] = await Promise.all([headParams(fm.relu.shape), headParams(pooled.output.shape)]);
+      if (!mapTurns.is(turn)) return;
       $("fm-params").textContent =
         `Connecting this ${volume(fm.relu.shape)} map to 10 class scores takes ` +
         `${before.params.formula} parameters; after pooling to ${volume(pooled.output.shape)} ` +
@@ -254,7 +257,7 @@ export function initPooling(state) {
       $("fm-params").dataset.before = before.params.total;
       $("fm-params").dataset.after = after.params.total;
     } catch (err) {
-      showError(fmError, err);
+      if (mapTurns.is(turn)) showError(fmError, err);
     }
   }
 

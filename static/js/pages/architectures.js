@@ -7,6 +7,8 @@ import { createState } from "../state.js";
 import { bytes, debounce, el, int, showError } from "../util.js";
 
 const state = createState({ arch: "lenet5", metric: "total_params", log: false, channels: 64 });
+const METRICS = ["total_params", "total_macs", "total_activations"];
+if (!METRICS.includes(state.get("metric"))) state.set({ metric: "total_params" }); // from the URL
 const $ = (id) => document.getElementById(id);
 const SVG = "http://www.w3.org/2000/svg";
 
@@ -141,7 +143,7 @@ async function pick(name, scroll = false) {
     renderDetail(d);
     if (scroll) $("detail").scrollIntoView({ block: "start" });
   } catch (err) {
-    if (!(err instanceof ApiError)) throw err;
+    if (!(err instanceof ApiError)) console.warn(err); // a dropped connection, said below
     showError($("detail-error"), err);
   }
 }
@@ -252,7 +254,7 @@ async function loadIdeas() {
     state.set({ channels: Number(text) });
     renderIdeas(d);
   } catch (err) {
-    if (!(err instanceof ApiError)) throw err;
+    if (!(err instanceof ApiError)) console.warn(err); // a dropped connection, said below
     showError($("ideas-error"), err);
   }
 }
@@ -361,7 +363,7 @@ async function init() {
     }, a.title.replace(" (Inception v1)", ""))));
     renderSummary(data);
   } catch (err) {
-    if (!(err instanceof ApiError)) throw err;
+    if (!(err instanceof ApiError)) console.warn(err); // a dropped connection, said below
     showError($("summary-error"), err);
   }
   const name = summaries.some((a) => a.name === state.get("arch")) ? state.get("arch") : "lenet5";

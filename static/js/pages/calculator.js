@@ -4,7 +4,7 @@
 
 import { ApiError, getJSON, latestOnly, postJSON } from "../api.js";
 import { createState } from "../state.js";
-import { bytes, debounce, el, int, showError } from "../util.js";
+import { bytes, debounce, el, errorText, int, showError } from "../util.js";
 
 const COURSE_CHAIN = [
   { type: "conv", filters: 10, kernel: 5, stride: 1, padding: 2, dilation: 1 },
@@ -120,7 +120,7 @@ async function updateLayer() {
     lastLayer = { req: v, res };
     renderLayer(v, res);
   } catch (err) {
-    if (!(err instanceof ApiError)) throw err;
+    if (!(err instanceof ApiError)) console.warn(err); // a dropped connection, said below
     showError($("layer-error"), err);
     $("layer-output").hidden = true; // the last numbers belong to other settings
     $("layer-fit").hidden = true;
@@ -151,7 +151,8 @@ function renderLayer(v, res) {
   }
   const pos = $("win-pos");
   pos.max = String(oh * ow - 1);
-  const p = Math.min(state.get("pos"), oh * ow - 1);
+  const asked = state.get("pos"); // from the URL, so any value
+  const p = Number.isInteger(asked) ? Math.max(0, Math.min(asked, oh * ow - 1)) : 0;
   pos.value = String(p);
   drawDiagrams(v, res, p);
 }
@@ -335,9 +336,9 @@ async function checkQuiz(evt) {
       el("p", { class: "small" }, r.explanation),
     );
   } catch (err) {
-    if (!(err instanceof ApiError)) throw err;
+    if (!(err instanceof ApiError)) console.warn(err); // a dropped connection, said below
     box.className = "quiz-feedback error";
-    box.replaceChildren(err.detail);
+    box.replaceChildren(errorText(err));
   }
 }
 
@@ -461,7 +462,7 @@ async function runChain() {
     chainResult = res;
     renderChain(res);
   } catch (err) {
-    if (!(err instanceof ApiError)) throw err;
+    if (!(err instanceof ApiError)) console.warn(err); // a dropped connection, said below
     showError($("chain-error"), err);
   }
 }

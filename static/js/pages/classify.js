@@ -41,6 +41,7 @@ const models = initModels({
 });
 
 const inputs = initInputs({
+  onError: (err) => showError(runError, err),
   onImage: (image, where) => {
     blob = image;
     state.set({ src: where.src, sample: where.sample || "", layer: "", ch: -1, r: -1, c: -1 });
@@ -89,9 +90,11 @@ function setBusy(busy) {
   result.setAttribute("aria-busy", String(busy));
 }
 
+let runs = 0;
 async function run() {
   const name = state.get("model");
   if (!name || !blob) return;
+  const turn = ++runs;
   showError(runError, null);
   setBusy(true);
   try {
@@ -102,7 +105,7 @@ async function run() {
   } catch (err) {
     showError(runError, err);
   } finally {
-    setBusy(false);
+    if (turn === runs) setBusy(false); // a run that a newer one replaced leaves it busy
   }
 }
 
@@ -117,6 +120,7 @@ function render() {
   document.getElementById("net-summary").textContent =
     `${columns} layers (${body.layers.length} operations in the ONNX graph, ${withMaps} with outputs shown). Scroll sideways to follow the image through the network.`;
   renderDense(document.getElementById("dense-flow"), body, { onValue: traceDense });
+  denseTrace.cancel();
   document.getElementById("dense-trace").replaceChildren();
   const diff = body.check.max_abs_diff_vs_onnxruntime;
   document.getElementById("check").textContent =

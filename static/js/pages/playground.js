@@ -2,7 +2,7 @@
 // (/api/samples, /api/image, /api/filters, /api/conv with its trace, /api/pool); this
 // module loads, arranges and draws them, and does index bookkeeping for highlights.
 
-import { getJSON, postJSON } from "../api.js";
+import { ApiError, getJSON, postJSON } from "../api.js";
 import { makeDrawable } from "../draw/canvas-input.js";
 import { drawMap, drawRGB } from "../draw/heatmap.js";
 import { renderArithmetic } from "../playground/arith.js";
@@ -104,6 +104,7 @@ const scheduleRefresh = debounce(() => refresh(), 150);
 
 async function refresh() {
   const gen = ++generation;
+  traceToken++; // a trace asked for under the old settings must not be drawn
   pause();
   setStatus("loading");
   const s = state.all();
@@ -144,6 +145,12 @@ async function refresh() {
     conv = await postJSON("/api/conv", body);
   } catch (err) {
     if (gen !== generation) return;
+    if (!(err instanceof ApiError) || err.status !== 422) {
+      // Busy (503) or unreachable: the settings may be fine, so nothing is wiped.
+      showError($("size-error"), err);
+      setStatus("error");
+      return;
+    }
     current = { s, input, presets, resolved, C, conv: null, body };
     showImpossible(err, s, input);
     setStatus("invalid");
@@ -485,9 +492,10 @@ async function loadTrace(k, i, j) {
   const { s, input, resolved, body, C } = current;
   const key = `${k}|${i}|${j}`;
   const token = ++traceToken;
+  const cache = traceCache; // the cache of the settings this trace is computed for
   const arith = $("arith");
   arith.dataset.status = "loading";
-  let trace = traceCache.get(key);
+  let trace = cache.get(key);
   if (!trace) {
     // Only filter k is needed for this value: one filter keeps the reply small.
     const F = s.ksize;
@@ -505,7 +513,7 @@ async function loadTrace(k, i, j) {
       arith.dataset.status = "error";
       return;
     }
-    traceCache.set(key, trace);
+    cache.set(key, trace);
   }
   if (token !== traceToken) return;
   renderArithmetic(arith, trace, {

@@ -177,7 +177,7 @@ export class MatrixView {
       grid.addEventListener("keydown", (e) => {
         const move = MOVES[e.key];
         const p = at(e);
-        if (!move || !p) return;
+        if (!move || !p || e.altKey || e.ctrlKey || e.metaKey) return; // leave browser shortcuts alone
         e.preventDefault();
         const r = Math.max(0, Math.min(this.hp - 1, p[0] + move[0]));
         const c = Math.max(0, Math.min(this.wp - 1, p[1] + move[1]));
