@@ -338,3 +338,27 @@ def test_the_last_sample_clicked_wins_even_when_an_earlier_one_arrives_later(pag
     assert page.locator(f'#pane-samples .sample[data-sample="{b}"]').get_attribute("aria-pressed") == "true"
     assert page.evaluate("document.body.classList.contains('cls-busy')") is False
     assert console_errors == []
+
+
+def test_a_trace_still_on_its_way_never_lands_under_another_map(page, site, console_errors):
+    body = open_page(page, site, site.grey)
+    conv = next(la for la in body["layers"] if la["op_type"] == "Conv")
+    col = page.locator(f'#layers .layer-col[data-layer="{conv["name"]}"]')
+    col.locator(".thumb").nth(0).click()
+    page.wait_for_selector("#detail:not([hidden])")
+    held = []
+    page.route("**/trace", lambda route: held.append(route))
+    size = page.locator("#detail-map").bounding_box()
+    page.locator("#detail-map").click(position={"x": size["width"] / 2, "y": size["height"] / 2})
+    page.wait_for_function("() => document.querySelector('#trace').textContent.includes('asking the engine')")
+    col.locator(".thumb").nth(1).click()  # another map while map 0's trace is held back
+    assert f"{conv['name']}: map 1" in page.locator("#detail-title").inner_text()
+    for route in held:
+        with contextlib.suppress(PlaywrightError):  # aborted by the page: the point
+            route.continue_()
+    page.unroute("**/trace")
+    page.wait_for_timeout(800)
+    assert "Click a pixel of the map" in page.locator("#trace").inner_text()
+    assert page.locator("#trace .equation").count() == 0
+    assert page.locator("#detail-field").is_hidden()
+    assert console_errors == []
