@@ -181,3 +181,16 @@ def test_a_lost_connection_is_said_and_a_bad_url_position_is_clamped(page, live_
     expect(page.locator("#layer-error")).to_be_hidden()
     # The browser logs the failed request itself; nothing else may reach the console.
     assert [e for e in console_errors if "ERR_FAILED" not in e] == []
+
+
+def test_a_failed_stack_request_leaves_no_stale_numbers(page, live_server, console_errors):
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(live_server + "/calculator#chain")
+    expect(page.locator("#chain-list .layer-result .shape").first).to_be_visible()
+    page.route("**/api/calculator/chain", lambda route: route.abort())
+    page.click('[data-add="relu"]')
+    expect(page.locator("#chain-error")).to_contain_text("Could not reach the ConvLab server")
+    expect(page.locator("#chain-list .layer-result").first).to_have_text("Not computed: see the message above the stack.")
+    expect(page.locator("#chain-totals")).to_be_empty()
+    expect(page.locator("#code-view")).to_contain_text("the stack could not be computed")
+    assert [e for e in console_errors if "ERR_FAILED" not in e] == []

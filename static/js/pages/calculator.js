@@ -360,6 +360,7 @@ function cleanLayers(layers) {
 
 let layers = cleanLayers(state.get("layers"));
 let chainResult = null;
+let chainFailed = false; // the last request failed (not a broken stack)
 
 function saveLayers() {
   state.set({ layers: layers.map((l) => ({ ...l })) });
@@ -459,11 +460,19 @@ async function runChain() {
     const res = await fetchChain({ input, layers });
     if (res === undefined) return;
     showError($("chain-error"), null);
+    chainFailed = false;
     chainResult = res;
     renderChain(res);
   } catch (err) {
     if (!(err instanceof ApiError)) console.warn(err); // a dropped connection, said below
     showError($("chain-error"), err);
+    chainResult = null; // nothing below may describe another stack
+    chainFailed = true;
+    for (const box of $("chain-list").querySelectorAll(".layer-result")) {
+      box.replaceChildren(el("span", { class: "muted small" }, "Not computed: see the message above the stack."));
+    }
+    $("chain-totals").replaceChildren();
+    renderCode();
   }
 }
 const scheduleChain = debounce(runChain, 200);
@@ -512,7 +521,9 @@ function renderCode() {
   const which = state.get("code") === "keras" ? "keras" : "pytorch";
   for (const b of document.querySelectorAll("[data-code]")) b.setAttribute("aria-pressed", String(b.dataset.code === which));
   const code = chainResult ? chainResult[which] : null;
-  $("code-view").firstElementChild.textContent = code || "# The stack has a layer that cannot work: fix it to see the code.";
+  $("code-view").firstElementChild.textContent = code || (chainFailed
+    ? "# No code: the stack could not be computed (see the message above it)."
+    : "# The stack has a layer that cannot work: fix it to see the code.");
   $("code-copy").disabled = !code;
   $("code-text").value = code || "";
   $("code-status").textContent = "";
