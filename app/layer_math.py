@@ -11,6 +11,8 @@ from dataclasses import astuple, dataclass
 from app.errors import ApiError
 from engine import shapes
 
+UNREAD_LISTED = 1000  # enough for any grid the calculator draws (300 cells a row)
+
 
 @dataclass(frozen=True)
 class Axis:
@@ -150,8 +152,10 @@ def describe(
         "memory_bytes": shapes.float32_bytes(activations),
         "explanation": explanation,
         "pads": [top, left, bottom, right],
-        # Padded indices no filter tap reads, per axis; input cell j is index j + pad.
-        "unread": {"rows": unread[0], "columns": unread[1]},
+        # Padded indices no filter tap reads, per axis (input cell j is index j + pad);
+        # the first UNREAD_LISTED of each, and how many there are in all.
+        "unread": {"rows": unread[0][:UNREAD_LISTED], "columns": unread[1][:UNREAD_LISTED]},
+        "unread_count": {"rows": len(unread[0]), "columns": len(unread[1])},
         "reads_all_input": not any(
             0 <= q - a.p0 < a.n for a, axis in zip(axes, unread, strict=True) for q in axis),
     }

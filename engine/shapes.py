@@ -184,10 +184,20 @@ def unread(n: int, kernel: int, stride: int = 1, pad: int | Sequence[int] = 0,
     pad_begin, pad_end = _pair(pad)
     size = output_size(n, kernel, stride, (pad_begin, pad_end), dilation).size
     padded = n + pad_begin + pad_end
+    # Window i reads F consecutive cells of the residue class (i*S) mod D, counted in
+    # steps of D. One difference array per class marks those runs: O(N + outputs) time
+    # and memory, however large F and S are (never outputs x F).
+    starts = np.arange(size, dtype=np.int64) * stride
+    cls, first = starts % dilation, starts // dilation
+    width = padded // dilation + 2
+    diff = np.zeros((dilation, width), dtype=np.int64)
+    np.add.at(diff, (cls, first), 1)
+    np.add.at(diff, (cls, np.minimum(first + kernel, width - 1)), -1)
+    c, j = np.nonzero(np.cumsum(diff, axis=1) > 0)
     read = np.zeros(padded, dtype=bool)
-    taps = (np.arange(size)[:, None] * stride + np.arange(kernel)[None, :] * dilation).ravel()
-    read[taps[taps < padded]] = True
-    return [int(q) for q in np.flatnonzero(~read)]
+    q = j * dilation + c
+    read[q[q < padded]] = True
+    return np.flatnonzero(~read).tolist()
 
 
 def conv_output_shape(

@@ -254,3 +254,22 @@ def test_home_and_docs_pages(client):
     assert client.get("/static/vendor/swagger-ui/swagger-ui-bundle.js").status_code == 200
     spec = client.get("/openapi.json").json()
     assert "/api/conv" in spec["paths"]
+
+
+@pytest.mark.parametrize("body", [
+    {"input_size": 100000, "kernel_size": 60000, "padding": 10000},  # outputs x taps = 3.6e9
+    {"input_size": 100000, "kernel_size": 1, "stride": 2, "padding": 10000},  # 60,000 unread rows
+    {"input_size": 100000, "kernel_size": 2, "stride": 7, "dilation": 1000, "padding": 10000},
+])
+def test_output_size_stays_small_at_the_largest_sizes(client, body):
+    """Which cells are read is found in time and memory linear in the input, and the
+    lists sent back are capped (the counts are not)."""
+    r = client.post("/api/output-size", json=body)
+    assert r.status_code == 200
+    out = r.json()
+    assert len(r.content) < 64 * 1024
+    for axis in ("rows", "columns"):
+        assert len(out["unread"][axis]) <= 1000
+        assert out["unread_count"][axis] >= len(out["unread"][axis])
+    if body.get("stride") == 2:
+        assert out["unread_count"]["rows"] == 60000
