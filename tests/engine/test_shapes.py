@@ -164,3 +164,18 @@ def test_unread_matches_what_a_convolution_reads(case):
         reached.append(bool(np.any(y)))
     from_engine = [j for j in range(n) if not reached[j]]
     assert [q - p for q in unread(n, k, s, p, d) if 0 <= q - p < n] == from_engine
+
+
+def test_unread_agrees_with_listing_every_tap():
+    """The linear-time marking against the definition, on random layers."""
+    rng = np.random.default_rng(0)
+    checked = 0
+    while checked < 500:
+        n, k, s, p, d = (int(v) for v in (rng.integers(1, 60), rng.integers(1, 9), rng.integers(1, 10),
+                                          rng.integers(0, 5), rng.integers(1, 7)))
+        if d * (k - 1) + 1 > n + 2 * p:
+            continue
+        size = output_size(n, k, s, p, d).size
+        taps = {i * s + t * d for i in range(size) for t in range(k)}
+        assert unread(n, k, s, p, d) == [q for q in range(n + 2 * p) if q not in taps], (n, k, s, p, d)
+        checked += 1
