@@ -17,6 +17,9 @@ from typing import Any
 
 import numpy as np
 import onnxruntime as ort
+from onnxruntime.capi.onnxruntime_pybind11_state import Fail as OrtFail
+from onnxruntime.capi.onnxruntime_pybind11_state import InvalidArgument as OrtInvalidArgument
+from onnxruntime.capi.onnxruntime_pybind11_state import RuntimeException as OrtRuntimeException
 
 from app.errors import ApiError
 
@@ -61,8 +64,13 @@ class Model:
             return self._graph
 
     def infer(self, x: np.ndarray) -> np.ndarray:
-        """Class probabilities for a (N, C, H, W) batch, via onnxruntime."""
-        out = self.session.run(None, {self.input_name: x.astype(np.float32)})[0]
+        """Class probabilities for a (N, C, H, W) batch, via onnxruntime; 422 when the
+        model cannot run on it (a user's model may surprise us)."""
+        try:
+            out = self.session.run(None, {self.input_name: x.astype(np.float32)})[0]
+        except (OrtFail, OrtInvalidArgument, OrtRuntimeException) as exc:
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+            raise ApiError(422, f"onnxruntime could not run {self.name} on this input: {first}") from None
         return as_probabilities(np.asarray(out, dtype=np.float64).reshape(x.shape[0], -1))
 
 

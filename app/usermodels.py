@@ -279,6 +279,9 @@ def build_user_model(data: bytes, *, filename: str | None, labels: bytes | None,
                       f"limit is {MAX_MACS / 1e9:.0f} billion.")
     if preprocess == "digit" and c != 1:
         raise _refuse("preprocess=digit (MNIST-style) needs a 1-channel model; this one has 3.")
+    if preprocess == "digit" and h != w:
+        raise _refuse(f"preprocess=digit (MNIST-style) centres the digit in a square field; this "
+                      f"model's input is {h} x {w}. Use preprocess=none, or a square input.")
     mean_v = parse_floats(mean, c, "mean", 0.0)
     std_v = parse_floats(std, c, "std", 1.0)
 

@@ -160,3 +160,16 @@ def test_oversized_upload_413(mclient):
 def test_cards_json_roundtrip(models_dir):
     card = json.loads((models_dir / "tiny-digits.json").read_text())
     assert card["input"]["layout"] == "NCHW"
+
+
+def test_an_input_onnxruntime_refuses_is_a_422_not_a_500(tmp_path):
+    from app.errors import ApiError
+    from app.modelstore import ModelStore
+
+    write_model(tmp_path, "tiny", tiny_cnn())
+    store = ModelStore(threads=1)
+    store.load_dir(tmp_path)
+    with pytest.raises(ApiError) as info:
+        store.get("tiny").infer(np.zeros((1, 1, 5, 7), np.float32))  # not the 28 x 28 it takes
+    assert info.value.status_code == 422
+    assert "onnxruntime could not run tiny" in info.value.detail

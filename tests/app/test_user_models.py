@@ -187,6 +187,7 @@ def huge_conv_model() -> bytes:
     (dense_model(), None, {"std": "1e-30"}, 422, "std must be at least 0.001"),
     (dense_model(), None, {"mean": "abc"}, 422, "numbers separated by commas"),
     (dense_model(c=3), None, {"preprocess": "digit"}, 422, "1-channel"),
+    (dense_model(h=28, w=32), None, {"preprocess": "digit"}, 422, "square field; this model's input is 28 x 32"),
     (dense_model(), None, {"preprocess": "resize"}, 422, "preprocess"),
 ])
 def test_refused_uploads(uclient, data, labels, fields, status, needle):
