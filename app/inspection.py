@@ -184,6 +184,10 @@ class Structure:
                 return shortcut, main
         return None
 
+    def from_input(self, tensor: str) -> bool:
+        """Whether ``tensor`` is computed from the model's input (not from weights alone)."""
+        return any(self._depends_on(tensor, name) for name in self.input_names)
+
     def _depends_on(self, tensor: str, ancestor: str) -> bool:
         """Whether ``tensor`` is computed from ``ancestor``: a walk back through producers,
         never past the ancestor's own producer (nodes are in topological order)."""

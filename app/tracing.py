@@ -86,8 +86,12 @@ def receptive_field(r: Run, st: Structure, tensor: str, row: int, col: int) -> d
             # x @ W mixes the columns of each row: rows stay, every column counts
             return walk(node.inputs[0], (r0, r1, 0, r.values[node.inputs[0]].shape[3] - 1))
         if op in ELEMENTWISE | PASS_THROUGH or (op == "Concat" and node.attributes.get("axis") in (1, -3)):
-            boxes = [walk(i, box) for i in st.data_inputs(node)
-                     if r.values[i].ndim == 4 and r.values[i].shape[2:] == out_shape[2:]]
+            inputs = [i for i in st.data_inputs(node) if r.values[i].ndim == 4]
+            if any(r.values[i].shape[2:] != out_shape[2:] and st.from_input(i) for i in inputs):
+                # A broadcast map computed from the image, e.g. squeeze-and-excitation's
+                # (1, C, 1, 1) from a global pool: every input pixel reaches it.
+                raise _Whole
+            boxes = [walk(i, box) for i in inputs if r.values[i].shape[2:] == out_shape[2:]]
             if not boxes:
                 raise _Whole
             return (min(b[0] for b in boxes), max(b[1] for b in boxes),
@@ -184,11 +188,11 @@ def _pool(r: Run, st: Structure, node: Node, ch: int, i: int, j: int) -> dict:
     x = _tensor(r, node.inputs[0])[0, ch]
     h, w = x.shape
     if node.op_type == "GlobalAveragePool":
-        rows, cols, top, left, bottom = list(range(h)), list(range(w)), 0, 0, 0
+        rows, cols, top, left, bottom, right = list(range(h)), list(range(w)), 0, 0, 0, 0
         include_pad, kind = False, "avgpool"
     else:
         (kh, kw), (sh, sw), pads, (dh, dw) = window_of(r, node)
-        top, left, bottom = pads[0], pads[1], pads[2]
+        top, left, bottom, right = pads
         rows = [i * sh - top + dh * a for a in range(kh)]
         cols = [j * sw - left + dw * c for c in range(kw)]
         include_pad = bool(node.attributes.get("count_include_pad", 0))
@@ -209,7 +213,9 @@ def _pool(r: Run, st: Structure, node: Node, ch: int, i: int, j: int) -> dict:
         out["result"] = _r(flat[k])
     else:
         total = float(np.nansum(vals))
-        in_padded = [[-top <= a < h + bottom for _c in cols] for a in rows]
+        # count_include_pad counts the zero padding, but not the cells beyond it that a
+        # ceil_mode window can reach: those are not part of the padded input at all.
+        in_padded = [[-top <= a < h + bottom and -left <= c < w + right for c in cols] for a in rows]
         count = int(np.sum(in_padded)) if include_pad else int(inside.sum())
         out.update(sum=_r(total), count=count, result=_r(total / max(count, 1)))
     return out

@@ -155,3 +155,24 @@ def mixed(seed: int = 0) -> bytes:
     t = b.gelu(t, constant_nodes=True)
     out = b.node("Softmax", [t], "probabilities", axis=1)
     return b.model("input", out, ["N", 3, 30, 30], 5)
+
+
+def squeeze_excite(seed: int = 0) -> bytes:
+    """A squeeze-and-excitation gate (every channel scaled by a number computed from the
+    whole image) and a ceil_mode average pool that counts its padding: a pixel reaches
+    every output after the gate, and the pool's last windows hang past the input."""
+    b = Builder(seed)
+    t = b.conv("input", 1, 4, 4, 0)  # 1x28x28 -> 4x25x25
+    t = b.node("Relu", [t])
+    s = b.node("GlobalAveragePool", [t], "squeeze")  # 4x1x1, from the whole image
+    s = b.conv(s, 4, 4, 1, 0)
+    s = b.node("Sigmoid", [s], "gate")
+    t = b.node("Mul", [t, s], "excite")
+    t = b.node("AveragePool", [t], "avgpool", kernel_shape=[2, 2], strides=[2, 2],
+               ceil_mode=1, count_include_pad=1)  # 25 -> 13: the last window is half outside
+    t = b.conv(t, 4, 6, 1, 0)  # conv after the gate
+    t = b.node("GlobalAveragePool", [t], "gap")
+    t = b.node("Flatten", [t], "flatten")
+    t = b.node("MatMul", [t, b.const(b.rng.normal(0, 0.5, (6, 10)))], "head")
+    out = b.node("Softmax", [t], "probabilities", axis=1)
+    return b.model("input", out, ["N", 1, 28, 28], 10)

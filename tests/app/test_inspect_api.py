@@ -25,7 +25,7 @@ from app.samples import generated
 from app.tensors import decode_f16
 from engine.graph import load_graph, run
 from tests.app.modelkit import tiny_cnn, write_model
-from tests.app.netkit import Builder, cifar_like, lenet5, mixed
+from tests.app.netkit import Builder, cifar_like, lenet5, mixed, squeeze_excite
 
 MODELS = {
     "tiny-digits": (tiny_cnn(1, 28), "L", 28),
@@ -33,6 +33,7 @@ MODELS = {
     "mixed": (mixed(), "RGB", 30),
     "cifar-like": (cifar_like(), "RGB", 32),
     "resnet-like": (cifar_like(widths=(8, 16, 16), residual=True), "RGB", 32),
+    "se-like": (squeeze_excite(), "L", 28),
 }
 
 
@@ -428,3 +429,31 @@ def test_skip_connections_are_named_and_traced_as_x_plus_f_of_x(mclient, inspect
     assert t["source"]["kind"] == "conv" and t["source"]["layer"] == skips[1]["skip"]["main"]
     assert t["source"]["result"] == pytest.approx(t["fx"], abs=1e-5)
     assert t["field"]["whole"] is False
+
+
+def test_a_ceil_mode_average_divides_by_the_cells_of_the_padded_input(mclient, inspected):
+    """AveragePool with ceil_mode and count_include_pad: the last window hangs past the
+    input; the trace divides by the cells that exist, as the engine and onnxruntime do."""
+    body, _ = inspected["se-like"]
+    for pos in ((0, 0), (0, 12), (12, 12)):
+        t = post_trace(mclient, "se-like", body, "avgpool11", 1, *pos).json()
+        assert t["kind"] == "avgpool"
+        expected = layer_value(body, "se-like", "avgpool11", 1, *pos)
+        assert t["result"] == pytest.approx(expected, rel=1e-4, abs=1e-5), pos
+    assert post_trace(mclient, "se-like", body, "avgpool11", 1, 12, 12).json()["count"] == 1
+
+
+def test_after_a_squeeze_and_excitation_gate_every_pixel_counts(mclient, inspected):
+    body, _ = inspected["se-like"]
+    t = post_trace(mclient, "se-like", body, "conv14", 0, 0, 0).json()
+    assert t["field"]["whole"] is True
+    # A pixel far outside the conv's own window still moves that output, through the gate.
+    graph = load_graph(MODELS["se-like"][0])
+    x = np.asarray(body["input"]["data"], np.float32).reshape(body["input"]["shape"])
+    moved = x.copy()
+    moved[0, 0, 27, 27] += 1.0
+    out = graph.node("conv14").outputs[0]
+    assert run(graph, moved)[out][0, 0, 0, 0] != run(graph, x)[out][0, 0, 0, 0]
+    # Before the gate the field is the conv's own 4x4 window.
+    t = post_trace(mclient, "se-like", body, "conv3", 0, 3, 5).json()
+    assert t["field"]["whole"] is False and t["field"]["rows"] == [3, 6] and t["field"]["cols"] == [5, 8]
