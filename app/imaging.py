@@ -170,6 +170,11 @@ def _reduce(im: Image.Image, draft_to: int | None) -> Image.Image:
 def to_rgb_or_l(im: Image.Image) -> Image.Image:
     """Any Pillow mode -> "L" or "RGB", alpha composited on white, 16-bit scaled to 8-bit."""
     mode = im.mode
+    if mode in ("L", "RGB") and "transparency" in im.info:
+        # A PNG tRNS colour: those pixels are transparent, so they show the white paper.
+        rgba = im.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(white, rgba).convert(mode)
     if mode in ("L", "RGB"):
         return im
     if mode == "1":

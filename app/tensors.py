@@ -49,6 +49,9 @@ def tensor_json(array: np.ndarray, decimals: int | None = 6) -> dict:
     return {"shape": list(arr.shape), "data": arr.ravel().tolist()}
 
 
+F16_MAX = 65504.0  # the largest finite float16
+
+
 def f16_json(array: np.ndarray) -> dict:
     """An array as float16 bytes in base64 (little-endian), with its range.
 
@@ -59,14 +62,20 @@ def f16_json(array: np.ndarray) -> dict:
     finite = arr[np.isfinite(arr)]
     lo = float(finite.min()) if finite.size else 0.0
     hi = float(finite.max()) if finite.size else 0.0
-    raw = np.ascontiguousarray(arr, dtype="<f2").tobytes()
-    return {
+    # float16 stops at 65504: larger values would arrive as infinity, so they are clipped
+    # (min and max above stay exact) and counted.
+    clipped = int(np.count_nonzero(np.abs(arr) > F16_MAX))
+    raw = np.ascontiguousarray(np.clip(arr, -F16_MAX, F16_MAX), dtype="<f2").tobytes()
+    out = {
         "shape": list(arr.shape),
         "min": lo,
         "max": hi,
         "encoding": "f16-base64",
         "data": base64.b64encode(raw).decode("ascii"),
     }
+    if clipped:
+        out["clipped"] = clipped
+    return out
 
 
 def decode_f16(payload: dict) -> np.ndarray:

@@ -9,6 +9,7 @@ builders of the malicious files are in tests/app/hostile_kit.py.
 from __future__ import annotations
 
 import gc
+import io
 import threading
 import time
 from contextlib import contextmanager
@@ -212,6 +213,23 @@ def test_palette_transparency_is_composited_on_white(hc):
     x = pixels(r.json())
     np.testing.assert_allclose(x[:, 4, 2], [255, 255, 255], atol=1)  # transparent -> white
     np.testing.assert_allclose(x[:, 4, 13], [255, 0, 0], atol=1)  # opaque red stays red
+
+
+@pytest.mark.parametrize("mode,key,paper,ink", [
+    ("L", 0, 0, 90),  # grey PNG whose tRNS makes black transparent
+    ("RGB", (0, 0, 0), (0, 0, 0), (200, 30, 30)),  # RGB PNG whose tRNS makes black transparent
+])
+def test_png_transparency_colour_is_composited_on_white(hc, mode, key, paper, ink):
+    im = Image.new(mode, (16, 16), paper)
+    im.paste(ink, (8, 0, 16, 16))
+    buf = io.BytesIO()
+    im.save(buf, format="PNG", transparency=key)
+    channels = "L" if mode == "L" else "RGB"
+    r = upload(hc, buf.getvalue(), url=f"{IMAGE}?channels={channels}&size=16")
+    assert r.status_code == 200, r.text
+    x = pixels(r.json())
+    assert np.all(np.abs(x[:, 4, 2] - 255) <= 1)  # transparent -> the white paper
+    np.testing.assert_allclose(x[:, 4, 13], np.atleast_1d(ink), atol=1)  # opaque ink stays
 
 
 def test_animated_gif_uses_the_first_frame(hc):

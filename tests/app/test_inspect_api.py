@@ -457,3 +457,13 @@ def test_after_a_squeeze_and_excitation_gate_every_pixel_counts(mclient, inspect
     # Before the gate the field is the conv's own 4x4 window.
     t = post_trace(mclient, "se-like", body, "conv3", 0, 3, 5).json()
     assert t["field"]["whole"] is False and t["field"]["rows"] == [3, 6] and t["field"]["cols"] == [5, 8]
+
+
+def test_feature_maps_beyond_float16_are_clipped_and_counted_not_infinite():
+    from app.tensors import f16_json
+
+    payload = f16_json(np.array([[70000.0, 1.0], [-1e9, 0.5]], np.float32))
+    values = decode_f16(payload)
+    assert np.all(np.isfinite(values)) and values[0, 0] == 65504 and values[1, 0] == -65504
+    assert payload["clipped"] == 2 and payload["max"] == 70000.0 and payload["min"] == -1e9
+    assert "clipped" not in f16_json(np.ones((2, 2), np.float32))
