@@ -8,8 +8,10 @@ A model is accepted when it is a small image classifier the engine can explain:
 - one float input, NCHW with 1 or 3 channels and a fixed H, W of at most 256 (the
   batch axis may be dynamic);
 - one output, a vector of K <= 1000 class scores per image;
-- only ops the engine runs, at most 2e9 multiply-adds per image, and one run on a
-  test image in under 2 s in both onnxruntime and the engine, which must agree.
+- only ops the engine runs; per image at most 2e9 multiply-adds, 5e8 values read by
+  pooling windows and 64 M values output by all layers (what the layer-by-layer view
+  keeps), all bounded from ONNX shape inference before anything runs; and one run on a
+  test image in under 1 s in both onnxruntime and the engine, which must agree.
 
 Everything the card says (input preprocessing, classes) comes from the upload and the
 optional form fields; nothing is guessed from names in the file.
@@ -22,6 +24,7 @@ import math
 import re
 import secrets
 import time
+from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import TypeGuard
 
@@ -44,6 +47,8 @@ BODY_LIMIT = 26 * 1024 * 1024  # the route's body limit (Settings.model_body_lim
 MAX_CLASSES = 1000
 MAX_SIDE = 256
 MAX_MACS = 2e9
+MAX_POOL_READS = 5e8  # pooling is not multiply-adds, but the engine's time all the same
+MAX_VALUES = 64 * 2**20  # 256 MB of float32 outputs kept by one layer-by-layer run
 MAX_RUN_S = 1.0
 MAX_LABEL_CHARS = 64
 MAX_LABELS_BYTES = 64 * 1024
@@ -151,8 +156,17 @@ def check_io(model) -> tuple[str, tuple[int, int, int], str]:
     return vi.name, (c, h, w), g.output[0].name
 
 
-def count_macs(model, input_name: str) -> int:
-    """Multiply-adds of one image through the Conv, Gemm and MatMul nodes (ONNX shape inference)."""
+@dataclass(frozen=True)
+class Cost:
+    """What one image costs, from ONNX shape inference, before anything runs."""
+
+    macs: int  # multiply-adds of the Conv, Gemm and MatMul nodes
+    reads: int  # values the pooling nodes read (window taps x outputs)
+    values: int  # values all nodes output: what a layer-by-layer run keeps
+
+
+def count_cost(model, input_name: str) -> Cost:
+    """Multiply-adds, pooling reads and kept values of one image (ONNX shape inference)."""
     import onnx
 
     m = onnx.ModelProto()
@@ -169,8 +183,20 @@ def count_macs(model, input_name: str) -> int:
         raise _refuse(f"ONNX shape inference failed on the model: {str(exc)[:300]}") from None
     shapes = {vi.name: _dims(vi) for vi in [*m.graph.input, *m.graph.value_info, *m.graph.output]}
     shapes.update({t.name: list(t.dims) for t in m.graph.initializer})
-    total = 0
+    total = reads = values = 0
     for node in m.graph.node:
+        for name in node.output:
+            dims = shapes.get(name)
+            if _known(dims):
+                values += math.prod(dims)
+        if node.op_type in ("MaxPool", "AveragePool", "GlobalMaxPool", "GlobalAveragePool"):
+            out, a = shapes.get(node.output[0]), shapes.get(node.input[0])
+            if not (_known(out) and _known(a)):
+                raise _refuse(f"The shapes around node '{node.name or node.op_type}' could not be "
+                              "inferred, so its cost cannot be bounded; export with fixed shapes.")
+            kernel = next((list(at.ints) for at in node.attribute if at.name == "kernel_shape"), None)
+            reads += math.prod(a) if kernel is None else math.prod(out) * math.prod(kernel)
+            continue
         if node.op_type not in ("Conv", "Gemm", "MatMul"):
             continue
         out, a, b = shapes.get(node.output[0]), shapes.get(node.input[0]), shapes.get(node.input[1])
@@ -184,7 +210,7 @@ def count_macs(model, input_name: str) -> int:
             total += math.prod(out) * (a[0] if trans_a else a[-1])
         else:
             total += math.prod(out) * a[-1]
-    return int(total)
+    return Cost(macs=int(total), reads=int(reads), values=int(values))
 
 
 def parse_floats(text: str | None, channels: int, what: str, default: float) -> list[float]:
@@ -273,10 +299,17 @@ def build_user_model(data: bytes, *, filename: str | None, labels: bytes | None,
         first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
         raise _refuse(f"onnx.checker rejects the model: {first}") from None
     input_name, (c, h, w), output_name = check_io(model)
-    macs = count_macs(model, input_name)
+    cost = count_cost(model, input_name)
+    macs = cost.macs
     if macs > MAX_MACS:
         raise _refuse(f"The model needs {macs / 1e9:.1f} billion multiply-adds per image; the "
                       f"limit is {MAX_MACS / 1e9:.0f} billion.")
+    if cost.reads > MAX_POOL_READS:
+        raise _refuse(f"The model's pooling layers read {cost.reads / 1e9:.1f} billion values per "
+                      f"image; the limit is {MAX_POOL_READS / 1e9:.1f} billion.")
+    if cost.values > MAX_VALUES:
+        raise _refuse(f"The model's layers output {cost.values / 1e6:.0f} million values per image, "
+                      f"which the layer-by-layer view keeps; the limit is {MAX_VALUES / 1e6:.0f} million.")
     if preprocess == "digit" and c != 1:
         raise _refuse("preprocess=digit (MNIST-style) needs a 1-channel model; this one has 3.")
     if preprocess == "digit" and h != w:

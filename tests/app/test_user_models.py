@@ -164,6 +164,30 @@ def huge_conv_model() -> bytes:
     return b.model("input", t, ["N", 3, 256, 256], 512)
 
 
+def pooling_bomb_model() -> bytes:
+    """A few hundred bytes: a 64x64 max pool over 256x256, padded to keep its size, three
+    times: 2.5e9 window reads, with no multiply-add at all."""
+    nodes, t = [], "input"
+    for i in range(3):
+        nodes.append(helper.make_node("MaxPool", [t], [f"p{i}"], name=f"pool{i}", kernel_shape=[65, 65],
+                                      pads=[32, 32, 32, 32], strides=[1, 1]))
+        t = f"p{i}"
+    nodes += [helper.make_node("GlobalAveragePool", [t], ["g"]), helper.make_node("Flatten", ["g"], ["out"])]
+    return tiny(["N", 3, 256, 256], ["N", 3], nodes)
+
+
+def memory_bomb_model() -> bytes:
+    """A few hundred bytes: edge-pad a 3x8x8 input to 3x4096x4096, then six ReLUs: 350
+    million values that a layer-by-layer run would keep."""
+    pads = numpy_helper.from_array(np.array([0, 0, 2044, 2044, 0, 0, 2044, 2044], np.int64), "pads")
+    nodes, t = [helper.make_node("Pad", ["input", "pads"], ["padded"], mode="edge")], "padded"
+    for i in range(6):
+        nodes.append(helper.make_node("Relu", [t], [f"r{i}"]))
+        t = f"r{i}"
+    nodes += [helper.make_node("GlobalAveragePool", [t], ["g"]), helper.make_node("Flatten", ["g"], ["out"])]
+    return tiny(["N", 3, 8, 8], ["N", 3], nodes, [pads])
+
+
 @pytest.mark.parametrize("data,labels,fields,status,needle", [
     (b"\x08\x07this is not protobuf \xff\xff\xff", None, {}, 422, "not an ONNX model"),
     (b"", None, {}, 422, "empty"),
@@ -179,6 +203,8 @@ def huge_conv_model() -> bytes:
     (conv_out_model(output_dims=["N", "K"]), None, {}, 422, "class scores"),
     (dense_model(k=1001), None, {}, 422, "K <= 1000"),
     (huge_conv_model(), None, {}, 422, "billion multiply-adds"),
+    (pooling_bomb_model(), None, {}, 422, "pooling layers read 2.5 billion values per image; the limit is 0.5 billion"),
+    (memory_bomb_model(), None, {}, 422, "million values per image"),
     (dense_model(k=3), b"a\nb\n", {}, 422, "has 2 labels but the model outputs 3"),
     (dense_model(k=3), b"\xff\xfe\x00bad", {}, 422, "UTF-8"),
     (dense_model(k=3), ("x" * 65 + "\nb\nc").encode(), {}, 422, "at most 64 characters"),
