@@ -172,9 +172,7 @@ def to_rgb_or_l(im: Image.Image) -> Image.Image:
     mode = im.mode
     if mode in ("L", "RGB") and "transparency" in im.info:
         # A PNG tRNS colour: those pixels are transparent, so they show the white paper.
-        rgba = im.convert("RGBA")
-        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return Image.alpha_composite(white, rgba).convert(mode)
+        return _on_white(im).convert(mode)
     if mode in ("L", "RGB"):
         return im
     if mode == "1":
@@ -190,10 +188,15 @@ def to_rgb_or_l(im: Image.Image) -> Image.Image:
     if mode == "CMYK":
         return im.convert("RGB")
     if im.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
-        rgba = im.convert("RGBA")
-        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return Image.alpha_composite(white, rgba).convert("RGB")
+        return _on_white(im)
     return im.convert("RGB")
+
+
+def _on_white(im: Image.Image) -> Image.Image:
+    """RGB: the image over white paper, by its alpha (or its transparent colour)."""
+    rgba = im.convert("RGBA")
+    white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+    return Image.alpha_composite(white, rgba).convert("RGB")
 
 
 def grey_is_colour(im: Image.Image) -> bool:

@@ -48,7 +48,7 @@ MAX_CLASSES = 1000
 MAX_SIDE = 256
 MAX_MACS = 2e9
 MAX_POOL_READS = 5e8  # pooling is not multiply-adds, but the engine's time all the same
-MAX_VALUES = 64 * 2**20  # 256 MB of float32 outputs kept by one layer-by-layer run
+MAX_VALUES = 64_000_000  # about 256 MB of float32 outputs kept by one layer-by-layer run
 MAX_RUN_S = 1.0
 MAX_LABEL_CHARS = 64
 MAX_LABELS_BYTES = 64 * 1024
@@ -110,6 +110,11 @@ def _dims(value_info) -> list[int | str | None] | None:
     if not t.HasField("shape"):
         return None
     return [d.dim_value if d.HasField("dim_value") else (d.dim_param or None) for d in t.shape.dim]
+
+
+def _unbounded(node) -> ApiError:
+    return _refuse(f"The shapes around node '{node.name or node.op_type}' could not be "
+                   "inferred, so its cost cannot be bounded; export with fixed shapes.")
 
 
 def _known(dims: list[int | str | None] | None) -> TypeGuard[list[int]]:
@@ -192,8 +197,7 @@ def count_cost(model, input_name: str) -> Cost:
         if node.op_type in ("MaxPool", "AveragePool", "GlobalMaxPool", "GlobalAveragePool"):
             out, a = shapes.get(node.output[0]), shapes.get(node.input[0])
             if not (_known(out) and _known(a)):
-                raise _refuse(f"The shapes around node '{node.name or node.op_type}' could not be "
-                              "inferred, so its cost cannot be bounded; export with fixed shapes.")
+                raise _unbounded(node)
             kernel = next((list(at.ints) for at in node.attribute if at.name == "kernel_shape"), None)
             reads += math.prod(a) if kernel is None else math.prod(out) * math.prod(kernel)
             continue
@@ -201,8 +205,7 @@ def count_cost(model, input_name: str) -> Cost:
             continue
         out, a, b = shapes.get(node.output[0]), shapes.get(node.input[0]), shapes.get(node.input[1])
         if not (_known(out) and _known(a) and _known(b)):
-            raise _refuse(f"The shapes around node '{node.name or node.op_type}' could not be "
-                          "inferred, so its cost cannot be bounded; export with fixed shapes.")
+            raise _unbounded(node)
         if node.op_type == "Conv":
             total += math.prod(out) * math.prod(b[1:])
         elif node.op_type == "Gemm":

@@ -124,13 +124,12 @@ def _stepped_over(k: int, s: int, p: int, d: int, axes) -> str:
         last = (out.size - 1) * s + out.span - 1
         skipped = [q for q in shapes.unread(n, k, s, p, d) if p <= q <= last and q - p < n]
         if skipped:
-            found.append((len(skipped), n, what))
+            found.append((len(skipped), n, f"{what}s"))
     if not found:
         return ""
     if len(found) == 2 and found[0][:2] == found[1][:2]:
         found = [(*found[0][:2], "rows and columns")]
-    said = " and ".join(f"{count} of the {n} input {what if what.endswith('s') else what + 's'}"
-                        for count, n, what in found)
+    said = " and ".join(f"{count} of the {n} input {what}" for count, n, what in found)
     return f"The {k}x{k} window moves {s} at a time and steps over {said}: no weight ever reads them."
 
 

@@ -9,6 +9,16 @@ export class ApiError extends Error {
   }
 }
 
+/** fetch, with a failed connection turned into an ApiError the pages can show as is. */
+async function send(url, init) {
+  try {
+    return await fetch(url, init);
+  } catch (err) {
+    if (err.name === "AbortError") throw err; // latestOnly's own cancellation
+    throw new ApiError(0, "Could not reach the ConvLab server; check the connection and try again.");
+  }
+}
+
 async function handle(response) {
   let body = null;
   const type = response.headers.get("content-type") || "";
@@ -23,11 +33,11 @@ async function handle(response) {
 }
 
 export async function getJSON(url, { signal } = {}) {
-  return handle(await fetch(url, { signal, headers: { accept: "application/json" } }));
+  return handle(await send(url, { signal, headers: { accept: "application/json" } }));
 }
 
 export async function postJSON(url, payload, { signal } = {}) {
-  return handle(await fetch(url, {
+  return handle(await send(url, {
     method: "POST",
     signal,
     headers: { "content-type": "application/json", accept: "application/json" },
@@ -37,7 +47,7 @@ export async function postJSON(url, payload, { signal } = {}) {
 
 /** GET a file (e.g. a sample PNG) as a Blob. */
 export async function getBlob(url, { signal } = {}) {
-  const response = await fetch(url, { signal });
+  const response = await send(url, { signal });
   if (!response.ok) await handle(response);
   return response.blob();
 }
@@ -49,7 +59,7 @@ export async function postForm(url, fields, { signal } = {}) {
     if (value instanceof Blob && !(value instanceof File)) form.append(name, value, `${name}.png`);
     else form.append(name, value);
   }
-  return handle(await fetch(url, { method: "POST", body: form, signal }));
+  return handle(await send(url, { method: "POST", body: form, signal }));
 }
 
 /**

@@ -51,13 +51,6 @@ export function debounce(fn, ms = 120) {
 }
 
 /** Show an API error (or clear it when `err` is null) in a `.error` element. */
-/** The sentence to show for an error: the server's own, or what a failed fetch means. */
-export function errorText(err) {
-  if (err.detail) return err.detail;
-  if (err.name === "TypeError") return "Could not reach the ConvLab server; check the connection and try again.";
-  return err.message || String(err);
-}
-
 export function showError(node, err) {
   if (!node) return;
   if (!err) {
@@ -66,5 +59,5 @@ export function showError(node, err) {
     return;
   }
   node.hidden = false;
-  node.textContent = errorText(err);
+  node.textContent = err.detail || err.message || String(err);
 }

@@ -143,7 +143,7 @@ async function pick(name, scroll = false) {
     renderDetail(d);
     if (scroll) $("detail").scrollIntoView({ block: "start" });
   } catch (err) {
-    if (!(err instanceof ApiError)) console.warn(err); // a dropped connection, said below
+    if (!(err instanceof ApiError)) throw err;
     showError($("detail-error"), err);
   }
 }
@@ -254,7 +254,7 @@ async function loadIdeas() {
     state.set({ channels: Number(text) });
     renderIdeas(d);
   } catch (err) {
-    if (!(err instanceof ApiError)) console.warn(err); // a dropped connection, said below
+    if (!(err instanceof ApiError)) throw err;
     showError($("ideas-error"), err);
   }
 }
@@ -363,7 +363,7 @@ async function init() {
     }, a.title.replace(" (Inception v1)", ""))));
     renderSummary(data);
   } catch (err) {
-    if (!(err instanceof ApiError)) console.warn(err); // a dropped connection, said below
+    if (!(err instanceof ApiError)) throw err;
     showError($("summary-error"), err);
   }
   const name = summaries.some((a) => a.name === state.get("arch")) ? state.get("arch") : "lenet5";

@@ -4,7 +4,7 @@
 
 import { ApiError, getJSON, latestOnly, postJSON } from "../api.js";
 import { createState } from "../state.js";
-import { bytes, debounce, el, errorText, int, showError } from "../util.js";
+import { bytes, debounce, el, int, showError } from "../util.js";
 
 const COURSE_CHAIN = [
   { type: "conv", filters: 10, kernel: 5, stride: 1, padding: 2, dilation: 1 },
@@ -120,7 +120,7 @@ async function updateLayer() {
     lastLayer = { req: v, res };
     renderLayer(v, res);
   } catch (err) {
-    if (!(err instanceof ApiError)) console.warn(err); // a dropped connection, said below
+    if (!(err instanceof ApiError)) throw err;
     showError($("layer-error"), err);
     $("layer-output").hidden = true; // the last numbers belong to other settings
     $("layer-fit").hidden = true;
@@ -336,9 +336,9 @@ async function checkQuiz(evt) {
       el("p", { class: "small" }, r.explanation),
     );
   } catch (err) {
-    if (!(err instanceof ApiError)) console.warn(err); // a dropped connection, said below
+    if (!(err instanceof ApiError)) throw err;
     box.className = "quiz-feedback error";
-    box.replaceChildren(errorText(err));
+    box.replaceChildren(err.detail);
   }
 }
 
@@ -464,7 +464,7 @@ async function runChain() {
     chainResult = res;
     renderChain(res);
   } catch (err) {
-    if (!(err instanceof ApiError)) console.warn(err); // a dropped connection, said below
+    if (!(err instanceof ApiError)) throw err;
     showError($("chain-error"), err);
     chainResult = null; // nothing below may describe another stack
     chainFailed = true;
