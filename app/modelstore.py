@@ -39,6 +39,9 @@ class Model:
     onnx_bytes: bytes
     session: ort.InferenceSession
     source: str = "shipped"  # shipped | user
+    #: Bytes this model really holds in memory once loaded (file, decoded weights,
+    #: onnxruntime's copy); what the user-model store counts against its caps.
+    held_bytes: int = 0
     _graph: Any = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 

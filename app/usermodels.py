@@ -22,7 +22,6 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-import secrets
 import time
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -287,7 +286,7 @@ def _timed(fn, what: str):
     return result, seconds * 1e3
 
 
-def build_user_model(data: bytes, *, filename: str | None, labels: bytes | None,
+def build_user_model(data: bytes, *, name: str, filename: str | None, labels: bytes | None,
                      mean: str | None, std: str | None, preprocess: str | None,
                      threads: int = 1) -> Model:
     """Validate an uploaded model and return it with its card (not yet in the store)."""
@@ -341,7 +340,6 @@ def build_user_model(data: bytes, *, filename: str | None, labels: bytes | None,
     k = int(ort_out.shape[1])
     classes = parse_labels(labels, k)
     fname = safe_filename(filename)
-    name = f"user-{secrets.token_hex(4)}"
     digit = preprocess == "digit"
     card = {
         "name": name,

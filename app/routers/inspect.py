@@ -4,6 +4,7 @@ and bringing your own ONNX model."""
 from __future__ import annotations
 
 import math
+import secrets
 import time
 from typing import Annotated, Literal
 
@@ -146,7 +147,8 @@ def upload_model(
     if labels is not None:
         labels.file.seek(0)
         raw_labels = labels.file.read(MAX_LABELS_BYTES + 1)  # parse_labels refuses the excess
-    model = build_user_model(data, filename=file.filename, labels=raw_labels, mean=mean, std=std,
+    model = build_user_model(data, name=f"user-{secrets.token_hex(4)}", filename=file.filename,
+                             labels=raw_labels, mean=mean, std=std,
                              preprocess=preprocess, threads=store.threads)
     store.add_user(model)
     return public_card(model)
