@@ -7,7 +7,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: install run test lint chromium bench load clean
+.PHONY: install run test lint chromium redis nginx cluster-test bench load clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,12 +33,39 @@ chromium:
 		exit 1; \
 	fi
 
+# The store's tests start a real redis-server (Debian's package) on a loopback port.
+redis:
+	@if command -v redis-server >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = "0" ]; then \
+		echo "Installing Debian's redis-server for the store's tests..."; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
+	else \
+		echo "The store's tests need redis-server. Install it with: sudo apt-get install -y redis-server"; \
+		exit 1; \
+	fi
+
+# The cluster test puts a real nginx (Debian's package) in front of two app processes.
+nginx:
+	@if [ -x /usr/sbin/nginx ]; then :; \
+	elif [ "$$(id -u)" = "0" ]; then \
+		echo "Installing Debian's nginx for the cluster test..."; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; \
+	else \
+		echo "The cluster test needs nginx at /usr/sbin/nginx. Install it with: sudo apt-get install -y nginx"; \
+		exit 1; \
+	fi
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy app engine
+	$(BIN)/hadolint deploy/Dockerfile
 
-test: install chromium lint
+test: install chromium redis lint
 	$(BIN)/python -m pytest -q
+
+# deploy/'s topology without containers: nginx (deploy/nginx.conf), two apps, Redis.
+cluster-test: install redis nginx
+	$(BIN)/python -m pytest -q -m cluster tests/cluster
 
 bench: install
 	$(BIN)/python -m benchmarks.run

@@ -10,16 +10,20 @@ import sys
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from app.protocol import MAX_HEAD_BYTES
+
     uvicorn.run(
         "app.main:create_app",
         factory=True,
         host=args.host,
         port=args.port,
         workers=args.workers,
-        # uvicorn has no timeout for reading a request body; these bound what it can.
+        # uvicorn's h11 connection plus deadlines for heads and bodies, idle connections
+        # that give way, and refusals in the API's JSON shape (see app/protocol.py).
+        http="app.protocol:ConvLabProtocol",
         timeout_keep_alive=5,
         limit_concurrency=args.limit_concurrency,
-        h11_max_incomplete_event_size=64 * 1024,
+        h11_max_incomplete_event_size=MAX_HEAD_BYTES,
         log_level=args.log_level,
         server_header=False,
     )
@@ -48,7 +52,8 @@ def main(argv: list[str] | None = None) -> int:
         "--limit-concurrency",
         type=int,
         default=200,
-        help="open connections before uvicorn answers 503 (default 200)",
+        help="requests in progress before 503, and open connections before the idle "
+             "ones are closed (default 200)",
     )
     serve.add_argument("--log-level", default="info")
     sub.add_parser("train", help="train a model (needs the train extra)")

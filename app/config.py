@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from app.store import Limits
+
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES_DIR = ROOT / "templates"
 STATIC_DIR = ROOT / "static"
@@ -23,6 +25,14 @@ def _env_int(name: str, default: int) -> int:
         return int(value) if value else default
     except ValueError as exc:
         raise SystemExit(f"{name} must be an integer, got {value!r}") from exc
+
+
+def _env_float(name: str, default: float) -> float:
+    value = os.environ.get(name, "").strip()
+    try:
+        return float(value) if value else default
+    except ValueError as exc:
+        raise SystemExit(f"{name} must be a number, got {value!r}") from exc
 
 
 @dataclass(frozen=True)
@@ -45,3 +55,23 @@ class Settings:
     model_body_limit: int = 26 * 1024 * 1024
     # Decoded image size cap (pixels), checked from the header before decoding.
     max_image_pixels: int = 16_777_216
+    # The shared store of uploaded models (app/store.py): Redis at this URL, or else a
+    # SQLite file in runtime_dir (default <tmp>/convlab-<uid>, made 0700).
+    store_url: str = field(default_factory=lambda: os.environ.get("CONVLAB_STORE_URL", "").strip())
+    runtime_dir: Path | None = field(default_factory=lambda: _env_path("CONVLAB_RUNTIME_DIR"))
+    # An uploaded model unused this long is deleted.
+    model_idle_hours: float = field(
+        default_factory=lambda: _env_float("CONVLAB_MODEL_IDLE_HOURS", 24.0))
+    # Caps, in MB the models hold once loaded: the whole store, one browser (client id
+    # cookie), one network address (a class behind one NAT shares it).
+    store_mb: int = field(default_factory=lambda: _env_int("CONVLAB_STORE_MB", 2048))
+    client_store_mb: int = field(default_factory=lambda: _env_int("CONVLAB_CLIENT_STORE_MB", 200))
+    client_models: int = field(default_factory=lambda: _env_int("CONVLAB_CLIENT_MODELS", 8))
+    address_store_mb: int = field(
+        default_factory=lambda: _env_int("CONVLAB_ADDRESS_STORE_MB", 1024))
+
+    def store_limits(self) -> Limits:
+        mb = 1024 * 1024
+        return Limits(idle_s=self.model_idle_hours * 3600, total_bytes=self.store_mb * mb,
+                      owner_bytes=self.client_store_mb * mb, owner_items=self.client_models,
+                      address_bytes=self.address_store_mb * mb)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -56,6 +57,7 @@ class ValidationErrorBody(ErrorBody):
 ERROR_MEANINGS = {
     400: "The body could not be read: not UTF-8 text, JSON nested too deeply, or not the "
          "multipart form this endpoint takes.",
+    403: "That is one of the server's own models; only uploaded models can be deleted.",
     404: "No model, sample or architecture has that name; the list endpoints name them.",
     413: "The body, the file, or the image's pixel count is over this endpoint's limit "
          "(the message names it).",
@@ -63,6 +65,9 @@ ERROR_MEANINGS = {
          "(read from its bytes, not its name).",
     422: "The body is not valid JSON, or a value is missing, out of range, or does not fit "
          "the others.",
+    429: "Your uploaded models are over the cap for one browser or one network address "
+         "(the message says which); delete one first.",
+    507: "The store of uploaded models is full; nothing in use is evicted to make room.",
     503: "The server is busy with other heavy requests; retry after `Retry-After` seconds.",
 }
 
@@ -121,10 +126,41 @@ class ApiError(Exception):
         self.headers = headers
 
 
+#: Python type names as a student reads them, for "<class 'str'>" in a library's message.
+_TYPE_WORDS = {"str": "text", "int": "a whole number", "float": "a number", "bytes": "bytes",
+               "list": "a list", "dict": "an object", "bool": "true or false", "NoneType": "null"}
+#: Internals that library messages carry and a student must not see: onnxruntime's
+#: "[ONNXRuntimeError] : 1 : FAIL :" prefix; source paths with a line number, and the C++
+#: function after them; Python class reprs.
+_INTERNALS: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
+    (re.compile(r"(?:Value error, )?Expected UploadFile, received: .*"), "expected a file, got a text field"),
+    (re.compile(r"\[ONNXRuntimeError\]\s*:\s*\d+\s*:\s*\w+\s*:\s*"), ""),
+    (re.compile(r"(?:(?:[A-Za-z]:)?(?:[\w.+-]*[/\\])+[\w.+-]+\.(?:pyx?|h|hh|hpp|c|cc|cpp|cxx|cu)"
+                r"(?::\d+)?|[\w.+-]+\.(?:pyx?|h|hh|hpp|c|cc|cpp|cxx|cu):\d+)"
+                r"(?:\s+(?:[\w~]+::)+[\w~<>]+\([^()]*\)(?:\s*const)?)?\s*"), ""),
+    (re.compile(r"<class '(?:[\w.]+\.)?(\w+)'>"), lambda m: _TYPE_WORDS.get(m[1], "another kind of value")),
+    (re.compile(r"<[\w.]+ object at 0x[0-9a-fA-F]+>"), "an object"),
+]
+
+
+def public_text(text: str) -> str:
+    """``text`` without the internals a library's message may carry (source paths,
+    class names); every error sentence passes through it before it is sent."""
+    for pattern, repl in _INTERNALS:
+        text = pattern.sub(repl, text)
+    return text
+
+
 def _describe(err: dict) -> str:
-    loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")]
+    # pydantic names each member of a union in ``loc`` ("constrained-int",
+    # "list[constrained-int]"): its own words, not a field a student wrote.
+    loc = [str(p) for p in err.get("loc", ())
+           if p not in ("body", "query", "path") and not {"-", "["} & set(str(p))]
     where = ".".join(loc) if loc else "request body"
     msg = str(err.get("msg", "is invalid"))
+    if "Expected UploadFile" in msg:
+        return (f"{where}: expected a file, got a text field; send the file itself (FormData "
+                f"with a File in a browser, curl -F '{where}=@image.png').")
     if err.get("type") == "json_invalid":
         return "The request body is not valid JSON (NaN and Infinity are not allowed)."
     if tuple(err.get("loc", ())) == ("body",):
@@ -133,7 +169,7 @@ def _describe(err: dict) -> str:
         if err.get("type") in ("model_attributes_type", "dict_type", "model_type"):
             return ("The request body must be a JSON object, sent with "
                     "Content-Type: application/json.")
-    return f"{where}: {msg}"
+    return f"{where}: {public_text(msg)}"
 
 
 def _mb(n: int) -> str:
@@ -217,16 +253,16 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse({"detail": exc.detail}, exc.status_code, headers=exc.headers)
+        return JSONResponse({"detail": public_text(exc.detail)}, exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         errors = exc.errors()
-        summary = "; ".join(_describe(e) for e in errors[:5])
+        summary = "; ".join(dict.fromkeys(_describe(e) for e in errors[:5]))
         if len(errors) > 5:
             summary += f"; and {len(errors) - 5} more problems"
         slim = [
-            {"loc": list(e.get("loc", ())), "msg": str(e.get("msg")), "type": e.get("type")}
+            {"loc": list(e.get("loc", ())), "msg": public_text(str(e.get("msg"))), "type": e.get("type")}
             for e in errors[:20]
         ]
         return JSONResponse({"detail": summary, "errors": slim}, 422)
@@ -248,7 +284,7 @@ def install_error_handlers(app: FastAPI) -> None:
         elif exc.status_code == 400:
             hint = next((h for k, h in _FORM_HINTS.items() if detail.startswith(k)), None)
             detail = f"{hint} {detail}" if hint else detail
-        return JSONResponse({"detail": detail}, exc.status_code, headers=exc.headers)
+        return JSONResponse({"detail": public_text(detail)}, exc.status_code, headers=exc.headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

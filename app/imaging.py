@@ -1,11 +1,12 @@
 """Decoding and validating uploaded images, and turning them into model inputs.
 
-Uploads are checked from their bytes (never the file name or content type): only
-PNG, JPEG, WebP, GIF and BMP are opened; the pixel count is read from the header
-and refused before any decoding; Pillow's decompression-bomb warning is an error.
-Structures that make a small file cost seconds of CPU are refused from the bytes
-too: PNGs with a flood of chunks, JPEGs with a flood of progressive scans, and
-run-length-compressed BMPs (Pillow decodes those in pure Python).
+Uploads are checked from their bytes (never the file name or content type) before
+anything is decoded (``app.imagefiles``): only PNG, JPEG, WebP, GIF and BMP are
+opened, and files whose structure costs seconds of CPU are refused. The pixel count
+and the aspect ratio are read from the header and refused before any decoding;
+Pillow's decompression-bomb warning is an error. Decoding memory is bounded too:
+JPEGs decode at reduced size, large images are shrunk before any conversion, and
+16-bit images are converted to 8-bit a band of rows at a time.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image
 
 from app.errors import ApiError
+from app.imagefiles import costly_structure, sniff
 
 #: format name -> Pillow plugin name, detected from magic bytes.
 ALLOWED = ("PNG", "JPEG", "WEBP", "GIF", "BMP")
@@ -27,63 +29,26 @@ MAX_PIXELS = 16_777_216  # 16.7 MP, e.g. 4096 x 4096
 #: its header may declare this many times MAX_PIXELS (a 24 MP phone photo) as long as
 #: what is actually decoded stays under MAX_PIXELS.
 JPEG_DRAFT_FACTOR = 2
-#: libjpeg re-reads every coefficient for each progressive scan: a 100 KB file with
-#: thousands of scans takes minutes. Real encoders write about 10.
-MAX_JPEG_SCANS = 32
-#: Pillow handles each PNG chunk in Python (~3 us): a 10 MB flood of empty chunks
-#: costs seconds. A 10 MB PNG in libpng's 8 KB IDAT chunks has about 1,300.
-MAX_PNG_CHUNKS = 10_000
+#: The longer side may be at most this many times the shorter (a panorama is about 4).
+#: A 1 x 16,000,000 strip is under the pixel limit, yet no integer shrink keeps its
+#: short side, and every later step would work on 16 M pixels (871 MB, 3.6 s).
+MAX_ASPECT = 64
 #: Above this many pixels a decoded image is first shrunk by an integer factor
 #: (box filter, like JPEG's DCT scaling) so that later steps stay cheap.
 REDUCE_ABOVE = 1_048_576
+#: 16-bit images are converted to 8-bit this many pixels at a time (8 MB in float64).
+BAND_PIXELS = 1_048_576
+#: Grey modes wider than 8 bits (converted to "L" by :func:`_grey_to_8bit`).
+GREY_WIDE = ("I;16", "I;16B", "I;16L", "I", "F")
+#: EXIF orientation -> the transpose that shows the image upright (as ImageOps.exif_transpose).
+UPRIGHT = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
+           4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
+           6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+           8: Image.Transpose.ROTATE_90}
 
 # Once, for the whole process (catch_warnings per call is not thread-safe). The
 # explicit pixel check in open_image is stricter still, so it holds either way.
 warnings.filterwarnings("error", category=Image.DecompressionBombWarning)
-
-
-def sniff(data: bytes) -> str | None:
-    """The image format from the first bytes, or None when it is not an allowed one."""
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "PNG"
-    if data.startswith(b"\xff\xd8\xff"):
-        return "JPEG"
-    if data[:6] in (b"GIF87a", b"GIF89a"):
-        return "GIF"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "WEBP"
-    if data[:2] == b"BM" and len(data) >= 26:
-        return "BMP"
-    return None
-
-
-def _costly_structure(data: bytes, fmt: str) -> str | None:
-    """Why this file would cost far more CPU than its pixel count suggests, or None."""
-    if fmt == "PNG":
-        pos, count, end = 8, 0, len(data)
-        while pos + 8 <= end:
-            count += 1
-            if count > MAX_PNG_CHUNKS:
-                return (f"The PNG file has more than {MAX_PNG_CHUNKS:,} chunks; "
-                        "save it again with an ordinary image editor.")
-            length, kind = struct.unpack_from(">I4s", data, pos)
-            if kind == b"IEND" or not kind.isalpha():
-                break  # the end, or not a chunk: Pillow refuses a corrupt file itself
-            pos += 12 + length
-    elif fmt == "JPEG":
-        # 0xFF 0xDA (start of scan) cannot occur inside entropy-coded data (0xFF is
-        # stuffed there), so this counts scans, plus any in an EXIF thumbnail.
-        scans = data.count(b"\xff\xda")
-        if scans > MAX_JPEG_SCANS:
-            return (f"The JPEG file has {scans} progressive scans (at most {MAX_JPEG_SCANS} "
-                    "are accepted); save it again as an ordinary JPEG or PNG.")
-    elif fmt == "BMP" and len(data) >= 34:
-        header_size, = struct.unpack_from("<I", data, 14)
-        compression, = struct.unpack_from("<I", data, 30)
-        if header_size >= 40 and compression in (1, 2):
-            return ("This BMP file is run-length compressed (RLE), which ConvLab does not "
-                    "decode; save it as PNG or as an uncompressed BMP.")
-    return None
 
 
 def open_image(data: bytes, *, max_pixels: int = MAX_PIXELS, draft_to: int | None = None) -> tuple[Image.Image, str]:
@@ -106,7 +71,7 @@ def open_image(data: bytes, *, max_pixels: int = MAX_PIXELS, draft_to: int | Non
             "This file is not an image ConvLab accepts: upload a PNG, JPEG, WebP, GIF or BMP "
             "(the format is read from the file's bytes, not its name).",
         )
-    costly = _costly_structure(data, fmt)
+    costly = costly_structure(data, fmt)
     if costly:
         raise ApiError(415 if fmt == "BMP" else 422, costly)
     header_limit = max_pixels * (JPEG_DRAFT_FACTOR if fmt == "JPEG" and draft_to else 1)
@@ -121,6 +86,13 @@ def open_image(data: bytes, *, max_pixels: int = MAX_PIXELS, draft_to: int | Non
                 f"The image is {width} x {height} = {width * height:,} pixels; "
                 f"the limit is {header_limit:,} pixels.",
             )
+        if max(width, height) > MAX_ASPECT * min(width, height):
+            raise ApiError(
+                422,
+                f"The image is {width} x {height} pixels, more than {MAX_ASPECT} times as "
+                f"{'wide as it is tall' if width > height else 'tall as it is wide'}; "
+                "crop it closer to a square.",
+            )
         # A freshly opened image is on its first frame; only that frame is decoded
         # (n_frames would walk every frame of a GIF).
         if fmt == "JPEG" and draft_to:
@@ -132,9 +104,12 @@ def open_image(data: bytes, *, max_pixels: int = MAX_PIXELS, draft_to: int | Non
                     f"decoded at reduced size it has more than {max_pixels:,} pixels.",
                 )
         im.load()
-        rotated = im.getexif().get(0x0112, 1) in (5, 6, 7, 8)
-        im = ImageOps.exif_transpose(im)
+        orientation = im.getexif().get(0x0112, 1)
+        rotated = orientation in (5, 6, 7, 8)
+        # Shrink first, then convert and turn upright: each step then copies few pixels.
         im = to_rgb_or_l(_reduce(im, draft_to))
+        if orientation in UPRIGHT:
+            im = im.transpose(UPRIGHT[orientation])
         # The size as the person sees the file (before DCT scaling or reduction).
         im.info["original_size"] = (height, width) if rotated else (width, height)
     except ApiError:
@@ -155,16 +130,43 @@ def open_image(data: bytes, *, max_pixels: int = MAX_PIXELS, draft_to: int | Non
 
 def _reduce(im: Image.Image, draft_to: int | None) -> Image.Image:
     """Shrink a large decoded image by an integer factor of at most 8 (box filter, like
-    JPEG's DCT scaling), keeping both sides at least ``draft_to``."""
+    JPEG's DCT scaling), keeping both sides at least ``draft_to``.
+
+    The work goes a band of rows at a time (crop, convert to a mode ``reduce`` takes,
+    reduce, paste), so the only full-size copy is the decoded image itself: Pillow's
+    own ``reduce`` of an RGBA image first converts all of it (64 MB at 4096 x 4096).
+    """
     w, h = im.size
     if not draft_to or w * h <= REDUCE_ABOVE:
         return im
     factor = min(w // draft_to, h // draft_to, 8)
     if factor < 2:
         return im
-    if im.mode not in ("L", "LA", "RGB", "RGBA"):
-        im = to_rgb_or_l(im)
-    return im.reduce(factor)
+    hi = _grey_top(im) if im.mode in GREY_WIDE else None
+    rows = max(factor, BAND_PIXELS // w // factor * factor)
+    out: Image.Image | None = None
+    for y in range(0, h, rows):
+        part = _reducible(im.crop((0, y, w, min(h, y + rows))), hi).reduce(factor)
+        if out is None:
+            out = Image.new(part.mode, (-(-w // factor), -(-h // factor)))
+        out.paste(part, (0, y // factor))
+    assert out is not None
+    return out
+
+
+def _reducible(im: Image.Image, hi: float | None = None) -> Image.Image:
+    """Any mode -> one that ``Image.reduce`` takes: L, LA, RGB or RGBA (alpha kept, a
+    transparent colour made alpha, 16-bit and wider grey scaled to 8-bit)."""
+    mode = im.mode
+    if mode in ("L", "RGB") and "transparency" in im.info or mode in ("P", "PA", "RGBa"):
+        return im.convert("RGBA" if "transparency" in im.info or mode != "P" else "RGB")
+    if mode in ("L", "LA", "RGB", "RGBA"):
+        return im
+    if mode in ("1", "La"):
+        return im.convert("L" if mode == "1" else "LA")
+    if mode in GREY_WIDE:
+        return _grey_to_8bit(im, hi)
+    return im.convert("RGB")
 
 
 def to_rgb_or_l(im: Image.Image) -> Image.Image:
@@ -177,10 +179,8 @@ def to_rgb_or_l(im: Image.Image) -> Image.Image:
         return im
     if mode == "1":
         return im.convert("L")
-    if mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        arr = np.asarray(im, dtype=np.float64)
-        hi = 65535.0 if mode.startswith("I;16") or arr.max() > 255 else 255.0
-        return Image.fromarray(np.clip(arr / hi * 255.0 + 0.5, 0, 255).astype(np.uint8), "L")
+    if mode in GREY_WIDE:
+        return _grey_to_8bit(im)
     if mode == "P" and "transparency" in im.info:
         im = im.convert("RGBA")
     elif mode == "P":
@@ -190,6 +190,26 @@ def to_rgb_or_l(im: Image.Image) -> Image.Image:
     if im.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
         return _on_white(im)
     return im.convert("RGB")
+
+
+def _grey_top(im: Image.Image) -> float:
+    """What white is in a wide grey image: 65535 for 16-bit, else 255 unless a value passes it."""
+    top = im.getextrema()[1]
+    return 65535.0 if im.mode.startswith("I;16") or float(top) > 255 else 255.0  # type: ignore[arg-type]
+
+
+def _grey_to_8bit(im: Image.Image, hi: float | None = None) -> Image.Image:
+    """16-bit, 32-bit or float grey -> "L": v / hi * 255, rounded (``hi`` from
+    :func:`_grey_top` by default), a band of :data:`BAND_PIXELS` at a time: a float64
+    copy of a whole 4096 x 4096 image would be 128 MB, and each arithmetic step more."""
+    w, h = im.size
+    hi = hi or _grey_top(im)
+    out = np.empty((h, w), np.uint8)
+    rows = max(1, BAND_PIXELS // w)
+    for y in range(0, h, rows):
+        band = np.asarray(im.crop((0, y, w, min(h, y + rows))), dtype=np.float64)
+        out[y:y + rows] = np.clip(band / hi * 255.0 + 0.5, 0, 255)
+    return Image.fromarray(out, "L")
 
 
 def _on_white(im: Image.Image) -> Image.Image:
@@ -290,10 +310,10 @@ def prepare_rgb(im: Image.Image, spec: dict) -> Prepared:
     target = w / h
     if abs(iw / ih - target) > 1e-6:
         if iw / ih > target:
-            nw = round(ih * target)
+            nw = max(1, round(ih * target))  # a 256 x 1 model crops a column, not nothing
             box = ((iw - nw) // 2, 0, (iw - nw) // 2 + nw, ih)
         else:
-            nh = round(iw / target)
+            nh = max(1, round(iw / target))
             box = (0, (ih - nh) // 2, iw, (ih - nh) // 2 + nh)
         im = im.crop(box)
         steps.append(("cropped", f"centre-cropped to {im.size[0]} x {im.size[1]}", _thumb(im)))

@@ -42,6 +42,9 @@ MAX_VECTOR = 4096
 MAX_FILTERS = 64
 MAX_FILTER_CHANNELS = 16
 SMALL_VECTOR = 1000  # vectors up to this length also travel as exact JSON numbers
+#: What the run cache may hold. With the heavy gate full (4 runs of at most
+#: app.usermodels.MAX_VALUES float32 values each) it keeps a process under ~600 MB.
+RUN_CACHE_BYTES = 96 << 20
 
 PASS_THROUGH = {"Identity", "Dropout", "Constant"}
 CHAIN_OPS = {"Add", "Sub", "Mul", "Div", "Erf"}
@@ -77,7 +80,7 @@ class RunCache:
     """The last few engine runs, so that clicks on one image's feature maps (each a
     ``/trace`` request with the same input) do not re-run the whole model."""
 
-    def __init__(self, max_runs: int = 6, max_bytes: int = 256 << 20):
+    def __init__(self, max_runs: int = 6, max_bytes: int = RUN_CACHE_BYTES):
         self.max_runs, self.max_bytes = max_runs, max_bytes
         self._runs: OrderedDict[tuple, Run] = OrderedDict()
         self._lock = threading.Lock()
@@ -124,10 +127,26 @@ def run_model(model: Model, x: np.ndarray, *, compare: bool = True, fresh: bool 
     return result
 
 
+def warm(models) -> None:
+    """Run each model once on a blank image, in the engine and in onnxruntime, so that
+    the first student's ``/inspect`` does not pay for loading the engine's graph and
+    the first calls into both runtimes. Nothing is cached but the loaded graph."""
+    for model in models:
+        x = np.zeros([1, *model.input_spec["shape"][1:]], np.float32)
+        run(model.graph(), x, keep=False)
+        model.session.run(None, {model.input_name: x})
+
+
 # ------------------------------------------------------------------ graph structure
 
 class Structure:
-    """Who produces and who consumes each tensor; which tensors are data (not weights)."""
+    """Who produces and who consumes each tensor; which tensors are data (not weights).
+
+    Everything is found in one pass over the nodes: ``ancestors[t]`` is a bit set (a
+    Python int) of the data tensors ``t`` is computed from, so "is a computed from b?"
+    is one bit test, however deep the graph (a skip-connection check per Add stays
+    linear in the graph's size).
+    """
 
     def __init__(self, graph: Graph):
         self.graph = graph
@@ -144,9 +163,24 @@ class Structure:
             if node.op_type == "Constant":
                 constants.update(filter(None, node.outputs))
         self.constants = constants
-        self.position = {id(node): i for i, node in enumerate(graph.nodes)}
         self.input_names = {vi.name for vi in graph.inputs}
         self.output_names = {vi.name for vi in graph.outputs}
+        self.bit: dict[str, int] = {}
+        self.ancestors: dict[str, int] = {}
+        for name in self.input_names:
+            self._add_tensor(name, 0)
+        for node in graph.nodes:
+            inherited = 0
+            for name in self.data_inputs(node):
+                inherited |= self.ancestors.get(name, 0)
+            for name in filter(None, node.outputs):
+                if name not in constants:
+                    self._add_tensor(name, inherited)
+        self._ends: dict[int, Node] = {}
+
+    def _add_tensor(self, name: str, inherited: int) -> None:
+        self.bit[name] = 1 << len(self.bit)
+        self.ancestors[name] = inherited | self.bit[name]
 
     def data_inputs(self, node: Node) -> list[str]:
         return [n for n in node.inputs if n and n not in self.constants]
@@ -166,9 +200,16 @@ class Structure:
         return len(users) == 1 and users[0].op_type in ELEMENTWISE and out not in self.output_names
 
     def chain_end(self, node: Node) -> Node:
-        while self.is_chain_step(node):
+        """The node that ends the element-wise chain ``node`` is in (remembered, so that
+        asking for every step of a long chain stays linear)."""
+        path = []
+        while id(node) not in self._ends and self.is_chain_step(node):
+            path.append(node)
             node = self.consumers[node.outputs[0]][0]
-        return node
+        end = self._ends.get(id(node), node)
+        for step in path:
+            self._ends[id(step)] = end
+        return end
 
     def skip_connection(self, node: Node) -> tuple[str, str] | None:
         """``(shortcut, main)`` tensors when ``node`` adds a tensor to something computed from it.
@@ -189,21 +230,8 @@ class Structure:
         return any(self._depends_on(tensor, name) for name in self.input_names)
 
     def _depends_on(self, tensor: str, ancestor: str) -> bool:
-        """Whether ``tensor`` is computed from ``ancestor``: a walk back through producers,
-        never past the ancestor's own producer (nodes are in topological order)."""
-        made_by = self.producer.get(ancestor)
-        floor = self.position[id(made_by)] if made_by is not None else -1
-        seen, todo = set(), [tensor]
-        while todo:
-            t = todo.pop()
-            if t == ancestor:
-                return True
-            node = self.producer.get(t)
-            if node is None or id(node) in seen or self.position[id(node)] <= floor:
-                continue
-            seen.add(id(node))
-            todo.extend(self.data_inputs(node))
-        return False
+        """Whether ``tensor`` is computed from ``ancestor`` (or is it): one bit test."""
+        return bool(self.ancestors.get(tensor, 0) & self.bit.get(ancestor, 0))
 
     def activation_name(self, node: Node) -> str | None:
         """"GELU" when ``node`` is the Mul x * 0.5 * (1 + erf(x / sqrt 2)) spelled out in ops."""
@@ -380,5 +408,5 @@ def softmax_json(r: Run) -> dict | None:
     }
 
 
-def probabilities(r: Run) -> np.ndarray:
-    return as_probabilities(np.asarray(r.output, np.float64).reshape(1, -1))[0]
+def probabilities(r: Run, model_name: str = "the model") -> np.ndarray:
+    return as_probabilities(np.asarray(r.output, np.float64).reshape(1, -1), model_name)[0]

@@ -12,6 +12,11 @@ from app.errors import ApiError
 from engine import shapes
 
 UNREAD_LISTED = 1000  # enough for any grid the calculator draws (300 cells a row)
+#: A dilated filter spans at most this many cells, D*(F-1)+1 (the largest input the
+#: calculator takes). With padding "same" the padded axis is N + span - 1, so this
+#: bounds it, and the work of ``shapes.unread`` along it, to 200,000 cells: a few
+#: milliseconds instead of seconds and gigabytes.
+MAX_SPAN = 100_000
 
 
 @dataclass(frozen=True)
@@ -108,6 +113,12 @@ def describe(
         if a.s < 1:
             raise ApiError(422, f"Stride must be at least 1 (got {a.s}): the window has to move.")
         span = a.d * (a.k - 1) + 1
+        if span > MAX_SPAN:
+            raise ApiError(
+                422,
+                f"The filter spans {span:,} {a.name} ({a.k} taps, {a.d} apart: D*(F-1)+1); "
+                f"at most {MAX_SPAN:,} are accepted. Use a smaller filter or dilation.",
+            )
         padded = a.n + a.p0 + a.p1
         if span > padded:
             what = f"{a.k}" if a.d == 1 else f"{a.k} with dilation {a.d}, spanning {span}"
@@ -124,9 +135,12 @@ def describe(
         sizes.append(int(out.size))
         fits.append(bool(out.fits))
         formulas.append(axis_formula(a, int(out.size)))
-        unread.append(shapes.unread(a.n, a.k, a.s, (a.p0, a.p1), a.d))
     same_axes = axes[0].n == axes[1].n and formulas[0] == formulas[1]
     same_reads = astuple(axes[0])[1:] == astuple(axes[1])[1:]
+    for a in axes[:1] if same_reads else axes:
+        unread.append(shapes.unread(a.n, a.k, a.s, (a.p0, a.p1), a.d))
+    if same_reads:
+        unread.append(unread[0])
     for a, size, axis in zip(axes[:1] if same_reads else axes, sizes, unread, strict=False):
         note = _unread_note(a, size, axis, both=same_reads)
         if note:

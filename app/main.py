@@ -14,6 +14,7 @@ from app.config import STATIC_DIR, Settings
 from app.deps import heavy_slot
 from app.errors import document_errors, install_error_handlers
 from app.gate import HeavyGate
+from app.inspection import warm
 from app.modelstore import ModelStore
 from app.routers import architectures as architectures_router
 from app.routers import basics, images, models, pages
@@ -23,6 +24,8 @@ from app.routers import lessons as lessons_router
 from app.routers import playground as playground_router
 from app.routers import train as train_router
 from app.security import SecurityHeadersMiddleware
+from app.store import open_store
+from app.store_models import UserModels
 
 log = logging.getLogger("convlab")
 
@@ -43,8 +46,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.gate = HeavyGate(settings.heavy_concurrency, settings.heavy_queue_timeout_s)
         store = ModelStore(threads=settings.ort_threads)
         store.load_dir(settings.models_dir)
+        warm(store.shipped.values())  # the first student's /inspect pays nothing extra
+        store.user = UserModels(open_store(settings.store_url, settings.runtime_dir,
+                                           settings.store_limits()), threads=settings.ort_threads)
         app.state.models = store
         yield
+        store.user.close()
 
     app = FastAPI(
         title="ConvLab API",

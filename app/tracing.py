@@ -57,51 +57,62 @@ class _Whole(Exception):
     pass
 
 
-def receptive_field(r: Run, st: Structure, tensor: str, row: int, col: int) -> dict:
-    """Rows and columns of the model input that position (row, col) of ``tensor`` depends on."""
-    _, _, h, w = r.x.shape
-    steps = [0]
-    memo: dict[tuple, tuple[int, int, int, int]] = {}  # skip connections meet again
+Box = tuple[int, int, int, int]  # first row, last row, first column, last column
 
-    def walk(t: str, box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
-        if (t, box) not in memo:
-            memo[t, box] = step(t, box)
-        return memo[t, box]
 
-    def step(t: str, box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
-        if t in st.input_names:
-            return box
-        steps[0] += 1
-        node = st.producer.get(t)
-        if steps[0] > 4000 or node is None:
+def _union(a: Box | None, b: Box) -> Box:
+    return b if a is None else (min(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), max(a[3], b[3]))
+
+
+def _input_boxes(r: Run, st: Structure, node: Node, t: str, box: Box) -> list[tuple[str, Box]]:
+    """Where the cells ``box`` of ``t`` (an output of ``node``) come from, per data input."""
+    r0, r1, c0, c1 = box
+    op = node.op_type
+    if op in WINDOW_OPS:
+        (kh, kw), (sh, sw), pads, (dh, dw) = window_of(r, node)
+        return [(node.inputs[0], (r0 * sh - pads[0], r1 * sh - pads[0] + dh * (kh - 1),
+                                  c0 * sw - pads[1], c1 * sw - pads[1] + dw * (kw - 1)))]
+    out_shape = r.values[t].shape
+    if op == "MatMul" and len(out_shape) == 4 and st.data_inputs(node) == [node.inputs[0]]:
+        # x @ W mixes the columns of each row: rows stay, every column counts
+        return [(node.inputs[0], (r0, r1, 0, r.values[node.inputs[0]].shape[3] - 1))]
+    if op in ELEMENTWISE | PASS_THROUGH or (op == "Concat" and node.attributes.get("axis") in (1, -3)):
+        inputs = [i for i in st.data_inputs(node) if r.values[i].ndim == 4]
+        if any(r.values[i].shape[2:] != out_shape[2:] and st.from_input(i) for i in inputs):
+            # A broadcast map computed from the image, e.g. squeeze-and-excitation's
+            # (1, C, 1, 1) from a global pool: every input pixel reaches it.
             raise _Whole
-        r0, r1, c0, c1 = box
-        op = node.op_type
-        if op in WINDOW_OPS:
-            (kh, kw), (sh, sw), pads, (dh, dw) = window_of(r, node)
-            return walk(node.inputs[0], (r0 * sh - pads[0], r1 * sh - pads[0] + dh * (kh - 1),
-                                         c0 * sw - pads[1], c1 * sw - pads[1] + dw * (kw - 1)))
-        out_shape = r.values[t].shape
-        if op == "MatMul" and len(out_shape) == 4 and st.data_inputs(node) == [node.inputs[0]]:
-            # x @ W mixes the columns of each row: rows stay, every column counts
-            return walk(node.inputs[0], (r0, r1, 0, r.values[node.inputs[0]].shape[3] - 1))
-        if op in ELEMENTWISE | PASS_THROUGH or (op == "Concat" and node.attributes.get("axis") in (1, -3)):
-            inputs = [i for i in st.data_inputs(node) if r.values[i].ndim == 4]
-            if any(r.values[i].shape[2:] != out_shape[2:] and st.from_input(i) for i in inputs):
-                # A broadcast map computed from the image, e.g. squeeze-and-excitation's
-                # (1, C, 1, 1) from a global pool: every input pixel reaches it.
-                raise _Whole
-            boxes = [walk(i, box) for i in inputs if r.values[i].shape[2:] == out_shape[2:]]
-            if not boxes:
-                raise _Whole
-            return (min(b[0] for b in boxes), max(b[1] for b in boxes),
-                    min(b[2] for b in boxes), max(b[3] for b in boxes))
-        raise _Whole
+        same = [(i, box) for i in inputs if r.values[i].shape[2:] == out_shape[2:]]
+        if same:
+            return same
+    raise _Whole
 
+
+def receptive_field(r: Run, st: Structure, tensor: str, row: int, col: int) -> dict:
+    """Rows and columns of the model input that position (row, col) of ``tensor`` depends on.
+
+    One pass over the nodes from the last to the first (a loop, not a recursion, however
+    deep the model): each node maps the box of its output that the position reaches to
+    boxes of its inputs, and where skip connections meet again the boxes are united.
+    """
+    _, _, h, w = r.x.shape
+    boxes: dict[str, Box] = {tensor: (row, row, col, col)}
+    field: Box | None = None
     try:
-        r0, r1, c0, c1 = walk(tensor, (row, row, col, col))
+        for node in reversed(r.graph.nodes):
+            for t in [o for o in node.outputs if o in boxes]:
+                for name, box in _input_boxes(r, st, node, t, boxes.pop(t)):
+                    if name in st.input_names:
+                        field = _union(field, box)
+                    elif st.producer.get(name) is None:
+                        raise _Whole
+                    else:
+                        boxes[name] = _union(boxes.get(name), box)
+        if field is None or boxes:
+            raise _Whole
     except _Whole:
         return {"whole": True, "rows": [0, h - 1], "cols": [0, w - 1], "size": [h, w]}
+    r0, r1, c0, c1 = field
     return {"whole": False, "rows": [max(0, r0), min(h - 1, r1)], "cols": [max(0, c0), min(w - 1, c1)],
             "size": [r1 - r0 + 1, c1 - c0 + 1]}
 

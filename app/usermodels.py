@@ -1,4 +1,4 @@
-"""Users' own ONNX models: checked, measured once, and held in memory (never written to disk).
+"""Users' own ONNX models: checked and measured once (kept private by app/store_models.py).
 
 A model is accepted when it is a small image classifier the engine can explain:
 
@@ -8,9 +8,14 @@ A model is accepted when it is a small image classifier the engine can explain:
 - one float input, NCHW with 1 or 3 channels and a fixed H, W of at most 256 (the
   batch axis may be dynamic);
 - one output, a vector of K <= 1000 class scores per image;
+- bounded before anything is decoded (:mod:`app.onnx_scan`): at most 64 MB of weights
+  once decoded, 65,536 values per node attribute, 200,000 protobuf entries; every
+  initializer used by some node;
 - only ops the engine runs; per image at most 2e9 multiply-adds, 5e8 values read by
-  pooling windows and 64 M values output by all layers (what the layer-by-layer view
-  keeps), all bounded from ONNX shape inference before anything runs; and one run on a
+  pooling windows and 16 M values output by all layers (what the layer-by-layer view
+  keeps: 64 MB, so four runs at once and the run cache fit in the memory budget), all
+  bounded from ONNX shape inference (after folding constants such as computed Pad
+  widths; a shape still unknown is refused) before anything runs; and one run on a
   test image in under 1 s in both onnxruntime and the engine, which must agree.
 
 Everything the card says (input preprocessing, classes) comes from the upload and the
@@ -31,11 +36,14 @@ import numpy as np
 
 from app.errors import ApiError
 from app.modelstore import Model, make_session
+from app.onnx_scan import ScanError, scan
 from engine.graph import (
+    FOLD_VALUES,
     SUPPORTED_OPS,
     Graph,
     GraphError,
     UnsupportedOpError,
+    fold_constants,
     graph_params,
     load_graph,
     run,
@@ -47,7 +55,7 @@ MAX_CLASSES = 1000
 MAX_SIDE = 256
 MAX_MACS = 2e9
 MAX_POOL_READS = 5e8  # pooling is not multiply-adds, but the engine's time all the same
-MAX_VALUES = 64_000_000  # about 256 MB of float32 outputs kept by one layer-by-layer run
+MAX_VALUES = 16_000_000  # 64 MB of float32 outputs kept by one layer-by-layer run
 MAX_RUN_S = 1.0
 MAX_LABEL_CHARS = 64
 MAX_LABELS_BYTES = 64 * 1024
@@ -61,13 +69,18 @@ def _refuse(detail: str, status: int = 422) -> ApiError:
 
 
 def parse(data: bytes):
-    """The ModelProto, or 4xx: empty, too large, or not a protobuf ONNX model."""
+    """(ModelProto, its :class:`~app.onnx_scan.Scan`), or 4xx: empty, too large, too costly to decode (:func:`app.onnx_scan.scan`,
+    before the parser runs), or not a protobuf ONNX model."""
     import onnx
 
     if not data:
         raise _refuse("The uploaded model file is empty.")
     if len(data) > MAX_BYTES:
         raise _refuse(f"The model file is {len(data) / 2**20:.1f} MB; the limit is 25 MB.", 413)
+    try:
+        cost = scan(data)
+    except ScanError as exc:
+        raise _refuse(str(exc)) from None
     model = onnx.ModelProto()
     try:
         model.ParseFromString(data)
@@ -76,23 +89,36 @@ def parse(data: bytes):
                       "(export the model with torch.onnx.export or tf2onnx).") from None
     if not model.HasField("graph") or not len(model.graph.node):
         raise _refuse("This file is not an ONNX model: it holds no graph (no nodes).")
-    return model
+    return model, cost
 
 
 def _all_tensors(graph):
-    yield from graph.initializer
-    for sparse in graph.sparse_initializer:
-        yield sparse.values
-        yield sparse.indices
-    for node in graph.node:
-        for attr in node.attribute:
-            if attr.HasField("t"):
-                yield attr.t
-            yield from attr.tensors
-            if attr.HasField("g"):
-                yield from _all_tensors(attr.g)
-            for sub in attr.graphs:
-                yield from _all_tensors(sub)
+    """Every TensorProto in ``graph`` and its subgraphs (a loop over a stack of graphs)."""
+    graphs = [graph]
+    while graphs:
+        g = graphs.pop()
+        yield from g.initializer
+        for sparse in g.sparse_initializer:
+            yield sparse.values
+            yield sparse.indices
+        for node in g.node:
+            for attr in node.attribute:
+                if attr.HasField("t"):
+                    yield attr.t
+                yield from attr.tensors
+                if attr.HasField("g"):
+                    graphs.append(attr.g)
+                graphs.extend(attr.graphs)
+
+
+def refuse_unused_initializers(model) -> None:
+    """Every weight must be read by some node: an unused one would only take memory."""
+    g = model.graph
+    used = {name for node in g.node for name in node.input} | {vi.name for vi in g.output}
+    unused = [t.name for t in g.initializer if t.name not in used]
+    if unused:
+        raise _refuse(f"The model holds {len(unused)} weight tensor(s) that no node uses (e.g. "
+                      f"'{unused[0][:60]}'); remove them (onnx.helper or onnxsim do it).")
 
 
 def refuse_external_data(model) -> None:
@@ -169,12 +195,23 @@ class Cost:
     values: int  # values all nodes output: what a layer-by-layer run keeps
 
 
-def count_cost(model, input_name: str) -> Cost:
-    """Multiply-adds, pooling reads and kept values of one image (ONNX shape inference)."""
+def count_cost(model, input_name: str, graph: Graph) -> Cost:
+    """Multiply-adds, pooling reads and kept values of one image (ONNX shape inference).
+
+    Small tensors computed from weights alone (``graph``'s :func:`fold_constants`, e.g.
+    Pad widths that are a sum) are given to shape inference as initializers; a node
+    output whose shape is still unknown is refused, never counted as zero.
+    """
     import onnx
+    from onnx import numpy_helper
 
     m = onnx.ModelProto()
     m.CopyFrom(model)
+    folded = {k: v for k, v in fold_constants(graph).items() if v.size <= FOLD_VALUES}
+    kept = [n for n in m.graph.node if not all(o in folded for o in n.output if o)]
+    del m.graph.node[:]
+    m.graph.node.extend(kept)
+    m.graph.initializer.extend(numpy_helper.from_array(v, k) for k, v in folded.items())
     for vi in m.graph.input:
         if vi.name == input_name:
             vi.type.tensor_type.shape.dim[0].Clear()
@@ -189,10 +226,11 @@ def count_cost(model, input_name: str) -> Cost:
     shapes.update({t.name: list(t.dims) for t in m.graph.initializer})
     total = reads = values = 0
     for node in m.graph.node:
-        for name in node.output:
+        for name in filter(None, node.output):
             dims = shapes.get(name)
-            if _known(dims):
-                values += math.prod(dims)
+            if not _known(dims):
+                raise _unbounded(node)
+            values += math.prod(dims)
         if node.op_type in ("MaxPool", "AveragePool", "GlobalMaxPool", "GlobalAveragePool"):
             out, a = shapes.get(node.output[0]), shapes.get(node.input[0])
             if not (_known(out) and _known(a)):
@@ -292,16 +330,17 @@ def build_user_model(data: bytes, *, name: str, filename: str | None, labels: by
     """Validate an uploaded model and return it with its card (not yet in the store)."""
     import onnx
 
-    model = parse(data)
+    model, weights = parse(data)  # cheap bounds first: nothing is decoded before them
     refuse_external_data(model)
-    graph = _load_engine_graph(data)
+    refuse_unused_initializers(model)
+    graph = _load_engine_graph(data)  # bounded by the scan; says more than the checker
     try:
         onnx.checker.check_model(model)
     except Exception as exc:
         first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
         raise _refuse(f"onnx.checker rejects the model: {first}") from None
     input_name, (c, h, w), output_name = check_io(model)
-    cost = count_cost(model, input_name)
+    cost = count_cost(model, input_name, graph)
     macs = cost.macs
     if macs > MAX_MACS:
         raise _refuse(f"The model needs {macs / 1e9:.1f} billion multiply-adds per image; the "
@@ -344,9 +383,8 @@ def build_user_model(data: bytes, *, name: str, filename: str | None, labels: by
     card = {
         "name": name,
         "title": f"Your model: {fname}",
-        "description": ("An ONNX model you uploaded. It lives in this server's memory only "
-                        "(never written to disk); the server keeps the 8 most recently used "
-                        "uploads and forgets older ones."),
+        "description": ("An ONNX model you uploaded. It is private: only whoever holds its "
+                        "handle (its name, in your link) can see, run or delete it."),
         "dataset": None,
         "classes": classes,
         "input": {
@@ -366,6 +404,8 @@ def build_user_model(data: bytes, *, name: str, filename: str | None, labels: by
         "check": {"max_abs_diff_vs_onnxruntime": diff, "onnxruntime_ms": round(ort_ms, 2),
                   "engine_ms": round(engine_ms, 2)},
     }
-    user_model = Model(name, card, data, session, source="user")
+    # What it holds: the file, the engine's arrays and onnxruntime's copy of the weights.
+    user_model = Model(name, card, data, session, source="user",
+                       held_bytes=len(data) + weights.weight_bytes + weights.stored_bytes)
     user_model._graph = graph
     return user_model

@@ -36,6 +36,8 @@ __all__ = [
     "UnsupportedOpError",
     "ValueInfo",
     "conv_weights",
+    "flush_denormals",
+    "fold_constants",
     "graph_params",
     "infer_shapes",
     "load_graph",
@@ -47,6 +49,10 @@ SUPPORTED_OPS: frozenset[str] = frozenset(OPS)
 MAX_NODES = 2000
 MAX_MODEL_BYTES = 128 << 20
 MAX_WEIGHTS = 1 << 25  # values over all initializers and Constant tensors (128 MiB of float32)
+FOLD_VALUES = 1024  # constant folding only combines tensors this small (shapes, pads, scalars)
+_FOLDABLE = frozenset({"Constant", "Identity", "Add", "Sub", "Mul", "Div", "Concat", "Reshape",
+                       "Flatten", "Transpose", "Clip"})
+_TINY = np.finfo(np.float32).tiny  # the smallest normal float32, about 1.18e-38
 _DEFAULT_DOMAINS = ("", "ai.onnx")
 # Inputs holding learnable parameters, by op (BatchNormalization's running mean and
 # variance are statistics, not learned by gradient descent, as in PyTorch's parameters()).
@@ -165,7 +171,7 @@ def _array(tensor, what: str) -> np.ndarray:
     except Exception as e:
         raise GraphError(f"{what} cannot be read: {e}") from None
     if arr.dtype.kind == "f":
-        return arr.astype(np.float32, copy=False)
+        return flush_denormals(arr.astype(np.float32, copy=False))
     if arr.dtype.kind in "iub":
         return arr.astype(np.int64, copy=False)
     raise GraphError(f"{what} has dtype {arr.dtype}; only numbers are supported")
@@ -344,10 +350,24 @@ def _feeds(graph: Graph, x) -> dict[str, np.ndarray]:
             shown = tuple(d if isinstance(d, int) and d > 0 else "?" for d in info.shape)
             raise GraphError(f"input '{info.name}' must have shape {shown}, got {arr.shape}")
         kind = np.dtype(info.dtype).kind if info.dtype != "unknown" else "f"
-        feeds[info.name] = arr.astype(
+        feeds[info.name] = flush_denormals(arr.astype(
             np.int64 if kind in "iu" else bool if kind == "b" else np.float32, copy=False
-        )
+        ))
     return feeds
+
+
+def flush_denormals(arr: np.ndarray) -> np.ndarray:
+    """``arr`` with its denormal float32 values (0 < |v| < 1.18e-38) replaced by 0.
+
+    CPUs compute with denormals up to a hundred times more slowly than with normal
+    numbers, so a model that adds 1e-39 to a black image would make every later layer
+    crawl. Flushing each layer's output keeps every op on normal numbers, as
+    onnxruntime's ``session.set_denormal_as_zero`` does. Non-float arrays pass through.
+    """
+    if arr.dtype != np.float32 or arr.size == 0:
+        return arr
+    small = np.abs(arr) < _TINY
+    return np.where(small, np.float32(0), arr) if small.any() else arr
 
 
 def run(graph: Graph, x, *, keep: bool = True) -> dict[str, np.ndarray]:
@@ -405,6 +425,7 @@ def _execute(graph: Graph, values: dict, kept: dict, keep: bool) -> None:
             arr = np.asarray(arr)
             if arr.dtype.kind == "f" and arr.dtype != np.float32:
                 arr = arr.astype(np.float32)
+            arr = flush_denormals(arr)
             values[name] = arr
             if keep or name in wanted:
                 kept[name] = arr
@@ -416,6 +437,34 @@ def _execute(graph: Graph, values: dict, kept: dict, keep: bool) -> None:
                     and name not in graph.initializers
                 ):
                     values.pop(name, None)
+
+
+def fold_constants(graph: Graph) -> dict[str, np.ndarray]:
+    """Values of the small tensors computed from weights alone, such as Pad widths that
+    are the sum of two initializers, found by running those nodes (and nothing else).
+
+    Only cheap ops (:data:`_FOLDABLE`) whose inputs each hold at most :data:`FOLD_VALUES`
+    values are run, so folding costs at most about a million values; the results are
+    what ONNX shape inference needs to know every shape. One pass in node order.
+    """
+    known: dict[str, np.ndarray] = dict(graph.initializers)
+    folded: dict[str, np.ndarray] = {}
+    for node in graph.nodes:
+        names = [n for n in node.inputs if n]
+        if node.op_type not in _FOLDABLE or not all(
+            n in known and known[n].size <= FOLD_VALUES for n in names
+        ):
+            continue
+        try:
+            results = OPS[node.op_type](
+                [known[n] if n else None for n in node.inputs], node.attributes, graph.opset
+            )
+        except (ValueError, TypeError, IndexError, KeyError, ArithmeticError):
+            continue
+        for name, arr in zip(node.outputs, results, strict=False):
+            if name:
+                known[name] = folded[name] = np.asarray(arr)
+    return folded
 
 
 def infer_shapes(graph: Graph, input_shape: Sequence[int]) -> dict[str, tuple[int, ...]]:

@@ -175,6 +175,10 @@ def unread(n: int, kernel: int, stride: int = 1, pad: int | Sequence[int] = 0,
     larger than the window, or dilation gaps that the stride does not fill). A 1x1
     window with stride 2 reads every second row and column.
 
+    Time and memory are O(N + P + D) (about 40 bytes a padded cell), whatever F and
+    S are; the answer itself can be that long too, so a caller that takes sizes from a
+    user bounds ``N + P`` first (``app.layer_math.MAX_SPAN``).
+
     Returns
     -------
     list of int

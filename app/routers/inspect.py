@@ -4,20 +4,27 @@ and bringing your own ONNX model."""
 from __future__ import annotations
 
 import math
-import secrets
 import time
 from typing import Annotated, Literal
 
 import numpy as np
-from fastapi import APIRouter, Form, UploadFile
+from fastapi import APIRouter, Form, Request, Response, UploadFile
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.deps import HeavyDep
 from app.errors import ApiError, error_responses
 from app.inspection import layers_json, probabilities, run_model, softmax_json
-from app.modelstore import Model, public_card
+from app.modelstore import Model
 from app.routers.images import UPLOAD_LIMIT, read_upload
-from app.routers.models import ModelDep, StoreDep, answer_json, decode_for, steps_json
+from app.routers.models import (
+    ModelDep,
+    StoreDep,
+    answer_json,
+    card_json,
+    decode_for,
+    steps_json,
+)
+from app.store_models import client_id, new_handle
 from app.tensors import tensor_json
 from app.tracing import trace
 from app.usermodels import BODY_LIMIT, MAX_BYTES, MAX_LABELS_BYTES, MAX_SIDE, build_user_model
@@ -54,7 +61,7 @@ def inspect(model: ModelDep, file: UploadFile, _: HeavyDep) -> dict:
     t1 = time.perf_counter()
     r = _engine_run(model, x, compare=True, fresh=True)
     t2 = time.perf_counter()
-    probs = probabilities(r)
+    probs = probabilities(r, model.name)
     diff = r.max_abs_diff
     result = {
         **answer_json(model, probs, prepared, info),
@@ -124,8 +131,11 @@ def trace_value(model: ModelDep, req: TraceIn, _: HeavyDep) -> dict:
 Floats = Annotated[str | None, Form(max_length=200, description="comma-separated, one per channel")]
 
 
-@router.post("", status_code=201, max_body_size=BODY_LIMIT, form_limits={"max_files": 2})
+@router.post("", status_code=201, max_body_size=BODY_LIMIT, form_limits={"max_files": 2},
+             responses=error_responses(429, 507))
 def upload_model(
+    request: Request,
+    response: Response,
     store: StoreDep,
     file: UploadFile,
     _: HeavyDep,
@@ -139,16 +149,22 @@ def upload_model(
     Optional: ``labels`` (a text file, one class name per line), ``mean`` and ``std``
     (x = (pixel/255 - mean) / std per channel; default 0 and 1) and ``preprocess``
     (``digit`` for MNIST-style digit preparation). The model is checked (see
-    app/usermodels.py), kept in memory only, and works like a shipped one; the response
-    is its card, with ``name`` = ``user-<id>``.
+    app/usermodels.py) and works like a shipped one. The response is its card, whose
+    ``name`` is the model's private handle (``user-`` and 22 random characters): only who
+    holds it can use the model or ``DELETE`` it, and it is never listed. Uploads count
+    against a cap per browser (a ``convlab_client`` cookie), per network address and for
+    the whole server (429 or 507 says which), and a model unused for a day is deleted
+    (app/store_models.py).
     """
+    assert store.user is not None  # set by the lifespan
+    owner = client_id(request, response)
     data = read_upload(file, MAX_BYTES)
     raw_labels = None
     if labels is not None:
         labels.file.seek(0)
         raw_labels = labels.file.read(MAX_LABELS_BYTES + 1)  # parse_labels refuses the excess
-    model = build_user_model(data, name=f"user-{secrets.token_hex(4)}", filename=file.filename,
+    model = build_user_model(data, name=new_handle(), filename=file.filename,
                              labels=raw_labels, mean=mean, std=std,
                              preprocess=preprocess, threads=store.threads)
-    store.add_user(model)
-    return public_card(model)
+    store.user.add(model, owner=owner, address=request.client.host if request.client else "")
+    return card_json(model, store)

@@ -7,12 +7,12 @@ import time
 from typing import Annotated
 
 import numpy as np
-from fastapi import APIRouter, Depends, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, Query, Request, Response, UploadFile
 
 from app.deps import HeavyDep
-from app.errors import error_responses
+from app.errors import ApiError, error_responses
 from app.imaging import open_image, png_bytes, prepare
-from app.modelstore import Model, ModelStore
+from app.modelstore import Model, ModelStore, public_card
 from app.routers.images import UPLOAD_LIMIT, read_upload
 from app.tensors import tensor_json
 
@@ -35,16 +35,34 @@ ModelDep = Annotated[Model, Depends(get_model)]
 
 @router.get("")
 def list_models(store: StoreDep) -> dict:
-    """Every model the server has, as its model card."""
+    """The shipped models, as their model cards. Uploaded models are private: never listed."""
     return {"models": store.cards()}
 
 
-@router.get("/{name}")
-def model_card(model: ModelDep) -> dict:
-    """One model's card: dataset, classes, input preprocessing, architecture, metrics."""
-    from app.modelstore import public_card
+def card_json(model: Model, store: ModelStore) -> dict:
+    """A model's public card; an upload's also says after how long unused it is deleted."""
+    card = public_card(model)
+    if model.source == "user" and store.user is not None:
+        card["idle_hours"] = store.user.idle_hours
+    return card
 
-    return public_card(model)
+
+@router.get("/{name}")
+def model_card(model: ModelDep, store: StoreDep) -> dict:
+    """One model's card: dataset, classes, input preprocessing, architecture, metrics.
+    An uploaded model is found only by its handle (the ``name`` its upload answered)."""
+    return card_json(model, store)
+
+
+@router.delete("/{name}", status_code=204, responses=error_responses(403))
+def delete_model(name: str, store: StoreDep) -> Response:
+    """Delete an uploaded model: whoever holds its handle may. Shipped models stay."""
+    if name in store.shipped:
+        raise ApiError(403, f"{name} is one of the server's own models; only uploaded models "
+                            "can be deleted.")
+    if store.user is None or not store.user.delete(name):
+        raise store.missing(name)
+    return Response(status_code=204)
 
 
 def data_url(arr: np.ndarray) -> str:

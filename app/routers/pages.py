@@ -45,10 +45,11 @@ def _page(path: str, template: str):
 
 
 for _path, _template, _label, _summary in PAGES:
-    router.add_api_route(_path, _page(_path, _template), methods=["GET"], response_class=HTMLResponse)
+    router.add_api_route(_path, _page(_path, _template), methods=["GET", "HEAD"],
+                         response_class=HTMLResponse)
 
 
-@router.get("/docs", response_class=HTMLResponse)
+@router.api_route("/docs", methods=["GET", "HEAD"], response_class=HTMLResponse)
 def docs(request: Request) -> HTMLResponse:
     """Swagger UI from the vendored copy (works with no network)."""
     return templates.TemplateResponse(request, "docs.html", {"version": __version__})

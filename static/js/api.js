@@ -45,6 +45,11 @@ export async function postJSON(url, payload, { signal } = {}) {
   }));
 }
 
+/** DELETE a resource; resolves to null (204) or the JSON body. */
+export async function deleteJSON(url, { signal } = {}) {
+  return handle(await send(url, { method: "DELETE", signal, headers: { accept: "application/json" } }));
+}
+
 /** GET a file (e.g. a sample PNG) as a Blob. */
 export async function getBlob(url, { signal } = {}) {
   const response = await send(url, { signal });

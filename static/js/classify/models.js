@@ -1,6 +1,6 @@
 // The model picker, the model's card, and "bring your own model" (POST /api/models).
 
-import { getJSON, postForm } from "../api.js";
+import { deleteJSON, getJSON, postForm } from "../api.js";
 import { el, fmt, int, showError } from "../util.js";
 
 function accuracyText(card) {
@@ -73,31 +73,121 @@ export function renderCard(node, card) {
   node.append(...parts.filter(Boolean)); // append() would write a null as the text "null"
 }
 
+// Uploaded models are private: the server never lists them. This browser keeps the
+// handles (and titles) of its uploads, and of models opened from a shared link, here.
+const SAVED_KEY = "convlab-my-models";
+
+function savedModels() {
+  try {
+    const list = JSON.parse(localStorage.getItem(SAVED_KEY) || "[]");
+    return Array.isArray(list) ? list.filter((m) => m && typeof m.name === "string" && m.name.startsWith("user-")) : [];
+  } catch {
+    return [];
+  }
+}
+
+function saveModels(list) {
+  try {
+    localStorage.setItem(SAVED_KEY, JSON.stringify(list.map(({ name, title }) => ({ name, title }))));
+  } catch {
+    // storage full or disabled: the models still work for this visit
+  }
+}
+
+function goneText(gone, replacement) {
+  const names = gone.map((m) => `“${m.title || m.name}”`).join(", ");
+  const one = gone.length === 1;
+  return `${names} ${one ? "is" : "are"} no longer on the server, so ${one ? "it was" : "they were"} removed from Your models: ` +
+    "an uploaded model is deleted when nobody has used it for a while, or when someone with its link deletes it. Upload it again to use it." +
+    (replacement ? ` Showing “${replacement.title || replacement.name}” instead.` : "");
+}
+
 /**
- * Fill the <select>, show the card, wire the upload form.
- * `onSelect(card)` runs when the student picks a model (or an upload succeeds).
+ * Fill the <select>, show the card, list "Your models", wire the upload form.
+ * `onSelect(card)` runs when the student picks a model (or an upload succeeds, or the
+ * selected model is deleted and another takes its place).
  */
-export function initModels({ select, cardNode, form, onSelect }) {
+export function initModels({ select, cardNode, form, mineNode, noteNode, onSelect }) {
   let cards = [];
   const status = form.querySelector("#byo-status");
   const error = form.querySelector("#byo-error");
+  const mine = () => cards.filter((c) => c.source === "user");
 
   function fill(selected) {
     select.replaceChildren();
     const shipped = cards.filter((c) => c.source !== "user");
-    const user = cards.filter((c) => c.source === "user");
     const option = (c) => el("option", { value: c.name, selected: c.name === selected }, c.title || c.name);
     if (shipped.length) select.append(el("optgroup", { label: "Trained by ConvLab" }, shipped.map(option)));
-    if (user.length) select.append(el("optgroup", { label: "Your models" }, user.map(option)));
+    if (mine().length) select.append(el("optgroup", { label: "Your models" }, mine().map(option)));
     select.disabled = cards.length === 0;
+    renderMine();
+  }
+
+  function renderMine() {
+    const list = mineNode.querySelector("ul");
+    const user = mine();
+    mineNode.hidden = user.length === 0;
+    const hours = user.length ? user[0].idle_hours : null;
+    mineNode.querySelector(".mine-help").textContent =
+      "Kept in this browser only; nobody else can see them. Anyone you give a model's link to can use it" +
+      (typeof hours === "number" ? `, and a model unused for ${fmt(hours, 1)} hours is deleted.` : ".");
+    list.replaceChildren(...user.map((c) => el("li", {},
+      el("span", { class: "mine-title" }, c.title || c.name),
+      el("a", { href: `/classify?model=${encodeURIComponent(c.name)}`, "aria-label": `Share link to ${c.title || c.name}` }, "Share link"),
+      el("button", { type: "button", class: "small-button", "aria-label": `Delete ${c.title || c.name}`, onclick: () => remove(c) }, "Delete"))));
+  }
+
+  function note(text) {
+    noteNode.hidden = !text;
+    noteNode.textContent = text || "";
+  }
+
+  /** GET each saved handle: a 404 means the model expired or was deleted. */
+  async function loadMine(selected) {
+    const wanted = savedModels();
+    if (selected && selected.startsWith("user-") && !wanted.some((m) => m.name === selected)) {
+      wanted.push({ name: selected, title: "" }); // a shared link
+    }
+    const answers = await Promise.all(wanted.map(async (m) => {
+      try {
+        return { saved: m, card: await getJSON(`/api/models/${encodeURIComponent(m.name)}`) };
+      } catch (err) {
+        return { saved: m, gone: err.status === 404 };
+      }
+    }));
+    saveModels(answers.filter((a) => !a.gone).map((a) => (a.card ? { name: a.card.name, title: a.card.title } : a.saved)));
+    return { found: answers.filter((a) => a.card).map((a) => a.card), gone: answers.filter((a) => a.gone).map((a) => a.saved) };
   }
 
   async function load(selected) {
-    cards = (await getJSON("/api/models")).models;
+    const [shipped, { found, gone }] = await Promise.all([getJSON("/api/models"), loadMine(selected)]);
+    cards = [...shipped.models, ...found];
     const pick = cards.find((c) => c.name === selected) || cards[0] || null;
     fill(pick && pick.name);
     renderCard(cardNode, pick);
+    note(gone.length ? goneText(gone, gone.some((m) => m.name === selected) ? pick : null) : "");
     return pick;
+  }
+
+  async function remove(card) {
+    try {
+      await deleteJSON(`/api/models/${encodeURIComponent(card.name)}`);
+    } catch (err) {
+      if (err.status !== 404) {
+        note(`Could not delete “${card.title}”: ${err.detail || err.message}`);
+        return;
+      }
+    }
+    cards = cards.filter((c) => c.name !== card.name);
+    saveModels(mine());
+    note(`Deleted “${card.title}” from the server.`);
+    const wasSelected = select.value === card.name;
+    const next = wasSelected ? cards[0] || null : cards.find((c) => c.name === select.value);
+    fill(next && next.name);
+    if (wasSelected) {
+      renderCard(cardNode, next);
+      if (next) onSelect(next);
+    }
   }
 
   select.addEventListener("change", () => {
@@ -127,10 +217,12 @@ export function initModels({ select, cardNode, form, onSelect }) {
     status.textContent = "Checking the model: loading it, running it once in onnxruntime and in ConvLab's engine…";
     try {
       const card = await postForm("/api/models", fields);
-      cards = (await getJSON("/api/models")).models;
+      cards.push(card);
+      saveModels(mine());
       fill(card.name);
       renderCard(cardNode, card);
-      status.textContent = `Accepted: ${card.title}. It is selected above; engine and onnxruntime agree to ${fmt(card.check.max_abs_diff_vs_onnxruntime, 8)}.`;
+      note("");
+      status.textContent = `Accepted: ${card.title}. It is selected above and listed under Your models; engine and onnxruntime agree to ${fmt(card.check.max_abs_diff_vs_onnxruntime, 8)}.`;
       onSelect(card);
     } catch (err) {
       status.hidden = true;

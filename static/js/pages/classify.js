@@ -28,6 +28,8 @@ const models = initModels({
   select: document.getElementById("model-select"),
   cardNode: document.getElementById("model-card"),
   form: document.getElementById("byo-form"),
+  mineNode: document.getElementById("my-models"),
+  noteNode: document.getElementById("models-note"),
   onSelect: (card) => {
     state.set({ model: card.name, layer: "", ch: -1, r: -1, c: -1 });
     adaptTo(card);
