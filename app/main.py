@@ -15,6 +15,7 @@ from app.deps import heavy_slot
 from app.errors import document_errors, install_error_handlers
 from app.gate import HeavyGate
 from app.inspection import warm
+from app.memory import return_freed_memory
 from app.modelstore import ModelStore
 from app.routers import architectures as architectures_router
 from app.routers import basics, images, models, pages
@@ -43,6 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
+        return_freed_memory()
         app.state.gate = HeavyGate(settings.heavy_concurrency, settings.heavy_queue_timeout_s)
         store = ModelStore(threads=settings.ort_threads)
         store.load_dir(settings.models_dir)

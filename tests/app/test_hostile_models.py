@@ -120,8 +120,14 @@ def test_unused_weights_refused_and_held_bytes_counted():
 
 def test_four_inspects_of_the_largest_model_fit_the_budget(server, client):
     name = uploaded(client, C.many_values(MAX_VALUES))
+    before = server.rss_mb()
     alone_and_four(server, lambda: send(client, name, image=BLACK_256),
                    lambda r: (r.status_code == 200) or pytest.fail(r.text[:300]))
+    # Freed arrays go back to the system (app/memory.py): with glibc's defaults the
+    # server stayed about 300 MB above where it started, and later cases started there.
+    kept = server.rss_mb() - before
+    print(f"kept after the heavy case: {kept:.0f} MB")
+    assert kept < 120, f"the server kept {kept:.0f} MB after four inspects"
 
 
 def test_denormals_are_flushed_in_both_runtimes(server, client):
@@ -131,9 +137,14 @@ def test_denormals_are_flushed_in_both_runtimes(server, client):
     data = C.denormal_matmuls()
     x = np.zeros((1, 1, 256, 256), np.float32)
     tiny = np.finfo(np.float32).tiny
-    for out in run(load_graph(data), x).values():  # every layer, exactly zero on black
-        assert not np.any((out != 0) & (np.abs(out) < tiny))
-    assert np.all(make_session(data, 1).run(None, {"input": x})[0] == 0)
+    def denormal(out: np.ndarray) -> bool:
+        return bool(np.any((out != 0) & (np.abs(out) < tiny)))
+
+    assert not any(denormal(out) for out in run(load_graph(data), x).values())  # every layer
+    session = make_session(data, 1)
+    assert session.get_session_options().get_session_config_entry(
+        "session.set_denormal_as_zero") == "1"
+    assert not denormal(session.run(None, {"input": x})[0])
     name = uploaded(client, data)
     for route in ("predict", "inspect"):  # the issue: 5 s and 7 s on a black image
         alone_and_four(server, lambda route=route: send(client, name, route, BLACK_256),
