@@ -68,6 +68,19 @@ class Measure:
         return self.peak_mb - self.idle_mb
 
 
+def record(m: Measure) -> None:
+    """Append ``m`` to $CONVLAB_MEASURE_LOG (tab-separated, one line per measured block).
+
+    README's 'Measured limits' table is made from this file; unset, nothing is written.
+    """
+    path = os.environ.get("CONVLAB_MEASURE_LOG")
+    if not path:
+        return
+    test = os.environ.get("PYTEST_CURRENT_TEST", "?").split(" ")[0]
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(f"{test}\t{m.seconds:.2f}\t{m.idle_mb:.0f}\t{m.peak_mb:.0f}\n")
+
+
 class LiveServer:
     """``convlab serve`` on 127.0.0.1:<free port>, started and stopped by ``with``."""
 
@@ -151,3 +164,4 @@ class LiveServer:
         finally:
             m.seconds = time.perf_counter() - t0
             m.peak_mb = self.peak_mb()
+            record(m)
