@@ -57,7 +57,7 @@ nginx:
 
 lint: install
 	$(BIN)/ruff check .
-	$(BIN)/mypy app engine
+	$(BIN)/mypy app engine course
 	$(BIN)/hadolint deploy/Dockerfile
 
 test: install chromium redis lint

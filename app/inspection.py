@@ -31,8 +31,8 @@ import numpy as np
 
 from app.modelstore import Model, as_probabilities
 from app.tensors import f16_json
+from engine.explain.trace import softmax_steps
 from engine.graph import Graph, Node, conv_weights, node_params, run
-from engine.trace import softmax_steps
 
 MAX_CHANNELS = 64
 MAX_LAYER_VALUES = 1 << 17

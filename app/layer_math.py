@@ -1,6 +1,6 @@
 """Output size, parameters and memory of one conv/pool layer, with the worked formula.
 
-The numbers come from ``engine.shapes``; this module only writes them out as the
+The numbers come from ``engine.ops.shapes``; this module only writes them out as the
 sentences and formulas a student reads.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import astuple, dataclass
 
 from app.errors import ApiError
-from engine import shapes
+from engine.ops import shapes
 
 UNREAD_LISTED = 1000  # enough for any grid the calculator draws (300 cells a row)
 #: A dilated filter spans at most this many cells, D*(F-1)+1 (the largest input the

@@ -2,7 +2,7 @@
 
 Every number comes from one engine run (:class:`app.inspection.Run`): the layer's
 input tensor as the engine computed it, the weights from the model, and
-:func:`engine.trace.conv_trace` for a convolution's dot product. The receptive field
+:func:`engine.explain.trace.conv_trace` for a convolution's dot product. The receptive field
 is found by walking the graph back from the layer to the model input, composing the
 kernels, strides, paddings and dilations of every Conv and pooling layer on the way
 (element-wise layers keep positions; a layer that mixes all positions, such as
@@ -18,9 +18,9 @@ import numpy as np
 
 from app.errors import ApiError
 from app.inspection import ELEMENTWISE, PASS_THROUGH, Run, Structure, num
+from engine.explain.trace import conv_trace
 from engine.graph import Node
-from engine.graph_ops import node_window  # the runner's own auto_pad / pads resolution
-from engine.trace import conv_trace
+from engine.graph.ops import node_window  # the runner's own auto_pad / pads resolution
 
 DETAIL_CHANNELS = 16  # input channels whose patch x filter is spelled out in full
 TOP_INPUTS = 10  # largest contributions shown for a dense layer

@@ -5,10 +5,18 @@ Every layer is a pair of free functions, ``*_forward(...) -> (out, cache)`` and
 and meanings are ONNX's (``strides``, ``pads`` = top, left, bottom, right,
 ``dilations`` with 1 = none, ``kernel_shape``, ``group``, ``ceil_mode``,
 ``count_include_pad``). Loop versions of conv and pooling live in
-:mod:`engine.reference`. This package imports nothing but NumPy.
+:mod:`engine.ops.reference`. This package imports nothing but NumPy.
 """
 
-from engine.activations import (
+from engine.graph import (
+    SUPPORTED_OPS,
+    Graph,
+    GraphError,
+    UnsupportedOpError,
+    load_graph,
+    run,
+)
+from engine.ops.activations import (
     erf,
     gelu_backward,
     gelu_forward,
@@ -21,8 +29,8 @@ from engine.activations import (
     tanh_backward,
     tanh_forward,
 )
-from engine.conv import ConvCache, conv2d_backward, conv2d_forward
-from engine.dense import (
+from engine.ops.conv import ConvCache, conv2d_backward, conv2d_forward
+from engine.ops.dense import (
     cross_entropy_backward,
     cross_entropy_forward,
     dense_backward,
@@ -32,15 +40,7 @@ from engine.dense import (
     softmax_backward,
     softmax_forward,
 )
-from engine.graph import (
-    SUPPORTED_OPS,
-    Graph,
-    GraphError,
-    UnsupportedOpError,
-    load_graph,
-    run,
-)
-from engine.pool import (
+from engine.ops.pool import (
     AvgPoolCache,
     MaxPoolCache,
     avgpool2d_backward,
@@ -51,7 +51,7 @@ from engine.pool import (
     maxpool2d_backward,
     maxpool2d_forward,
 )
-from engine.shapes import (
+from engine.ops.shapes import (
     OutputSize,
     ParamCount,
     activation_count,

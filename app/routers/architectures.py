@@ -1,4 +1,4 @@
-"""The case studies: LeNet-5 to ResNet-152, counted layer by layer by ``engine.architectures``.
+"""The case studies: LeNet-5 to ResNet-152, counted layer by layer by ``course.architectures``.
 
 Every count comes from the engine's layer specifications; this module adds only
 the words (titles, the idea each network introduced, the published error rates with
@@ -13,8 +13,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from app.errors import ApiError
-from engine import architectures as arch
-from engine import shapes
+from course import architectures as arch
+from engine.ops import shapes
 
 router = APIRouter(prefix="/api/architectures", tags=["architectures"])
 
@@ -58,7 +58,7 @@ _RESNET_ERR = {
     ),
 }
 
-#: name -> the words about it; the numbers come from engine.architectures.table(name).
+#: name -> the words about it; the numbers come from course.architectures.table(name).
 INFO: dict[str, dict] = {
     "lenet5": {
         "title": "LeNet-5", "year": 1998, "authors": "LeCun, Bottou, Bengio & Haffner",

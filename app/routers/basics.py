@@ -15,7 +15,7 @@ from app.deps import HeavyDep
 from app.errors import ApiError
 from app.layer_math import describe, pair, resolve_pads
 from app.tensors import MAX_ELEMENTS, Tensor, tensor_json
-from engine.trace import conv_trace, softmax_steps
+from engine.explain.trace import conv_trace, softmax_steps
 
 router = APIRouter(prefix="/api", tags=["engine"])
 

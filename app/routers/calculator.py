@@ -2,7 +2,7 @@
 
 The quiz draws course-style exercises from a seed and checks answers with the same
 worked formulas as the calculator. The chain walks a student's stack of layers with
-``engine.architectures`` and writes the stack out as Keras and PyTorch code.
+``course.architectures`` and writes the stack out as Keras and PyTorch code.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.layer_math import describe
-from engine import architectures as arch
-from engine import shapes
+from course import architectures as arch
+from engine.ops import shapes
 
 router = APIRouter(prefix="/api/calculator", tags=["calculator"])
 

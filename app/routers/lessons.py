@@ -2,7 +2,7 @@
 and flattening a volume into a fully connected layer.
 
 Everything is computed by the engine (``engine.dense_forward``/``dense_backward``, the
-activations' forward/backward, ``engine.flatten`` and ``engine.shapes.dense_params``);
+activations' forward/backward, ``engine.flatten`` and ``engine.ops.shapes.dense_params``);
 this module only validates the request and writes the results out.
 """
 
@@ -16,7 +16,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 import engine
-from engine import shapes
+from engine.ops import shapes
 
 router = APIRouter(prefix="/api/lessons", tags=["lessons"])
 
@@ -87,7 +87,7 @@ def network_params(req: NetworkIn) -> dict:
     """Weights and biases of a fully connected network, layer by layer.
 
     Each layer after the inputs has ``in * out`` weights and ``out`` biases
-    (``engine.shapes.dense_params``).
+    (``engine.ops.shapes.dense_params``).
     """
     per_layer: list[dict[str, Any]] = []
     for i, (n_in, n_out) in enumerate(zip(req.layers, req.layers[1:], strict=False), start=1):

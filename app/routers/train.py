@@ -17,8 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from app.deps import HeavyDep
 from app.errors import ApiError
 from app.tensors import f16_json
-from engine import backprop_steps, nettrain, nettrain_compare
-from engine.datasets2d import EXTENT, Split, feature_columns, split_dataset
+from course import backprop_steps, nettrain, nettrain_compare
+from course.datasets2d import EXTENT, Split, feature_columns, split_dataset
 
 router = APIRouter(prefix="/api/train", tags=["train"])
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from app.tensors import tensor_json
-from engine import reference
+from engine.ops import reference
 
 
 def t(a) -> dict:

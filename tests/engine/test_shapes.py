@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.conv import conv2d_forward
-from engine.shapes import (
+from engine.ops.conv import conv2d_forward
+from engine.ops.shapes import (
     activation_count,
     conv_output_shape,
     conv_params,

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from engine import architectures as A
+from course import architectures as A
 
 TORCHVISION_PARAMS = {
     "alexnet": 61_100_840,

@@ -4,7 +4,7 @@
 ``y = sigmoid(z3)``, ``z3 = w5 h1 + w6 h2 + b3``, squared error
 ``L = (y - t)^2 / 2``. :func:`backprop_example` runs the forward pass, writes the
 chain rule out for every parameter (checked against the engine's backward passes)
-and takes one gradient step, all in float64. :mod:`engine.nettrain` re-exports it.
+and takes one gradient step, all in float64. :mod:`course.nettrain` re-exports it.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from engine.activations import sigmoid_backward, sigmoid_forward
-from engine.dense import dense_backward, dense_forward
+from engine.ops.activations import sigmoid_backward, sigmoid_forward
+from engine.ops.dense import dense_backward, dense_forward
 
 __all__ = ["TINY_PARAMS", "BackpropExample", "ChainLine", "backprop_example"]
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine import nettrain, nettrain_compare
-from engine.datasets2d import (
+from course import nettrain, nettrain_compare
+from course.datasets2d import (
     DATASETS,
     EXTENT,
     FEATURES,

@@ -3,7 +3,7 @@
 A network is a tuple of small frozen layer specs (:class:`Conv`, :class:`Pool`,
 :class:`Dense`, ...; :class:`Branches` for an Inception module, :class:`Residual`
 for a ResNet block). :func:`walk` pushes an input shape ``(C, H, W)`` through the
-specs with :mod:`engine.shapes` and returns one :class:`Row` per layer:
+specs with :mod:`engine.ops.shapes` and returns one :class:`Row` per layer:
 
 - ``params``: learnable values. Conv ``(KH*KW*C/groups + 1)*K`` (no ``+1`` without
   bias), BatchNorm ``2*K`` (scale and shift; running statistics are buffers, not
@@ -16,7 +16,7 @@ specs with :mod:`engine.shapes` and returns one :class:`Row` per layer:
   sub-rows, so totals over the top-level rows are exact.
 
 Vectors (after Flatten) have shape ``(N,)``. Nothing here is typed in: every count
-in the tables is arithmetic on the specs in :mod:`engine.architecture_specs`, which
+in the tables is arithmetic on the specs in :mod:`course.architecture_specs`, which
 follow the torchvision reference implementations layer for layer (every name there
 is re-exported here).
 """
@@ -28,8 +28,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from engine import shapes
-from engine.architecture_specs import (
+from course.architecture_specs import (
     ARCHITECTURES,
     LRN,
     VARIANTS,
@@ -50,6 +49,7 @@ from engine.architecture_specs import (
     vgg16,
     vgg19,
 )
+from engine.ops import shapes
 
 __all__ = [
     "ARCHITECTURES", "LRN", "VARIANTS", "Branches", "ChainStep", "Conv", "Dense", "Flatten",

@@ -3,7 +3,7 @@
 :func:`load_graph` reads an ``.onnx`` file (or its bytes) into a small, plain
 :class:`Graph`: the inputs and outputs, the nodes in execution order with their
 attributes as Python values, and the weights (initializers) as NumPy arrays.
-:func:`run` then executes the nodes one by one (see :mod:`engine.graph_ops`) and
+:func:`run` then executes the nodes one by one (see :mod:`engine.graph.ops`) and
 returns every intermediate tensor, so a page can show what each layer made of an image.
 
 Loading is defensive: the model's own contents decide nothing about the file system.
@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.graph_ops import MAX_ELEMENTS, OPS
+from engine.graph.ops import MAX_ELEMENTS, OPS
 
 __all__ = [
     "MAX_MODEL_BYTES",

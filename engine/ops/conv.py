@@ -2,7 +2,7 @@
 
 Shapes are NCHW: input ``x`` is ``(N, C, H, W)``, weights ``w`` are
 ``(F, C / group, KH, KW)``, bias ``b`` is ``(F,)`` and the output is ``(N, F, OH, OW)``
-with ``OH, OW`` from :func:`engine.shapes.conv_output_shape`.
+with ``OH, OW`` from :func:`engine.ops.shapes.conv_output_shape`.
 
 .. math::
 
@@ -17,7 +17,7 @@ How it is vectorised (im2col): ``sliding_window_view`` gives every dilated
 (output axes) and the dilations (window axes) leaves ``(N, C, OH, OW, KH, KW)``.
 Those windows are copied once into a matrix of rows ``(n, i, j)`` and columns
 ``(c, p, q)``, and one (batched over groups) matmul with the reshaped weights
-gives every output. The loop version is :func:`engine.reference.conv2d_reference`.
+gives every output. The loop version is :func:`engine.ops.reference.conv2d_reference`.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from engine.shapes import conv_output_shape, float_dtype, pad_hw, window_attrs
+from engine.ops.shapes import conv_output_shape, float_dtype, pad_hw, window_attrs
 
 __all__ = ["ConvCache", "conv2d_backward", "conv2d_forward"]
 

@@ -5,7 +5,7 @@ A network is a tuple of small frozen layer specs (:class:`Conv`, :class:`Pool`,
 for a ResNet block). The builders (:func:`lenet5`, :func:`alexnet`, :func:`vgg16`,
 :func:`googlenet`, :func:`resnet`, ...) return ``(input_shape, layers)``; the
 torchvision ones follow the torchvision reference implementations layer for layer.
-Nothing is counted here: :mod:`engine.architectures` walks these specs and does the
+Nothing is counted here: :mod:`course.architectures` walks these specs and does the
 arithmetic (and re-exports every name in this module).
 """
 

@@ -1,6 +1,6 @@
 """Why ReLU, why ResNet: the same data and budget, trained several ways side by side.
 
-* :func:`compare_activations`: one deep fully connected network (:mod:`engine.nettrain`)
+* :func:`compare_activations`: one deep fully connected network (:mod:`course.nettrain`)
   from the same initial weights and batches, trained with each activation.
 * :func:`compare_depth`: a shallow plain, a deep plain and a deep residual ReLU
   network, where each residual block computes ``H(x) = relu(F(x) + x)``
@@ -19,10 +19,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from engine.activations import relu_backward, relu_forward, sigmoid_forward
-from engine.datasets2d import Split, feature_columns
-from engine.dense import cross_entropy_backward, dense_backward, dense_forward
-from engine.nettrain import (
+from course.datasets2d import Split, feature_columns
+from course.nettrain import (
     ACTIVATIONS,
     Network,
     _batch_order,
@@ -32,6 +30,8 @@ from engine.nettrain import (
     grid_points,
     init_network,
 )
+from engine.ops.activations import relu_backward, relu_forward, sigmoid_forward
+from engine.ops.dense import cross_entropy_backward, dense_backward, dense_forward
 
 __all__ = ["RunCurve", "compare_activations", "compare_depth", "resnet_backward", "resnet_forward"]
 

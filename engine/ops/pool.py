@@ -1,7 +1,7 @@
 """2-D max and average pooling (ONNX ``MaxPool``, ``AveragePool``, ``GlobalAveragePool``).
 
 Input ``x`` is ``(N, C, H, W)``; the output is ``(N, C, OH, OW)`` with ``OH, OW``
-from :func:`engine.shapes.conv_output_shape` (``ceil_mode`` included). Attributes
+from :func:`engine.ops.shapes.conv_output_shape` (``ceil_mode`` included). Attributes
 mean exactly what they mean in ONNX; ``strides=None`` is 1 per axis.
 
 Vectorised by looping over the ``KH * KW`` kernel taps only: tap ``(p, q)`` of every
@@ -25,7 +25,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from engine.shapes import conv_output_shape, float_dtype, pad_hw, window_attrs
+from engine.ops.shapes import conv_output_shape, float_dtype, pad_hw, window_attrs
 
 __all__ = [
     "AvgPoolCache",

@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from engine.shapes import float_dtype
+from engine.ops.shapes import float_dtype
 
 __all__ = [
     "GeluCache",

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import engine
-from engine import filters
-from engine.filters import MAX_SIZE, PRESETS, available, binomial, filter_bank, kernel
+from course import filters
+from course.filters import MAX_SIZE, PRESETS, available, binomial, filter_bank, kernel
 
 SIZES = range(1, MAX_SIZE + 1)
 

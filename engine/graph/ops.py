@@ -8,8 +8,8 @@ where some arguments live (``Pad`` pads and ``Clip`` bounds moved from attribute
 inputs in opset 11; ``Softmax`` stopped flattening to 2-D in opset 13).
 
 Convolution, pooling, activations, ``Flatten``, ``Gemm`` and ``Softmax`` call
-:mod:`engine.conv`, :mod:`engine.pool`, :mod:`engine.activations` and
-:mod:`engine.dense`; the rest (broadcasting arithmetic, ``Reshape``, ``Concat``...)
+:mod:`engine.ops.conv`, :mod:`engine.ops.pool`, :mod:`engine.ops.activations` and
+:mod:`engine.ops.dense`; the rest (broadcasting arithmetic, ``Reshape``, ``Concat``...)
 are one NumPy call each. Bad arguments raise ``ValueError``; the runner adds the node.
 Before anything large is allocated, its size is checked against :data:`MAX_ELEMENTS`
 (and a convolution's or matrix product's multiply-adds against :data:`MAX_MACS`).
@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from engine.activations import (
+from engine.ops.activations import (
     erf,
     gelu_forward,
     leaky_relu_forward,
@@ -30,10 +30,10 @@ from engine.activations import (
     sigmoid_forward,
     tanh_forward,
 )
-from engine.conv import conv2d_forward
-from engine.dense import dense_forward, flatten, softmax_forward
-from engine.pool import avgpool2d_forward, global_avgpool_forward, maxpool2d_forward
-from engine.shapes import conv_output_shape
+from engine.ops.conv import conv2d_forward
+from engine.ops.dense import dense_forward, flatten, softmax_forward
+from engine.ops.pool import avgpool2d_forward, global_avgpool_forward, maxpool2d_forward
+from engine.ops.shapes import conv_output_shape
 
 __all__ = ["MAX_ELEMENTS", "MAX_MACS", "OPS", "check_size"]
 

@@ -4,7 +4,7 @@ Each function walks the output one cell at a time and, for that cell, the kernel
 one tap at a time, exactly as the formula reads. Padding is never materialised:
 a tap that lands outside the input reads the padding value (0 for convolution and
 average pooling; nothing, i.e. ``-inf``, for max pooling). These are slow and meant
-to be; the vectorised ops in :mod:`engine.conv` and :mod:`engine.pool` must agree
+to be; the vectorised ops in :mod:`engine.ops.conv` and :mod:`engine.ops.pool` must agree
 with them.
 
 Conventions are those of ONNX: ``pads = (top, left, bottom, right)``,
@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from engine.shapes import conv_output_shape
+from engine.ops.shapes import conv_output_shape
 
 __all__ = ["avgpool2d_reference", "conv2d_reference", "maxpool2d_reference"]
 

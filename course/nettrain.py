@@ -1,7 +1,7 @@
 """Training a small fully connected network with the engine's own backward passes.
 
 **The playground** (:func:`train_steps`): a multilayer perceptron on 2-D toy data
-(:mod:`engine.datasets2d`) trained by mini-batch gradient descent. Hidden layers
+(:mod:`course.datasets2d`) trained by mini-batch gradient descent. Hidden layers
 are ``dense_forward`` + an activation (tanh, sigmoid, ReLU or linear); the
 output is one neuron ``z`` with ``p = sigmoid(z)`` = P(class 1) and the loss is
 the binary cross-entropy ``L = -mean(y log p + (1 - y) log(1 - p))``, computed
@@ -11,8 +11,8 @@ by the engine's 2-class softmax cross-entropy on the logits ``[0, z]`` (because
 regularised). One step: ``w <- w - lr * dL/dw`` on one mini-batch.
 
 Two lessons live next door: backprop with every number on a 2-2-1 sigmoid
-network (:mod:`engine.backprop_steps`, re-exported here), and why ReLU / why
-ResNet (:mod:`engine.nettrain_compare`, built on this module).
+network (:mod:`course.backprop_steps`, re-exported here), and why ReLU / why
+ResNet (:mod:`course.nettrain_compare`, built on this module).
 
 Everything is float64 and deterministic given the seed; parameters travel as
 plain arrays so a caller can hold the state and send it back (stateless server).
@@ -25,7 +25,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from engine.activations import (
+from course.backprop_steps import TINY_PARAMS, BackpropExample, ChainLine, backprop_example
+from course.datasets2d import EXTENT, Split, feature_columns
+from engine.ops.activations import (
     relu_backward,
     relu_forward,
     sigmoid_backward,
@@ -33,9 +35,7 @@ from engine.activations import (
     tanh_backward,
     tanh_forward,
 )
-from engine.backprop_steps import TINY_PARAMS, BackpropExample, ChainLine, backprop_example
-from engine.datasets2d import EXTENT, Split, feature_columns
-from engine.dense import (
+from engine.ops.dense import (
     cross_entropy_backward,
     cross_entropy_forward,
     dense_backward,
