@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app.store import Limits
+from app.services.store import Limits
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES_DIR = ROOT / "templates"
@@ -55,7 +55,7 @@ class Settings:
     model_body_limit: int = 26 * 1024 * 1024
     # Decoded image size cap (pixels), checked from the header before decoding.
     max_image_pixels: int = 16_777_216
-    # The shared store of uploaded models (app/store.py): Redis at this URL, or else a
+    # The shared store of uploaded models (app/services/store.py): Redis at this URL, or else a
     # SQLite file in runtime_dir (default <tmp>/convlab-<uid>, made 0700).
     store_url: str = field(default_factory=lambda: os.environ.get("CONVLAB_STORE_URL", "").strip())
     runtime_dir: Path | None = field(default_factory=lambda: _env_path("CONVLAB_RUNTIME_DIR"))

@@ -16,7 +16,7 @@ def get_settings(request: Request) -> Settings:
 
 async def heavy_slot(request: Request) -> AsyncIterator[None]:
     """Hold one slot of the heavy-work gate for the duration of the request (``async``:
-    the wait for a slot must not hold a worker thread; see app/gate.py)."""
+    the wait for a slot must not hold a worker thread; see app/services/gate.py)."""
     async with request.app.state.gate.slot():
         yield
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.modelstore import Model, as_probabilities
+from app.services.modelstore import Model, as_probabilities
 from app.tensors import f16_json
 from engine.explain.trace import softmax_steps
 from engine.graph import Graph, Node, conv_weights, node_params, run
@@ -43,7 +43,7 @@ MAX_FILTERS = 64
 MAX_FILTER_CHANNELS = 16
 SMALL_VECTOR = 1000  # vectors up to this length also travel as exact JSON numbers
 #: What the run cache may hold. With the heavy gate full (4 runs of at most
-#: app.usermodels.MAX_VALUES float32 values each) it keeps a process under ~600 MB.
+#: app.services.usermodels.MAX_VALUES float32 values each) it keeps a process under ~600 MB.
 RUN_CACHE_BYTES = 96 << 20
 
 PASS_THROUGH = {"Identity", "Dropout", "Constant"}

@@ -13,20 +13,20 @@ from app import __version__
 from app.config import STATIC_DIR, Settings
 from app.deps import heavy_slot
 from app.errors import document_errors, install_error_handlers
-from app.gate import HeavyGate
 from app.inspection import warm
 from app.memory import return_freed_memory
-from app.modelstore import ModelStore
 from app.routers import architectures as architectures_router
-from app.routers import basics, images, models, pages
+from app.routers import basics, images, models, pages, registry
 from app.routers import calculator as calculator_router
 from app.routers import inspect as inspect_router
 from app.routers import lessons as lessons_router
 from app.routers import playground as playground_router
 from app.routers import train as train_router
 from app.security import SecurityHeadersMiddleware
-from app.store import open_store
-from app.store_models import UserModels
+from app.services.gate import HeavyGate
+from app.services.modelstore import ModelStore
+from app.services.store import open_store
+from app.services.store_models import UserModels
 
 log = logging.getLogger("convlab")
 
@@ -69,7 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for module in (basics, images, inspect_router, models, lessons_router, playground_router,
-                   architectures_router, calculator_router, train_router, pages):
+                   architectures_router, calculator_router, train_router, registry, pages):
         document_errors(module.router, busy_dependency=heavy_slot)
         app.include_router(module.router)
     return app

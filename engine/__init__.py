@@ -26,6 +26,8 @@ from engine.ops.activations import (
     relu_forward,
     sigmoid_backward,
     sigmoid_forward,
+    swish_backward,
+    swish_forward,
     tanh_backward,
     tanh_forward,
 )
@@ -106,6 +108,8 @@ __all__ = [
     "same_padding",
     "sigmoid_backward",
     "sigmoid_forward",
+    "swish_backward",
+    "swish_forward",
     "softmax_backward",
     "softmax_forward",
     "tanh_backward",

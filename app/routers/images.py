@@ -10,10 +10,10 @@ from fastapi import APIRouter, Query, UploadFile
 from fastapi.responses import Response
 from PIL import Image
 
-from app import samples
 from app.deps import HeavyDep, SettingsDep
 from app.errors import ApiError, error_responses
-from app.imaging import image_tensor, open_image, png_bytes
+from app.services import samples
+from app.services.imaging import image_tensor, open_image, png_bytes
 from app.tensors import tensor_json
 
 UPLOAD_LIMIT = 10 * 1024 * 1024

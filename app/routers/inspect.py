@@ -14,7 +14,6 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from app.deps import HeavyDep
 from app.errors import ApiError, error_responses
 from app.inspection import layers_json, probabilities, run_model, softmax_json
-from app.modelstore import Model
 from app.routers.images import UPLOAD_LIMIT, read_upload
 from app.routers.models import (
     ModelDep,
@@ -24,10 +23,17 @@ from app.routers.models import (
     decode_for,
     steps_json,
 )
-from app.store_models import client_id, new_handle
+from app.services.modelstore import Model
+from app.services.store_models import client_id, new_handle
+from app.services.usermodels import (
+    BODY_LIMIT,
+    MAX_BYTES,
+    MAX_LABELS_BYTES,
+    MAX_SIDE,
+    build_user_model,
+)
 from app.tensors import tensor_json
 from app.tracing import trace
-from app.usermodels import BODY_LIMIT, MAX_BYTES, MAX_LABELS_BYTES, MAX_SIDE, build_user_model
 from engine.graph import GraphError
 
 router = APIRouter(prefix="/api/models", tags=["models"])
@@ -149,12 +155,12 @@ def upload_model(
     Optional: ``labels`` (a text file, one class name per line), ``mean`` and ``std``
     (x = (pixel/255 - mean) / std per channel; default 0 and 1) and ``preprocess``
     (``digit`` for MNIST-style digit preparation). The model is checked (see
-    app/usermodels.py) and works like a shipped one. The response is its card, whose
+    app/services/usermodels.py) and works like a shipped one. The response is its card, whose
     ``name`` is the model's private handle (``user-`` and 22 random characters): only who
     holds it can use the model or ``DELETE`` it, and it is never listed. Uploads count
     against a cap per browser (a ``convlab_client`` cookie), per network address and for
     the whole server (429 or 507 says which), and a model unused for a day is deleted
-    (app/store_models.py).
+    (app/services/store_models.py).
     """
     assert store.user is not None  # set by the lifespan
     owner = client_id(request, response)

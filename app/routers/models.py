@@ -11,9 +11,9 @@ from fastapi import APIRouter, Depends, Query, Request, Response, UploadFile
 
 from app.deps import HeavyDep
 from app.errors import ApiError, error_responses
-from app.imaging import open_image, png_bytes, prepare
-from app.modelstore import Model, ModelStore, public_card
 from app.routers.images import UPLOAD_LIMIT, read_upload
+from app.services.imaging import open_image, png_bytes, prepare
+from app.services.modelstore import Model, ModelStore, public_card
 from app.tensors import tensor_json
 
 router = APIRouter(prefix="/api/models", tags=["models"], max_body_size=UPLOAD_LIMIT + 64 * 1024)

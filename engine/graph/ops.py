@@ -22,18 +22,12 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from engine.ops.activations import (
-    erf,
-    gelu_forward,
-    leaky_relu_forward,
-    relu_forward,
-    sigmoid_forward,
-    tanh_forward,
-)
+from engine.ops.activations import erf
 from engine.ops.conv import conv2d_forward
 from engine.ops.dense import dense_forward, flatten, softmax_forward
 from engine.ops.pool import avgpool2d_forward, global_avgpool_forward, maxpool2d_forward
 from engine.ops.shapes import conv_output_shape
+from engine.registry import ACTIVATIONS
 
 __all__ = ["MAX_ELEMENTS", "MAX_MACS", "OPS", "check_size"]
 
@@ -436,11 +430,9 @@ def constant(ins, attrs, opset):
 
 OPS: dict[str, Op] = {
     "Conv": conv,
-    "Relu": _activation(relu_forward),
-    "LeakyRelu": _activation(leaky_relu_forward, alpha=0.01),
-    "Sigmoid": _activation(sigmoid_forward),
-    "Tanh": _activation(tanh_forward),
-    "Gelu": _activation(gelu_forward, approximate="none"),
+    # Relu, LeakyRelu, Sigmoid, Tanh, Gelu, Swish: one line each in engine/registry.py.
+    **{a.onnx_op: _activation(a.forward, **a.onnx_attrs)
+       for a in ACTIVATIONS.values() if a.onnx_op},
     "Erf": erf_op,
     "MaxPool": max_pool,
     "AveragePool": average_pool,

@@ -1,4 +1,4 @@
-"""Element-wise activations (ReLU, leaky ReLU, sigmoid, tanh, GELU) and ``erf``.
+"""Element-wise activations (ReLU, leaky ReLU, sigmoid, tanh, GELU, Swish) and ``erf``.
 
 Each activation is a pair: ``*_forward(x) -> (out, cache)`` and
 ``*_backward(dout, cache) -> dx`` with ``dx = dout * f'(x)`` (element-wise; the
@@ -20,6 +20,7 @@ __all__ = [
     "LeakyReluCache",
     "ReluCache",
     "SigmoidCache",
+    "SwishCache",
     "TanhCache",
     "erf",
     "gelu_backward",
@@ -30,6 +31,8 @@ __all__ = [
     "relu_forward",
     "sigmoid_backward",
     "sigmoid_forward",
+    "swish_backward",
+    "swish_forward",
     "tanh_backward",
     "tanh_forward",
 ]
@@ -55,6 +58,12 @@ class SigmoidCache(NamedTuple):
 
 class TanhCache(NamedTuple):
     out: np.ndarray
+
+
+class SwishCache(NamedTuple):
+    x: np.ndarray
+    s: np.ndarray  # sigmoid(alpha * x)
+    alpha: float
 
 
 class GeluCache(NamedTuple):
@@ -220,3 +229,17 @@ def gelu_backward(dout: np.ndarray, cache: GeluCache) -> np.ndarray:
         du = _SQRT_2_OVER_PI * (1 + 3 * _GELU_CUBIC * x * x)
         grad = 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du
     return (dout * grad).astype(x.dtype, copy=False)
+
+
+def swish_forward(x: np.ndarray, alpha: float = 1.0) -> tuple[np.ndarray, SwishCache]:
+    """``y = x * sigmoid(alpha * x)`` (ONNX ``Swish``, opset 24; SiLU when ``alpha = 1``)."""
+    x = _float(x)
+    s, _ = sigmoid_forward(x * x.dtype.type(alpha))
+    return (x * s).astype(x.dtype, copy=False), SwishCache(x, s, float(alpha))
+
+
+def swish_backward(dout: np.ndarray, cache: SwishCache) -> np.ndarray:
+    """``dx = dout * (s + alpha * x * s * (1 - s))`` with ``s = sigmoid(alpha * x)``."""
+    x, s = cache.x, cache.s
+    dout = _check_dout(dout, x.shape)
+    return (dout * (s + cache.alpha * x * s * (1 - s))).astype(x.dtype, copy=False)

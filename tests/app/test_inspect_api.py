@@ -21,7 +21,7 @@ from PIL import Image, ImageDraw
 from app.config import Settings
 from app.inspection import MAX_LAYER_VALUES, MAX_TOTAL_VALUES
 from app.main import create_app
-from app.samples import generated
+from app.services.samples import generated
 from app.tensors import decode_f16
 from engine.graph import load_graph, run
 from tests.app.modelkit import tiny_cnn, write_model

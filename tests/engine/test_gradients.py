@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import engine
+from engine import registry
 from tests.engine.gradcheck import numeric_gradient
 
 
@@ -131,6 +132,18 @@ def _away_from_zero(shape, seed):
 def test_activation_backward(forward, backward):
     # ReLU's kink at 0 has no derivative: keep every entry at least 0.1 away from it
     check(forward, backward, [_away_from_zero((3, 4, 5), 6)])
+
+
+@pytest.mark.parametrize("name", list(registry.ACTIVATIONS))
+def test_every_registered_activation_has_the_right_gradient(name):
+    """A new entry in engine/registry.py is gradient-checked with no test of its own."""
+    a = registry.ACTIVATIONS[name]
+    check(a.forward, a.backward, [_away_from_zero((3, 4, 5), 7)])
+
+
+def test_swish_alpha_backward():
+    check(lambda x: engine.swish_forward(x, 1.7), engine.swish_backward,
+          [_away_from_zero((3, 4, 5), 8)])
 
 
 def test_gelu_backward_over_a_wide_range():

@@ -32,6 +32,7 @@ from engine.graph import (
     node_params,
     run,
 )
+from engine.registry import ACTIVATIONS
 
 TOL = 1e-4
 MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
@@ -552,6 +553,15 @@ def test_gelu_erf_head_opset20():
     assert np.abs(ours["diff"]).max() < 1e-5
 
 
+@pytest.mark.parametrize("entry", [a for a in ACTIVATIONS.values() if a.onnx_op],
+                         ids=lambda a: a.name)
+def test_every_registered_activation_matches_onnxruntime(entry):
+    """The graph runner takes its activation ops from engine/registry.py."""
+    opset = 24 if entry.onnx_op == "Swish" else 20
+    x = rand(2, 3, 5, 5, seed=41) * 3
+    check_one(entry.onnx_op, {"x": x}, opset=opset, **dict(entry.onnx_attrs))
+
+
 # ------------------------------------------------------------------ API details
 
 
@@ -596,6 +606,7 @@ def test_graph_structure():
         "Pad",
         "Clip",
         "Constant",
+        "Swish",
     } == SUPPORTED_OPS
 
 

@@ -1,5 +1,5 @@
 """The models the app serves: shipped ones loaded once at start-up, and users' own
-uploads, kept in the shared store and cached here (app/store_models.py).
+uploads, kept in the shared store and cached here (app/services/store_models.py).
 
 Names are looked up in these tables only; a name is never used to build a path.
 """
@@ -23,7 +23,7 @@ from onnxruntime.capi.onnxruntime_pybind11_state import RuntimeException as OrtR
 from app.errors import ApiError
 
 if TYPE_CHECKING:
-    from app.store_models import UserModels
+    from app.services.store_models import UserModels
 
 log = logging.getLogger("convlab")
 
@@ -106,7 +106,7 @@ def make_session(onnx_bytes: bytes, threads: int) -> ort.InferenceSession:
 
 class ModelStore:
     """Shipped models (loaded once, kept) and, through ``user``, users' uploads, which live
-    in the shared store (app/store_models.py). ``user`` is set by the app's lifespan."""
+    in the shared store (app/services/store_models.py). ``user`` is set by the app's lifespan."""
 
     def __init__(self, threads: int = 1) -> None:
         self.threads = threads

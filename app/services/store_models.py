@@ -1,4 +1,4 @@
-"""Users' uploaded models: private, kept in the shared store (app/store.py), and cached,
+"""Users' uploaded models: private, kept in the shared store (app/services/store.py), and cached,
 loaded, in each process.
 
 - A model is named by an unguessable handle, ``user-`` + 128 random bits (22 URL-safe
@@ -32,8 +32,8 @@ from contextlib import contextmanager
 from fastapi import Request, Response
 
 from app.errors import ApiError
-from app.modelstore import USER_MEMORY_FACTOR, Model, make_session
-from app.store import Store, StoreFull, StoreUnavailable
+from app.services.modelstore import USER_MEMORY_FACTOR, Model, make_session
+from app.services.store import Store, StoreFull, StoreUnavailable
 
 log = logging.getLogger("convlab")
 
@@ -196,7 +196,7 @@ class UserModels:
 
     def _revalidate(self, name: str, data: bytes, card: dict) -> Model:
         """Every upload check again, from the bytes and the card's upload settings."""
-        from app.usermodels import build_user_model
+        from app.services.usermodels import build_user_model
 
         spec = card["input"]
         try:

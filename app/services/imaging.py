@@ -1,7 +1,7 @@
 """Decoding and validating uploaded images, and turning them into model inputs.
 
 Uploads are checked from their bytes (never the file name or content type) before
-anything is decoded (``app.imagefiles``): only PNG, JPEG, WebP, GIF and BMP are
+anything is decoded (``app.services.imagefiles``): only PNG, JPEG, WebP, GIF and BMP are
 opened, and files whose structure costs seconds of CPU are refused. The pixel count
 and the aspect ratio are read from the header and refused before any decoding;
 Pillow's decompression-bomb warning is an error. Decoding memory is bounded too:
@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image
 
 from app.errors import ApiError
-from app.imagefiles import costly_structure, sniff
+from app.services.imagefiles import costly_structure, sniff
 
 #: format name -> Pillow plugin name, detected from magic bytes.
 ALLOWED = ("PNG", "JPEG", "WEBP", "GIF", "BMP")

@@ -1,5 +1,5 @@
 """The store in Redis (``CONVLAB_STORE_URL=redis://host:port/db``), shared by every
-process on every host; the interface and the caps are app/store.py's.
+process on every host; the interface and the caps are app/services/store.py's.
 
 Keys, under the prefix ``convlab:``:
 
@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 
 import redis
 
-from app.store import Clock, Item, Limits, Store, StoreUnavailable, Usage, check_limits
+from app.services.store import Clock, Item, Limits, Store, StoreUnavailable, Usage, check_limits
 
 PREFIX = "convlab:"
 USED, INFO, BYTES = PREFIX + "used", PREFIX + "info", PREFIX + "bytes"

@@ -6,7 +6,7 @@ One interface, two implementations:
 - ``SQLiteStore`` (the default, needs nothing): one SQLite file in a runtime folder that
   only this server's user can open (0700), in WAL mode, so every ``--workers N`` process
   on one host sees every item;
-- ``RedisStore`` (``CONVLAB_STORE_URL=redis://host:port/db``, app/store_redis.py), shared
+- ``RedisStore`` (``CONVLAB_STORE_URL=redis://host:port/db``, app/services/store_redis.py), shared
   by every process on every host.
 
 An item is ``(namespace, key) -> bytes + small JSON metadata``, with an owner (a client
@@ -248,7 +248,7 @@ class SQLiteStore(Store):
 def open_store(url: str, folder: Path | None, limits: Limits) -> Store:
     """Redis when ``url`` is a redis:// URL, else the embedded SQLite store in ``folder``."""
     if url:
-        from app.store_redis import RedisStore
+        from app.services.store_redis import RedisStore
 
         return RedisStore.from_url(url, limits)
     path = runtime_dir(folder) / "store.sqlite3"

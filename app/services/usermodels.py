@@ -1,4 +1,4 @@
-"""Users' own ONNX models: checked and measured once (kept private by app/store_models.py).
+"""Users' own ONNX models: checked and measured once (kept private by app/services/store_models.py).
 
 A model is accepted when it is a small image classifier the engine can explain:
 
@@ -8,7 +8,7 @@ A model is accepted when it is a small image classifier the engine can explain:
 - one float input, NCHW with 1 or 3 channels and a fixed H, W of at most 256 (the
   batch axis may be dynamic);
 - one output, a vector of K <= 1000 class scores per image;
-- bounded before anything is decoded (:mod:`app.onnx_scan`): at most 64 MB of weights
+- bounded before anything is decoded (:mod:`app.services.onnx_scan`): at most 64 MB of weights
   once decoded, 65,536 values per node attribute, 200,000 protobuf entries; every
   initializer used by some node;
 - only ops the engine runs; per image at most 2e9 multiply-adds, 5e8 values read by
@@ -35,8 +35,8 @@ from typing import TypeGuard
 import numpy as np
 
 from app.errors import ApiError
-from app.modelstore import Model, make_session
-from app.onnx_scan import ScanError, scan
+from app.services.modelstore import Model, make_session
+from app.services.onnx_scan import ScanError, scan
 from engine.graph import (
     FOLD_VALUES,
     SUPPORTED_OPS,
@@ -69,7 +69,7 @@ def _refuse(detail: str, status: int = 422) -> ApiError:
 
 
 def parse(data: bytes):
-    """(ModelProto, its :class:`~app.onnx_scan.Scan`), or 4xx: empty, too large, too costly to decode (:func:`app.onnx_scan.scan`,
+    """(ModelProto, its :class:`~app.services.onnx_scan.Scan`), or 4xx: empty, too large, too costly to decode (:func:`app.services.onnx_scan.scan`,
     before the parser runs), or not a protobuf ONNX model."""
     import onnx
 
