@@ -7,13 +7,14 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 import engine
 from app import __version__
 from app.deps import HeavyDep
 from app.errors import ApiError
 from app.layer_math import describe, pair, resolve_pads
+from app.schemas import Strict
 from app.tensors import MAX_ELEMENTS, Tensor, tensor_json
 from engine.explain.trace import conv_trace, softmax_steps
 
@@ -25,9 +26,6 @@ Pair = Annotated[list[Size], Field(min_length=2, max_length=2)]
 Pads4 = Annotated[list[Small], Field(min_length=4, max_length=4)]
 Padding = Small | Pads4 | Literal["same"]
 
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 @router.get("/health")

@@ -12,9 +12,10 @@ import secrets
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from app.layer_math import describe
+from app.schemas import Strict
 from course import architectures as arch
 from engine.ops import shapes
 
@@ -23,9 +24,6 @@ router = APIRouter(prefix="/api/calculator", tags=["calculator"])
 #: Largest integer a browser's numbers hold exactly (2^53 - 1).
 JS_SAFE = 2**53 - 1
 
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 # --- Quiz ---------------------------------------------------------------------------

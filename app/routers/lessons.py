@@ -13,9 +13,10 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 import engine
+from app.schemas import Strict
 from engine.ops import shapes
 
 router = APIRouter(prefix="/api/lessons", tags=["lessons"])
@@ -31,9 +32,6 @@ ACTIVATIONS: dict[str, tuple[Callable, Callable]] = {
     "tanh": (engine.tanh_forward, engine.tanh_backward),
 }
 
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class NeuronIn(Strict):

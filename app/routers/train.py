@@ -12,10 +12,11 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from app.deps import HeavyDep
 from app.errors import ApiError
+from app.schemas import Strict
 from app.tensors import f16_json
 from course import backprop_steps, nettrain, nettrain_compare
 from course.datasets2d import EXTENT, Split, feature_columns, split_dataset
@@ -33,9 +34,6 @@ Activation = Literal["tanh", "sigmoid", "relu", "linear"]
 Param = Annotated[float, Field(allow_inf_nan=False, ge=-nettrain.MAX_PARAM, le=nettrain.MAX_PARAM)]
 Seed = Annotated[int, Field(ge=0, le=999_999)]
 
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class DataSpec(Strict):
