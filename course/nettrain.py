@@ -2,7 +2,8 @@
 
 **The playground** (:func:`train_steps`): a multilayer perceptron on 2-D toy data
 (:mod:`course.datasets2d`) trained by mini-batch gradient descent. Hidden layers
-are ``dense_forward`` + an activation (tanh, sigmoid, ReLU or linear); the
+are ``dense_forward`` + an activation (the menus' ones in :mod:`engine.registry`,
+or linear); the
 output is one neuron ``z`` with ``p = sigmoid(z)`` = P(class 1) and the loss is
 the binary cross-entropy ``L = -mean(y log p + (1 - y) log(1 - p))``, computed
 by the engine's 2-class softmax cross-entropy on the logits ``[0, z]`` (because
@@ -27,14 +28,8 @@ import numpy as np
 
 from course.backprop_steps import TINY_PARAMS, BackpropExample, ChainLine, backprop_example
 from course.datasets2d import EXTENT, Split, feature_columns
-from engine.ops.activations import (
-    relu_backward,
-    relu_forward,
-    sigmoid_backward,
-    sigmoid_forward,
-    tanh_backward,
-    tanh_forward,
-)
+from engine import registry
+from engine.ops.activations import sigmoid_forward
 from engine.ops.dense import (
     cross_entropy_backward,
     cross_entropy_forward,
@@ -72,10 +67,11 @@ def _linear_backward(dout: np.ndarray, _cache: None) -> np.ndarray:
 
 
 #: name -> (forward, backward); every pair follows the engine's ``(out, cache)`` protocol.
+#: The registry's menu activations, plus "linear" (no activation), which only the
+#: playground offers: it shows what a network without one cannot learn.
 ACTIVATIONS: dict[str, tuple[Callable, Callable]] = {
-    "tanh": (tanh_forward, tanh_backward),
-    "sigmoid": (sigmoid_forward, sigmoid_backward),
-    "relu": (relu_forward, relu_backward),
+    **{name: (registry.ACTIVATIONS[name].forward, registry.ACTIVATIONS[name].backward)
+       for name in registry.names(lesson_only=True)},
     "linear": (_linear_forward, _linear_backward),
 }
 

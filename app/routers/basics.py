@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 import numpy as np
@@ -15,7 +14,9 @@ from app.deps import HeavyDep
 from app.errors import ApiError
 from app.layer_math import describe, pair, resolve_pads
 from app.schemas import Strict
+from app.schemas.choices import ActivationName
 from app.tensors import MAX_ELEMENTS, Tensor, tensor_json
+from engine import registry
 from engine.explain.trace import conv_trace, softmax_steps
 
 router = APIRouter(prefix="/api", tags=["engine"])
@@ -64,7 +65,6 @@ PadN = Annotated[int, Field(ge=0, le=10)]
 InteractivePadding = PadN | Annotated[list[PadN], Field(min_length=4, max_length=4)] | Literal[
     "same"
 ]
-Activation = Literal["relu", "sigmoid", "tanh"]
 #: Values on the interactive routes. Bounded so that float32 arithmetic cannot overflow:
 #: a conv output is at most 3 * 11 * 11 products of two such values plus a bias, about
 #: 4e14, far inside float32's 3.4e38 (1e300 would become inf, and null in the JSON).
@@ -77,13 +77,6 @@ class BoundedTensor(Tensor):
     data: list[Value] = Field(max_length=MAX_ELEMENTS, fail_fast=True)
 
 
-ACTIVATIONS: dict[str, tuple[Callable, Callable]] = {
-    "relu": (engine.relu_forward, engine.relu_backward),
-    "sigmoid": (engine.sigmoid_forward, engine.sigmoid_backward),
-    "tanh": (engine.tanh_forward, engine.tanh_backward),
-}
-
-
 class ConvIn(Strict):
     input: BoundedTensor = Field(description="(C, H, W), at most 3 x 128 x 128")
     weights: BoundedTensor = Field(description="(K, C, KH, KW), at most 16 filters of 11 x 11")
@@ -91,7 +84,7 @@ class ConvIn(Strict):
     stride: Stride | Annotated[list[Stride], Field(min_length=2, max_length=2)] = 1
     padding: InteractivePadding = 0
     dilation: Dil | Annotated[list[Dil], Field(min_length=2, max_length=2)] = 1
-    activation: Activation | None = None
+    activation: ActivationName | None = None
     trace: Annotated[list[Annotated[int, Field(ge=0, le=4096)]], Field(min_length=3, max_length=3)] | None = None
 
 
@@ -133,7 +126,7 @@ def conv(req: ConvIn, _: HeavyDep) -> dict:
     pre = out[0]
     result: dict = {"output_size": size}
     if req.activation:
-        fwd = ACTIVATIONS[req.activation][0]
+        fwd = registry.activation(req.activation).forward
         act, _ = fwd(pre)
         result["pre_activation"] = tensor_json(pre)
         result["output"] = tensor_json(act)
@@ -208,16 +201,17 @@ def _argmax_json(arg) -> dict:
 
 class ActivationIn(Strict):
     input: BoundedTensor
-    function: Activation
+    function: ActivationName
 
 
 @router.post("/activation")
 def activation(req: ActivationIn) -> dict:
-    """Apply ReLU, sigmoid or tanh; ``gradient`` is the local derivative at each value."""
+    """Apply one of the registry's activations (GET /api/registry lists them);
+    ``gradient`` is the local derivative at each value."""
     x = req.input.to_array()
-    fwd, bwd = ACTIVATIONS[req.function]
-    out, cache = fwd(x)
-    grad = bwd(np.ones_like(x), cache)
+    entry = registry.activation(req.function)
+    out, cache = entry.forward(x)
+    grad = entry.backward(np.ones_like(x), cache)
     return {"function": req.function, "output": tensor_json(out), "gradient": tensor_json(grad)}
 
 

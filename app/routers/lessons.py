@@ -8,8 +8,7 @@ this module only validates the request and writes the results out.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import numpy as np
 from fastapi import APIRouter
@@ -17,6 +16,8 @@ from pydantic import Field
 
 import engine
 from app.schemas import Strict
+from app.schemas.choices import ActivationName
+from engine import registry
 from engine.ops import shapes
 
 router = APIRouter(prefix="/api/lessons", tags=["lessons"])
@@ -26,19 +27,12 @@ SATURATION = 0.05
 
 Value = Annotated[float, Field(allow_inf_nan=False, ge=-100, le=100)]
 
-ACTIVATIONS: dict[str, tuple[Callable, Callable]] = {
-    "relu": (engine.relu_forward, engine.relu_backward),
-    "sigmoid": (engine.sigmoid_forward, engine.sigmoid_backward),
-    "tanh": (engine.tanh_forward, engine.tanh_backward),
-}
-
-
 
 class NeuronIn(Strict):
     w: Value = Field(description="the weight, in [-100, 100]")
     x: Value = Field(description="the input, in [-100, 100]")
     b: Value = Field(0.0, description="the bias, in [-100, 100]")
-    function: Literal["sigmoid", "tanh", "relu"] = "sigmoid"
+    function: ActivationName = "sigmoid"
 
 
 @router.post("/neuron")
@@ -52,7 +46,8 @@ def neuron(req: NeuronIn) -> dict:
     w = np.array([[req.w]], dtype=np.float64)
     b = np.array([req.b], dtype=np.float64)
     z, dense_cache = engine.dense_forward(x, w, b)
-    fwd, bwd = ACTIVATIONS[req.function]
+    entry = registry.activation(req.function)
+    fwd, bwd = entry.forward, entry.backward
     y, act_cache = fwd(z)
     dz = bwd(np.ones_like(y), act_cache)
     dx, dw, db = engine.dense_backward(dz, dense_cache)

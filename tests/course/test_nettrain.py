@@ -118,7 +118,7 @@ def test_train_step_equals_hand_computed_step(reg, rate):
     assert res.history == [(1, 1, pytest.approx(loss), pytest.approx(res.history[0][3]))]
 
 
-@pytest.mark.parametrize("activation", ["tanh", "sigmoid", "relu", "linear"])
+@pytest.mark.parametrize("activation", list(nettrain.ACTIVATIONS))
 @pytest.mark.parametrize("hidden", [[3], [4, 2], [2, 3, 2]])
 def test_gradients_match_numeric(activation, hidden):
     rng = np.random.default_rng(len(hidden))
