@@ -9,9 +9,8 @@ or HxWx3 (RGB).
 
 from __future__ import annotations
 
-import gzip
-import threading
-import zipfile
+import io
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache, partial
@@ -20,8 +19,19 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-CIFAR_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+from datasets import (
+    CIFAR10_CLASSES,
+    CIFAR_ZIP,
+    DataError,
+    find_mnist,
+    list_zip,
+    read_mnist,
+    read_zip,
+    split_slices,
+)
+
 BASE = 112
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -127,26 +137,21 @@ def generated(name: str, size: int) -> np.ndarray:
 
 # ----- real dataset samples (validation split only) -----
 
-_lock = threading.Lock()
 PER_CLASS = 2
 
 
 @lru_cache(maxsize=2)
 def _mnist_val(data_dir: str) -> tuple[np.ndarray, np.ndarray] | None:
-    root = Path(data_dir) / "mnist"
-    img = next((root / n for n in ("train-images-idx3-ubyte.gz", "train-images-idx3-ubyte") if (root / n).exists()), None)
-    lab = next((root / n for n in ("train-labels-idx1-ubyte.gz", "train-labels-idx1-ubyte") if (root / n).exists()), None)
-    if img is None or lab is None:
+    """The MNIST validation split (the training file's last 5,000), or None without files."""
+    if find_mnist(Path(data_dir), "train") is None:
         return None
-    opener = gzip.open if img.suffix == ".gz" else open
-    with opener(img, "rb") as f:
-        raw = f.read()
-    n, h, w = (int.from_bytes(raw[i : i + 4], "big") for i in (4, 8, 12))
-    images = np.frombuffer(raw, dtype=np.uint8, offset=16).reshape(n, h, w)[-5000:]
-    opener = gzip.open if lab.suffix == ".gz" else open
-    with opener(lab, "rb") as f:
-        labels = np.frombuffer(f.read(), dtype=np.uint8, offset=8)[-5000:]
-    return images.copy(), labels.copy()
+    try:
+        images, labels, _ = read_mnist(Path(data_dir), "train")
+        _, val = split_slices(len(labels))
+    except DataError as exc:
+        log.warning("MNIST samples left out: %s", exc)
+        return None
+    return images[val].copy(), labels[val].copy()
 
 
 def _mnist_picks(data_dir: str) -> list[tuple[int, int]]:
@@ -163,20 +168,16 @@ def _mnist_picks(data_dir: str) -> list[tuple[int, int]]:
 
 @lru_cache(maxsize=2)
 def _cifar_val_members(data_dir: str) -> list[tuple[str, int]]:
-    path = Path(data_dir) / "cifar10-train-jpeg.zip"
+    path = Path(data_dir) / CIFAR_ZIP
     if not path.exists():
         return []
-    with zipfile.ZipFile(path) as z:
-        names = [n for n in z.namelist() if n.endswith(".jpg") and n.count("/") == 2]
-    # The training code's order (training/data.py zip_members): image number, then class;
-    # its validation split is the last 5,000, i.e. images 4500-4999 of every class.
-    keyed = []
-    for n in names:
-        _, cls, stem = n.split("/")
-        if cls in CIFAR_CLASSES and stem[:-4].isdigit():
-            keyed.append(((int(stem[:-4]), CIFAR_CLASSES.index(cls)), n))
-    members = [(n, key[1]) for key, n in sorted(keyed)]
-    val = members[-5000:]
+    try:  # the training code's order and validation split (datasets.cifar.zip_members)
+        members = list_zip(path, "train")
+        _, val_sl = split_slices(len(members))
+    except DataError as exc:
+        log.warning("CIFAR-10 samples left out: %s", exc)
+        return []
+    val = members[val_sl]
     picks: list[tuple[str, int]] = []
     for c in range(10):
         picks += [m for m in val if m[1] == c][:PER_CLASS]
@@ -184,11 +185,8 @@ def _cifar_val_members(data_dir: str) -> list[tuple[str, int]]:
 
 
 def _cifar_image(data_dir: str, member: str) -> np.ndarray:
-    with _lock, zipfile.ZipFile(Path(data_dir) / "cifar10-train-jpeg.zip") as z:
-        data = z.read(member)
-    from io import BytesIO
-
-    return np.asarray(Image.open(BytesIO(data), formats=["JPEG"]).convert("RGB"))
+    (data,) = read_zip(Path(data_dir) / CIFAR_ZIP, [member])
+    return np.asarray(Image.open(io.BytesIO(data), formats=["JPEG"]).convert("RGB"))
 
 
 def catalogue(data_dir: Path | None) -> list[Sample]:
@@ -199,7 +197,7 @@ def catalogue(data_dir: Path | None) -> list[Sample]:
         for i, (idx, label) in enumerate(_mnist_picks(d)):
             items.append(Sample(f"mnist-{i}", f"MNIST validation #{idx}: {label}", "mnist", "L", str(label)))
         for i, (_member, label) in enumerate(_cifar_val_members(d)):
-            cls = CIFAR_CLASSES[label]
+            cls = CIFAR10_CLASSES[label]
             items.append(Sample(f"cifar10-{i}", f"CIFAR-10 validation: {cls}", "cifar10", "RGB", cls))
     return items
 
