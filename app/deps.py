@@ -1,4 +1,4 @@
-"""Typed dependencies shared by the routers."""
+"""Typed dependencies shared by the routers: every ``Depends`` lives here."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from app.config import Settings
+from app.services.modelstore import Model, ModelStore
+from app.services.runs import RunStore
 
 
 def get_settings(request: Request) -> Settings:
@@ -21,5 +23,23 @@ async def heavy_slot(request: Request) -> AsyncIterator[None]:
         yield
 
 
+def get_store(request: Request) -> ModelStore:
+    return request.app.state.models
+
+
+def get_runs(request: Request) -> RunStore:
+    return request.app.state.runs
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 HeavyDep = Annotated[None, Depends(heavy_slot)]
+StoreDep = Annotated[ModelStore, Depends(get_store)]
+RunsDep = Annotated[RunStore, Depends(get_runs)]
+
+
+def get_model(name: str, store: StoreDep) -> Model:
+    """The model called ``name``: a shipped one, or an upload by its handle (404 if none)."""
+    return store.get(name)
+
+
+ModelDep = Annotated[Model, Depends(get_model)]

@@ -18,8 +18,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.security import HEADERS
-
 log = logging.getLogger("convlab")
 
 #: Starlette's multipart parser's messages, prefixed (or replaced) with a sentence
@@ -59,6 +57,8 @@ ERROR_MEANINGS = {
          "multipart form this endpoint takes.",
     403: "That is one of the server's own models; only uploaded models can be deleted.",
     404: "No model, sample or architecture has that name; the list endpoints name them.",
+    410: "That run of the model is no longer kept on this server: run /inspect again and "
+         "use the run id it answers.",
     413: "The body, the file, or the image's pixel count is over this endpoint's limit "
          "(the message names it).",
     415: "The file is not an image format ConvLab accepts: PNG, JPEG, WebP, GIF or BMP "
@@ -204,14 +204,15 @@ def _content_length(scope: Scope) -> int | None:
     return None
 
 
-class OuterShell:
-    """The outermost layer: every response in the API's shape, with the security headers.
+class TooLargeAsJson:
+    """A layer outside FastAPI's: its body limiter's 413 in the API's shape.
 
     FastAPI's body limiter sits outside all user middleware and exception handlers;
     when a request declares a Content-Length above the limit it answers a bare
-    ``text/plain`` "Content Too Large" (no ``detail``, no security headers). This
-    layer rewrites that one response into ``{"detail": ...}`` naming the limit, and
-    adds the security headers to any response that lacks them (the 500 page too).
+    ``text/plain`` "Content Too Large" (no ``detail``). This layer rewrites that one
+    response into ``{"detail": ...}`` naming the limit. ``create_app()`` wraps what
+    FastAPI builds in it (``ConvLabAPI.build_middleware_stack``), inside the security
+    headers' middleware.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -234,11 +235,9 @@ class OuterShell:
                         _content_length(scope), scope.get(MAX_BODY_SIZE_SCOPE_KEY))}).encode()
                     headers = [(b"content-type", b"application/json"),
                                (b"content-length", str(len(body)).encode())]
-                    await send({**message, "headers": headers + HEADERS})
+                    await send({**message, "headers": headers})
                     await send({"type": "http.response.body", "body": body, "more_body": False})
                     return
-                extra = [(k, v) for k, v in HEADERS if k not in kinds]
-                message = {**message, "headers": headers + extra}
             elif rewriting:
                 return  # the plain-text body is replaced by the JSON one above
             await send(message)
@@ -247,10 +246,7 @@ class OuterShell:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    build = app.build_middleware_stack
-    # FastAPI has no hook outside its body limiter; wrapping the built stack is the one way.
-    app.build_middleware_stack = lambda: OuterShell(build())  # type: ignore[method-assign]
-
+    """Every error as ``{"detail": "<sentence>"}`` (422s also list the fields)."""
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
         return JSONResponse({"detail": public_text(exc.detail)}, exc.status_code, headers=exc.headers)

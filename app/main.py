@@ -8,12 +8,12 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp
 
 from app import __version__
 from app.config import STATIC_DIR, Settings
 from app.deps import heavy_slot
-from app.errors import document_errors, install_error_handlers
-from app.inspection import warm
+from app.errors import TooLargeAsJson, document_errors, install_error_handlers
 from app.memory import return_freed_memory
 from app.routers import architectures as architectures_router
 from app.routers import basics, images, models, pages, registry
@@ -25,6 +25,7 @@ from app.routers import train as train_router
 from app.security import SecurityHeadersMiddleware
 from app.services.gate import HeavyGate
 from app.services.modelstore import ModelStore
+from app.services.runs import RunStore, warm
 from app.services.store import open_store
 from app.services.store_models import UserModels
 
@@ -36,6 +37,20 @@ ConvLab's API: the NumPy engine behind every number the pages show.
 Tensors travel as `{"shape": [...], "data": [flat, row-major]}`. Errors come back
 as `{"detail": "<a sentence that says what is wrong>"}` with a 4xx status.
 """
+
+
+class ConvLabAPI(FastAPI):
+    """FastAPI with two layers outside everything it builds, so that they see every answer:
+    the security headers (:mod:`app.security`, the app's one security middleware) and the
+    body limiter's 413 rewritten as ``{"detail": ...}`` (:class:`app.errors.TooLargeAsJson`).
+
+    ``add_middleware`` would put them inside Starlette's ``ServerErrorMiddleware`` and
+    FastAPI's body limiter, whose 500 and 413 would then go out without them; overriding
+    the documented ``build_middleware_stack`` (as FastAPI itself does) puts them outside.
+    """
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return SecurityHeadersMiddleware(TooLargeAsJson(super().build_middleware_stack()))
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -52,10 +67,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         store.user = UserModels(open_store(settings.store_url, settings.runtime_dir,
                                            settings.store_limits()), threads=settings.ort_threads)
         app.state.models = store
+        app.state.runs = RunStore()
         yield
         store.user.close()
 
-    app = FastAPI(
+    app = ConvLabAPI(
         title="ConvLab API",
         version=__version__,
         description=DESCRIPTION,
@@ -65,7 +81,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_body_size=settings.json_body_limit,
         form_limits={"max_fields": 4, "max_files": 1, "max_part_size": 64 * 1024},
     )
-    app.add_middleware(SecurityHeadersMiddleware)
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for module in (basics, images, inspect_router, models, lessons_router, playground_router,

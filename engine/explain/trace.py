@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from engine.ops import shapes
+
 
 @dataclass(frozen=True)
 class ConvTrace:
@@ -60,8 +62,7 @@ def conv_trace(
     dh, dw = dilations
     top, left, bottom, right = pads
     _, h, wd = x.shape
-    ho = (h + top + bottom - dh * (kh - 1) - 1) // sh + 1
-    wo = (wd + left + right - dw * (kw - 1) - 1) // sw + 1
+    ho, wo = shapes.conv_output_shape((h, wd), (kh, kw), strides, pads, dilations)
     if not (0 <= k < n_k and 0 <= i < ho and 0 <= j < wo):
         raise ValueError(
             f"trace position (filter {k}, row {i}, column {j}) is outside the output "

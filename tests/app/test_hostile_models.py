@@ -153,8 +153,8 @@ def test_denormals_are_flushed_in_both_runtimes(server, client):
 
 def test_trace_through_600_relus(server, client):
     name = uploaded(client, C.relu_chain(600))
-    x = send(client, name).json()["input"]
-    body = {"layer": "relu599", "channel": 0, "row": 3, "col": 5, "input": x}
+    run = send(client, name).json()["run"]
+    body = {"layer": "relu599", "channel": 0, "row": 3, "col": 5, "run": run}
 
     def check(r):
         assert r.status_code == 200, r.text[:300]  # was 500 (RecursionError)

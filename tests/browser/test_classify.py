@@ -362,3 +362,35 @@ def test_a_trace_still_on_its_way_never_lands_under_another_map(page, site, cons
     assert page.locator("#trace .equation").count() == 0
     assert page.locator("#detail-field").is_hidden()
     assert console_errors == []
+
+
+def test_a_trace_sends_the_run_id_and_a_dropped_run_is_inspected_again(page, site, console_errors):
+    """The trace asks by the run id /inspect answered (the input never travels back); when
+    the server no longer keeps the run (410) the page inspects the same image again and
+    asks once more, so the student still sees the arithmetic."""
+    body = open_page(page, site, site.grey)
+    conv = next(la for la in body["layers"] if la["op_type"] == "Conv")
+    page.locator(f'#layers .layer-col[data-layer="{conv["name"]}"] .thumb').nth(0).click()
+    page.wait_for_selector("#detail:not([hidden])")
+    sent, gone = [], {"status": 410, "content_type": "application/json",
+                      "body": json.dumps({"detail": "This run is no longer kept: inspect again."})}
+
+    def first_is_gone(route):
+        sent.append(json.loads(route.request.post_data))
+        if len(sent) == 1:
+            route.fulfill(**gone)
+        else:
+            route.continue_()
+
+    page.route("**/trace", first_is_gone)
+    size = page.locator("#detail-map").bounding_box()
+    with page.expect_response(lambda r: r.url.endswith("/inspect")) as again:
+        page.locator("#detail-map").click(position={"x": size["width"] / 2, "y": size["height"] / 2})
+    page.wait_for_selector("#trace .equation")
+    page.unroute("**/trace")
+    fresh = again.value.json()["run"]
+    assert [s["run"] for s in sent] == [body["run"], fresh] and fresh != body["run"]
+    assert all("input" not in s for s in sent)
+    assert page.locator("#trace .m-grid").count() >= 3
+    assert page.locator("#trace .error").count() == 0
+    assert [e for e in console_errors if "410" not in e] == []
