@@ -172,11 +172,9 @@ def test_graph_runner_runs_an_uploaded_swish_model(swish_inspected):
     assert body["check"]["max_abs_diff_vs_onnxruntime"] < 1e-4
 
 
-@pytest.mark.xfail(strict=True, reason="app/tracing.UNARY still lists its own activations "
-                                       "(Relu, Sigmoid, Tanh, ...), not the registry's")
 def test_graph_runner_traces_a_swish_value(uclient, swish_inspected):
     name, body = swish_inspected
     tr = uclient.post(f"/api/models/{name}/trace", json={
-        "layer": "swish1", "channel": 1, "row": 2, "col": 3, "input": body["input"]})
+        "run": body["run"], "layer": "swish1", "channel": 1, "row": 2, "col": 3})
     assert tr.status_code == 200, tr.text
     assert tr.json()["result"] == pytest.approx(tr.json()["value"], abs=1e-4)
