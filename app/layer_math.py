@@ -1,14 +1,17 @@
-"""Output size, parameters and memory of one conv/pool layer, with the worked formula.
+"""Output size, parameters and memory of one conv/pool layer, with the worked formula,
+as the calculator's JSON.
 
-The numbers come from ``engine.ops.shapes``; this module only writes them out as the
-sentences and formulas a student reads.
+The numbers come from :mod:`engine.ops.shapes` and the sentences from
+:mod:`engine.explain.formulas`; this module puts them together, and turns what cannot be
+computed into a 422 with a reason a student can act on.
 """
 
 from __future__ import annotations
 
-from dataclasses import astuple, dataclass
+from dataclasses import astuple
 
 from app.errors import ApiError
+from engine.explain.formulas import Axis, size_formula, unread_cells, unread_note
 from engine.ops import shapes
 
 UNREAD_LISTED = 1000  # enough for any grid the calculator draws (300 cells a row)
@@ -17,77 +20,6 @@ UNREAD_LISTED = 1000  # enough for any grid the calculator draws (300 cells a ro
 #: bounds it, and the work of ``shapes.unread`` along it, to 200,000 cells: a few
 #: milliseconds instead of seconds and gigabytes.
 MAX_SPAN = 100_000
-
-
-@dataclass(frozen=True)
-class Axis:
-    name: str  # "rows" / "columns"
-    n: int
-    k: int
-    s: int
-    p0: int
-    p1: int
-    d: int
-
-
-def _k_text(a: Axis) -> str:
-    return str(a.k) if a.d == 1 else f"({a.d}*({a.k}-1)+1)"
-
-
-def _p_text(a: Axis) -> str:
-    return f"2*{a.p0}" if a.p0 == a.p1 else f"{a.p0} + {a.p1}"
-
-
-def _fmt(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else f"{x:.2f}"
-
-
-def axis_formula(a: Axis, size: int) -> str:
-    span = a.d * (a.k - 1) + 1
-    exact = (a.n + a.p0 + a.p1 - span) / a.s + 1
-    text = f"({a.n} - {_k_text(a)} + {_p_text(a)})/{a.s} + 1 = {_fmt(exact)}"
-    if not float(exact).is_integer():
-        text += f", rounded down to {size}"
-    return text
-
-
-def _listed(values: list[int]) -> str:
-    return ", ".join(str(v) for v in values[:8]) + (" ..." if len(values) > 8 else "")
-
-
-def _unread_note(a: Axis, size: int, unread: list[int], both: bool = False) -> str:
-    """Why some cells along this axis never reach the output: after the last window
-    (the size was rounded down), or stepped over by the stride. "" when every input
-    cell is read. ``both``: the columns are the same, so say it once for both."""
-    span = a.d * (a.k - 1) + 1
-    last = (size - 1) * a.s + span - 1  # last padded index the window reaches
-    name, singular = ("rows and columns", "row and column") if both else (a.name, a.name[:-1])
-    notes = []
-    after = [q for q in unread if q > last]
-    if after:
-        in_input = [q - a.p0 for q in after if 0 <= q - a.p0 < a.n]
-        n_pad = len(after) - len(in_input)
-        parts = []
-        if in_input:
-            parts.append(f"input {name if len(in_input) > 1 else singular} {_listed(in_input)}")
-        if n_pad:
-            parts.append(f"{n_pad} padding {name if n_pad > 1 else singular}")
-        notes.append(
-            f"With stride {a.s} the window does not land evenly on the {name}: "
-            f"(N - F + 2P) = {a.n + a.p0 + a.p1 - span} is not a multiple of {a.s}, so the last "
-            f"window stops at padded index {last} and {' and '.join(parts)} "
-            f"{'is' if len(after) == 1 and not both else 'are'} never covered."
-        )
-    skipped = [q - a.p0 for q in unread if q <= last and 0 <= q - a.p0 < a.n]
-    if skipped:
-        window = f"{a.k} cell{'s' if a.k > 1 else ''}" + (f", {a.d} apart," if a.d > 1 else "")
-        notes.append(
-            f"The window reads {window} and moves {a.s} at a time, so it steps over input "
-            f"{name if len(skipped) > 1 else singular} {_listed(skipped)} "
-            f"({len(skipped)} of {a.n}): no filter weight ever touches "
-            f"{'them' if len(skipped) > 1 or both else 'it'}."
-        )
-    return " ".join(notes)
 
 
 def describe(
@@ -107,21 +39,19 @@ def describe(
         Axis("rows", hw[0], kernel[0], strides[0], top, bottom, dilations[0]),
         Axis("columns", hw[1], kernel[1], strides[1], left, right, dilations[1]),
     ]
-    sizes, fits, formulas, notes = [], [], [], []
-    unread: list[list[int]] = []
+    sizes, fits, texts, notes = [], [], [], []
     for a in axes:
         if a.s < 1:
             raise ApiError(422, f"Stride must be at least 1 (got {a.s}): the window has to move.")
-        span = a.d * (a.k - 1) + 1
-        if span > MAX_SPAN:
+        if a.span > MAX_SPAN:
             raise ApiError(
                 422,
-                f"The filter spans {span:,} {a.name} ({a.k} taps, {a.d} apart: D*(F-1)+1); "
+                f"The filter spans {a.span:,} {a.name} ({a.k} taps, {a.d} apart: D*(F-1)+1); "
                 f"at most {MAX_SPAN:,} are accepted. Use a smaller filter or dilation.",
             )
         padded = a.n + a.p0 + a.p1
-        if span > padded:
-            what = f"{a.k}" if a.d == 1 else f"{a.k} with dilation {a.d}, spanning {span}"
+        if a.span > padded:
+            what = f"{a.k}" if a.d == 1 else f"{a.k} with dilation {a.d}, spanning {a.span}"
             raise ApiError(
                 422,
                 f"The filter ({what} {a.name}) is larger than the padded input "
@@ -134,18 +64,17 @@ def describe(
             raise ApiError(422, str(exc)) from exc
         sizes.append(int(out.size))
         fits.append(bool(out.fits))
-        formulas.append(axis_formula(a, int(out.size)))
-    same_axes = axes[0].n == axes[1].n and formulas[0] == formulas[1]
+        texts.append(size_formula(a, out))
+    same_axes = axes[0].n == axes[1].n and texts[0] == texts[1]
     same_reads = astuple(axes[0])[1:] == astuple(axes[1])[1:]
-    for a in axes[:1] if same_reads else axes:
-        unread.append(shapes.unread(a.n, a.k, a.s, (a.p0, a.p1), a.d))
+    unread = [shapes.unread(a.n, a.k, a.s, (a.p0, a.p1), a.d) for a in (axes[:1] if same_reads else axes)]
     if same_reads:
         unread.append(unread[0])
-    for a, size, axis in zip(axes[:1] if same_reads else axes, sizes, unread, strict=False):
-        note = _unread_note(a, size, axis, both=same_reads)
+    for a, size, cells in zip(axes[:1] if same_reads else axes, sizes, unread, strict=False):
+        note = unread_note(a, unread_cells(a, size, cells), both=same_reads)
         if note:
             notes.append(note)
-    formula = formulas[0] if same_axes else f"rows: {formulas[0]}; columns: {formulas[1]}"
+    formula = texts[0] if same_axes else f"rows: {texts[0]}; columns: {texts[1]}"
     h_out, w_out = sizes
     activations = h_out * w_out * filters
     explanation = (
@@ -200,9 +129,8 @@ def resolve_pads(
     """``padding`` as (top, left, bottom, right); ``"same"`` = (F-1)/2 each side
     (the extra cell goes at the bottom/right when F is even)."""
     if padding == "same":
-        th = dilations[0] * (kernel[0] - 1)
-        tw = dilations[1] * (kernel[1] - 1)
-        return (th // 2, tw // 2, th - th // 2, tw - tw // 2)
+        (top, bottom), (left, right) = (shapes.same_padding(k, d) for k, d in zip(kernel, dilations, strict=True))
+        return (top, left, bottom, right)
     if isinstance(padding, int):
         return (padding, padding, padding, padding)
     if isinstance(padding, list) and len(padding) == 4:
