@@ -50,7 +50,7 @@ from engine.graph import (
 )
 
 MAX_BYTES = 25 * 1024 * 1024
-BODY_LIMIT = 26 * 1024 * 1024  # the route's body limit (Settings.model_body_limit)
+BODY_LIMIT = 26 * 1024 * 1024  # POST /api/models's body limit (the file and its form)
 MAX_CLASSES = 1000
 MAX_SIDE = 256
 MAX_MACS = 2e9
