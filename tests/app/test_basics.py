@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.tensors import tensor_json
+from app.encode import tensor_json
 from engine.ops import reference
 
 
