@@ -18,6 +18,7 @@ from app.schemas.choices import ActivationName
 from app.tensors import MAX_ELEMENTS, Tensor, tensor_json
 from engine import registry
 from engine.explain.trace import conv_trace, softmax_steps
+from engine.explain.windows import windows
 
 router = APIRouter(prefix="/api", tags=["engine"])
 
@@ -77,6 +78,13 @@ class BoundedTensor(Tensor):
     data: list[Value] = Field(max_length=MAX_ELEMENTS, fail_fast=True)
 
 
+class PoolOptions(Strict):
+    mode: Literal["max", "avg"] = "max"
+    kernel_size: Annotated[int, Field(ge=1, le=11)] = 2
+    stride: Stride = 2
+    padding: PadN = 0
+
+
 class ConvIn(Strict):
     input: BoundedTensor = Field(description="(C, H, W), at most 3 x 128 x 128")
     weights: BoundedTensor = Field(description="(K, C, KH, KW), at most 16 filters of 11 x 11")
@@ -86,6 +94,13 @@ class ConvIn(Strict):
     dilation: Dil | Annotated[list[Dil], Field(min_length=2, max_length=2)] = 1
     activation: ActivationName | None = None
     trace: Annotated[list[Annotated[int, Field(ge=0, le=4096)]], Field(min_length=3, max_length=3)] | None = None
+    pool: PoolOptions | None = Field(None, description="pool every output map too, in the same request")
+
+
+def _ranged(array: np.ndarray) -> dict:
+    """``tensor_json`` with the value range the pages scale their colours by."""
+    a = np.asarray(array)
+    return {"min": round(float(a.min()), 6), "max": round(float(a.max()), 6), **tensor_json(a)}
 
 
 def _image_tensor(t: Tensor, name: str) -> np.ndarray:
@@ -125,13 +140,24 @@ def conv(req: ConvIn, _: HeavyDep) -> dict:
     out, _cache = engine.conv2d_forward(x[None], w, b, strides=strides, pads=pads, dilations=dil)
     pre = out[0]
     result: dict = {"output_size": size}
+    # Where each output's window sits in the padded input, and which outputs each cell feeds.
+    padded = (x.shape[1] + pads[0] + pads[2], x.shape[2] + pads[1] + pads[3])
+    result["windows"] = windows(pre.shape[1:], (kh, kw), strides, dil, size=padded).as_dict()
+    result["filter_ranges"] = [[float(w[n].min()), float(w[n].max())] for n in range(k)]
     if req.activation:
         fwd = registry.activation(req.activation).forward
         act, _ = fwd(pre)
-        result["pre_activation"] = tensor_json(pre)
-        result["output"] = tensor_json(act)
+        result["pre_activation"] = _ranged(pre)
+        result["output"] = _ranged(act)
     else:
-        result["output"] = tensor_json(pre)
+        act = pre
+        result["output"] = _ranged(pre)
+    if req.pool is not None:
+        po = req.pool
+        try:
+            result["pool"] = _pool_json(act, po.mode, po.kernel_size, po.stride, po.padding)
+        except ApiError as exc:  # the conv stands; the page says why this pooling cannot
+            result["pool"] = {"error": exc.detail}
     if req.trace is not None:
         tk, ti, tj = req.trace
         try:
@@ -177,19 +203,25 @@ class PoolIn(Strict):
 def pool(req: PoolIn, _: HeavyDep) -> dict:
     """Max or average pooling; for max, where each maximum came from (input row, column)."""
     x = _image_tensor(req.input, "input")
-    k, s, p = req.kernel_size, req.stride, req.padding
+    return _pool_json(x, req.mode, req.kernel_size, req.stride, req.padding)
+
+
+def _pool_json(x: np.ndarray, mode: str, k: int, s: int, p: int) -> dict:
+    """Pool each (H, W) map of ``x``; ``windows``: the map cells under each window."""
     if 2 * p > k:
         raise ApiError(422, f"padding ({p}) may be at most half the pooling window ({k}).")
     pads = (p, p, p, p)
     size = describe(x.shape[1:], (k, k), (s, s), pads, (1, 1), x.shape[0], x.shape[0], with_params=False)
     size["output_shape"][0] = x.shape[0]
-    if req.mode == "max":
+    if mode == "max":
         out, cache = engine.maxpool2d_forward(x[None], kernel_shape=(k, k), strides=(s, s), pads=pads)
-        result: dict[str, Any] = {"output": tensor_json(out[0]), "argmax": _argmax_json((cache.rows, cache.cols))}
+        result: dict[str, Any] = {"output": _ranged(out[0]), "argmax": _argmax_json((cache.rows, cache.cols))}
     else:
         out, _cache = engine.avgpool2d_forward(x[None], kernel_shape=(k, k), strides=(s, s), pads=pads)
-        result = {"output": tensor_json(out[0]), "argmax": None}
+        result = {"output": _ranged(out[0]), "argmax": None}
     result["output_size"] = size
+    result["windows"] = windows(out.shape[2:], (k, k), (s, s), offsets=(p, p), size=x.shape[1:],
+                                clip=True).as_dict()
     return result
 
 

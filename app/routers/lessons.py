@@ -15,6 +15,7 @@ from fastapi import APIRouter
 from pydantic import Field
 
 import engine
+from app.layer_math import describe
 from app.schemas import Strict
 from app.schemas.choices import ActivationName
 from engine import registry
@@ -157,3 +158,25 @@ def dense_head(req: DenseHeadIn) -> dict:
         },
         "example": {"volume": [eh, ew, ec], "length": len(order), "order": order},
     }
+
+
+#: The course's pooling example: a 4x4 input pooled by a 2x2 window with stride 2.
+POOL_EXAMPLE = {
+    "input": {"shape": [1, 4, 4], "data": [1, 1, 2, 4, 5, 6, 7, 8, 3, 2, 1, 0, 1, 2, 3, 4]},
+    "kernel_size": 2,
+    "stride": 2,
+    "padding": 0,
+    "limit": 999,  # the page's cells take values in [-limit, limit]
+}
+
+
+@router.get("/pooling")
+def pooling_example() -> dict:
+    """The pooling lesson's example: its input (the course's values), window, stride and
+    padding, and the output's size (the page lays out one cell per window before the first
+    answer). The page pools it with ``POST /api/pool``, whose ``windows`` say which cells
+    each window covers."""
+    _, h, w = POOL_EXAMPLE["input"]["shape"]
+    k, s, p = POOL_EXAMPLE["kernel_size"], POOL_EXAMPLE["stride"], POOL_EXAMPLE["padding"]
+    size = describe((h, w), (k, k), (s, s), (p, p, p, p), (1, 1), 1, 1, with_params=False)
+    return {**POOL_EXAMPLE, "output_size": size["output_size"]}

@@ -3,20 +3,11 @@
 // (POST /api/lessons/dense-head and /api/lessons/network-params); this module draws.
 
 import { postJSON, latestOnly } from "../api.js";
-import { el, int, showError } from "../util.js";
-
-const $ = (id) => document.getElementById(id);
-const SVG = "http://www.w3.org/2000/svg";
+import { $, el, int, showError, svgEl } from "../util.js";
 const CHANNEL_COLOURS = ["#ef8a62", "#67a96b", "#6f8fd8"];
 const MAX_DRAWN = 8; // neurons per layer the drawing shows
 const MAX_HIDDEN = 3;
 
-function svgEl(tag, attrs = {}, text) {
-  const node = document.createElementNS(SVG, tag);
-  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
 
 export function initDense(state) {
   initFlatten(state);

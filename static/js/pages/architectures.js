@@ -4,23 +4,15 @@
 
 import { ApiError, getJSON, latestOnly } from "../api.js";
 import { createState } from "../state.js";
-import { bytes, debounce, el, int, showError } from "../util.js";
+import { $, bytes, debounce, el, int, showError, svgEl } from "../util.js";
 
 const state = createState({ arch: "lenet5", metric: "total_params", log: false, channels: 64 });
 const METRICS = ["total_params", "total_macs", "total_activations"];
 if (!METRICS.includes(state.get("metric"))) state.set({ metric: "total_params" }); // from the URL
-const $ = (id) => document.getElementById(id);
-const SVG = "http://www.w3.org/2000/svg";
 
 let summaries = [];
 let expanded = new Set();
 
-function svgEl(tag, attrs = {}, text) {
-  const node = document.createElementNS(SVG, tag);
-  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
 
 /** [C, H, W] -> "HxWxC" as the course writes it; [N] -> "N". */
 function shapeText(shape) {

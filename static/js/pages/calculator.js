@@ -4,7 +4,7 @@
 
 import { ApiError, getJSON, latestOnly, postJSON } from "../api.js";
 import { createState } from "../state.js";
-import { bytes, debounce, el, int, showError } from "../util.js";
+import { $, bytes, debounce, el, int, showError, svgEl } from "../util.js";
 
 const COURSE_CHAIN = [
   { type: "conv", filters: 10, kernel: 5, stride: 1, padding: 2, dilation: 1 },
@@ -47,15 +47,6 @@ const state = createState({
   ...EXAMPLES.s1, pos: 0, seed: -1, input: [3, 32, 32], layers: COURSE_CHAIN, code: "pytorch",
 });
 
-const $ = (id) => document.getElementById(id);
-const SVG = "http://www.w3.org/2000/svg";
-
-function svgEl(tag, attrs = {}, text) {
-  const node = document.createElementNS(SVG, tag);
-  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
 
 /** [C, H, W] -> "HxWxC" (the course's order); [N] -> "N". */
 function shapeText(shape) {

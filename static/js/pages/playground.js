@@ -10,8 +10,9 @@ import { FilterEditor } from "../playground/filters.js";
 import { MatrixView } from "../playground/grid.js";
 import { ConvGeometry, poolWindow } from "../playground/relations.js";
 import { CUSTOM_TEXT, InputSource, fitWeights, loadPresets, resolveFilters, stored } from "../playground/sources.js";
+import { LESSON_ACTIVATIONS, activation } from "../registry.js";
 import { createState } from "../state.js";
-import { debounce, el, fmt, showError } from "../util.js";
+import { $, debounce, el, fmt, showError } from "../util.js";
 
 const MAX_FILTERS = 8;
 const COURSE = {
@@ -23,14 +24,6 @@ const DEFAULTS = {
 };
 // Filters offered, in this order, when "Add a filter" is pressed.
 const ADD_ORDER = ["sobel_x", "sobel_y", "gaussian_blur", "sharpen", "laplacian", "emboss", "outline", "box_blur", "prewitt_x", "prewitt_y", "identity"];
-const ACT_TITLES = { relu: "ReLU", sigmoid: "Sigmoid", tanh: "tanh" };
-const ACT_TEXT = {
-  relu: "ReLU keeps positive values and turns negative ones into 0.",
-  sigmoid: "The sigmoid squashes every value into (0, 1).",
-  tanh: "tanh squashes every value into (−1, 1).",
-};
-
-const $ = (id) => document.getElementById(id);
 const root = $("playground");
 const state = createState(DEFAULTS);
 sanitise();
@@ -51,7 +44,7 @@ function sanitise() {
   const bias = filters.map((_, n) => (Number.isFinite(s.bias?.[n]) ? s.bias[n] : 0));
   if (JSON.stringify(bias) !== JSON.stringify(s.bias)) patch.bias = bias;
   if (!(s.pad === "same" || /^\d{1,2}$/.test(s.pad))) patch.pad = "0";
-  if (!["none", "relu", "sigmoid", "tanh"].includes(s.act)) patch.act = "none";
+  if (s.act !== "none" && !LESSON_ACTIVATIONS.some((a) => a.name === s.act)) patch.act = "none";
   if (!["none", "max", "avg"].includes(s.pool)) patch.pool = "none";
   if (!(Number.isInteger(s.k) && s.k >= 0 && s.k < filters.length)) patch.k = 0;
   if (!(Number.isInteger(s.step) && s.step >= 0)) patch.step = 0;
@@ -97,6 +90,8 @@ function convBody(s, input, resolved) {
     dilation: s.dil,
   };
   if (s.act !== "none") body.activation = s.act;
+  // Pooled in the same request: the conv output never travels back to the server.
+  if (s.pool !== "none") body.pool = { mode: s.pool, kernel_size: s.pk, stride: s.ps };
   return body;
 }
 
@@ -157,17 +152,9 @@ async function refresh() {
     return;
   }
   if (gen !== generation) return;
-  let pool = null;
-  if (s.pool !== "none") pool = await runPool(s, conv).catch((err) => ({ error: err }));
-  if (gen !== generation) return;
-
+  const pool = poolOf(conv.pool);
   const size = conv.output_size;
-  const [H, W] = input.tensor.shape.slice(1);
-  const [pt, pl, pb, pr] = size.pads;
-  const geom = new ConvGeometry({
-    kernel: [s.ksize, s.ksize], stride: [s.stride, s.stride], dilation: [s.dil, s.dil],
-    out: size.output_size, padded: [H + pt + pb, W + pl + pr],
-  });
+  const geom = new ConvGeometry(size.output_size, conv.windows);
   current = { s, input, presets, resolved, C, conv, pool, geom, body };
   traceCache = new Map();
   if (s.step >= geom.positions) state.set({ step: 0 });
@@ -178,30 +165,12 @@ async function refresh() {
   setStatus("ready");
 }
 
-async function runPool(s, conv) {
-  const [K, h, w] = conv.output.shape;
-  const plane = h * w;
-  const outputs = [];
-  let size = null;
-  // /api/pool takes at most 3 channels at a time: pool the maps in groups of three.
-  for (let c0 = 0; c0 < K; c0 += 3) {
-    const n = Math.min(3, K - c0);
-    const res = await postJSON("/api/pool", {
-      input: { shape: [n, h, w], data: conv.output.data.slice(c0 * plane, (c0 + n) * plane) },
-      mode: s.pool, kernel_size: s.pk, stride: s.ps,
-    });
-    size = res.output_size;
-    outputs.push(res);
-  }
-  const [ph, pw] = size.output_size;
-  return {
-    shape: [K, ph, pw],
-    data: outputs.flatMap((r) => r.output.data),
-    argmax: s.pool === "max"
-      ? { rows: outputs.flatMap((r) => r.argmax.rows), cols: outputs.flatMap((r) => r.argmax.cols) }
-      : null,
-    size,
-  };
+/** The pooled maps of a /api/conv answer as one tensor, or {error} when that pooling cannot be. */
+function poolOf(answer) {
+  if (!answer) return null;
+  if (answer.error) return { error: { detail: answer.error } };
+  const { output, argmax, output_size: size, windows } = answer;
+  return { ...output, argmax, size, windows };
 }
 
 // ---------------------------------------------------------------- rendering
@@ -259,10 +228,9 @@ function showImpossible(err, s, input) {
   volumeViews = { conv: [], act: [], pool: [] };
 }
 
-function absMax(data, from = 0, to = data.length) {
-  let m = 0;
-  for (let n = from; n < to; n++) m = Math.max(m, Math.abs(data[n]));
-  return m;
+/** The half-width of a colour scale centred on 0, from the server's [min, max]. */
+function absMax(lo, hi) {
+  return Math.max(Math.abs(lo), Math.abs(hi));
 }
 
 function renderFilterChoice(resolved, k) {
@@ -305,7 +273,7 @@ function renderFilterAndOutput() {
   const names = channelNames(C);
   const F = s.ksize;
   const f = resolved[k];
-  const wmax = absMax(f.weights);
+  const wmax = absMax(...conv.filter_ranges[k]);
   $("w-caption").textContent = `${k + 1}: ${f.title}, ${shapeText(F, F, C)}, bias ${fmt(f.bias, 4)}`;
   weightViews = names.map((name, c) => {
     const box = el("div", { class: "pg-grid" });
@@ -319,7 +287,7 @@ function renderFilterAndOutput() {
   $("w-grids").replaceChildren(...weightViews.map((v) => v.box));
   $("w-grids").classList.toggle("stacked", C > 1);
   const pre = conv.pre_activation || conv.output;
-  const [K, ho, wo] = pre.shape;
+  const [, ho, wo] = pre.shape;
   $("out-caption").textContent = `${k + 1}, ${ho}×${wo}${s.act !== "none" ? " (before the activation)" : ""}`;
   outView = new MatrixView($("out-grid"), {
     label: `Feature map ${k + 1}`,
@@ -328,7 +296,7 @@ function renderFilterAndOutput() {
     onHover: (i, j) => hoverOutput(k, i, j),
     onSelect: (i, j) => select(k, i, j),
   });
-  outView.render({ data: pre.data, offset: k * ho * wo, h: ho, w: wo, scale: { kind: "diverging", absMax: absMax(pre.data, 0, K * ho * wo) } });
+  outView.render({ data: pre.data, offset: k * ho * wo, h: ho, w: wo, scale: { kind: "diverging", absMax: absMax(pre.min, pre.max) } });
 }
 
 function stage(name, title, shape, text, extra = {}) {
@@ -358,7 +326,7 @@ function renderVolume() {
   volumeViews = { conv: [], act: [], pool: [] };
   const addMaps = (st, key, tensor, opts) => {
     const [n, h, w] = tensor.shape;
-    const scale = { kind: "diverging", absMax: absMax(tensor.data) };
+    const scale = { kind: "diverging", absMax: absMax(tensor.min, tensor.max) };
     for (let c = 0; c < n; c++) {
       const { fig, view } = mapFigure(`Filter ${c + 1} · ${resolved[c].title}`, (holder) => {
         const v = new MatrixView(holder, { label: `${key} map ${c + 1}`, cellsMax: 10, pixelWidth: 150, ...opts(c) });
@@ -382,7 +350,8 @@ function renderVolume() {
   }));
   parts.push(convStage.node);
   if (s.act !== "none") {
-    const actStage = stage("act", ACT_TITLES[s.act], shapeText(ho, wo, K), `${ACT_TEXT[s.act]} The shape does not change.`);
+    const a = activation(s.act);
+    const actStage = stage("act", a.title, shapeText(ho, wo, K), `${a.title}: ${a.formula}, applied to every value. ${a.note} The shape does not change.`);
     addMaps(actStage, "act", conv.output, (c) => ({
       interactive: true,
       onHover: (i, j) => hoverOutput(c, i, j),
@@ -431,7 +400,7 @@ function hoverInput(r, c) {
 }
 
 function hoverPool(c, i, j) {
-  const { s, pool } = current;
+  const { pool } = current;
   const before = volumeViews.act.length ? volumeViews.act : volumeViews.conv;
   before.forEach((v) => {
     v.mark("pwin", null);
@@ -440,7 +409,7 @@ function hoverPool(c, i, j) {
   volumeViews.pool.forEach((v, n) => v.mark("hover", i === null || n !== c ? null : [[i, j]]));
   if (i === null) return;
   const target = before[c];
-  target.mark("pwin", poolWindow(i, j, { k: s.pk, s: s.ps, p: 0, h: target.h, w: target.w }));
+  target.mark("pwin", poolWindow(pool.windows, i, j));
   if (pool.argmax) {
     const [, ph, pw] = pool.shape;
     const n = (c * ph + i) * pw + j;
@@ -499,8 +468,9 @@ async function loadTrace(k, i, j) {
   if (!trace) {
     // Only filter k is needed for this value: one filter keeps the reply small.
     const F = s.ksize;
+    const { pool: _pool, ...convOnly } = body;
     const one = {
-      ...body,
+      ...convOnly,
       weights: { shape: [1, C, F, F], data: Array.from(resolved[k].weights) },
       bias: [resolved[k].bias],
       trace: [0, i, j],

@@ -4,7 +4,7 @@
 
 import { decodeF16, postJSON } from "../api.js";
 import { createState } from "../state.js";
-import { debounce, el, showError } from "../util.js";
+import { $, debounce, el, showError } from "../util.js";
 import { BP_DEFAULT, initBackprop } from "../train/backprop.js";
 import { num } from "../train/common.js";
 import { initCompare } from "../train/compare.js";
@@ -22,8 +22,6 @@ const DEFAULTS = {
   lr: 0.03, batch: 10, reg: "none", rate: 0, speed: 10, test: false,
   bp: { ...BP_DEFAULT }, cds: "circle", cseed: 4, csteps: 300, clr: 0.1,
 };
-
-const $ = (id) => document.getElementById(id);
 const root = $("train");
 const state = createState(DEFAULTS);
 sanitise();
@@ -40,7 +38,7 @@ function sanitise() {
   if (!feats.length) patch.feats = [...DEFAULTS.feats];
   else if (JSON.stringify(feats) !== JSON.stringify(s.feats)) patch.feats = feats;
   if (!Array.isArray(s.hidden) || s.hidden.length > 6 || !s.hidden.every((n) => intIn(n, 1, 8))) patch.hidden = [...DEFAULTS.hidden];
-  if (!["tanh", "sigmoid", "relu", "linear"].includes(s.act)) patch.act = "tanh";
+  if (![...$("act").options].some((o) => o.value === s.act)) patch.act = DEFAULTS.act; // the menu: the registry's
   if (!LRS.includes(s.lr)) patch.lr = DEFAULTS.lr;
   if (!intIn(s.batch, 1, 30)) patch.batch = 10;
   if (!["none", "l1", "l2"].includes(s.reg)) patch.reg = "none";
