@@ -48,9 +48,7 @@ LAZY_ALLOWED = {("engine.graph.model", "onnx"), ("engine.graph.load", "onnx")}
 #: Violations other work in progress is removing right now (issue 15). The rules below
 #: fail on anything not listed here; test_known_layer_violations_are_gone (strict xfail) fails
 #: loudly once they are gone, so the list and the marks can be deleted.
-KNOWN_LAYER_VIOLATIONS: set[tuple[str, str]] = {
-    ("app.cli", "training.cli"),  # importlib; moving to an entry point / lazy import in training
-}
+KNOWN_LAYER_VIOLATIONS: set[tuple[str, str]] = set()  # app.cli -> training.cli: gone (entry points)
 
 
 @dataclass(frozen=True)
@@ -320,9 +318,6 @@ def test_known_app_cycles_are_gone():
     assert not still, f"still there: {_describe(still)}"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 15 work in progress: app/cli.py imports "
-                   "training (importlib); the helper removing it is at work. When this passes, "
-                   "empty KNOWN_LAYER_VIOLATIONS and drop this mark.")
 def test_known_layer_violations_are_gone():
     still = KNOWN_LAYER_VIOLATIONS & {(i, resolve(t)) for i, t, _ in layer_violations(IMPORTS)}
     assert not still, f"still there: {sorted(still)}"
