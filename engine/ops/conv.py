@@ -58,7 +58,7 @@ def _windows(
     return sliding_window_view(pad_hw(x, pads), span, axis=(2, 3))[:, :, ::sh, ::sw, ::dh, ::dw]
 
 
-def _im2col(
+def _im2col_kn(
     x: np.ndarray,
     kernel: tuple[int, int],
     strides: tuple[int, int],
@@ -66,13 +66,17 @@ def _im2col(
     dilations: tuple[int, int],
     group: int,
 ) -> np.ndarray:
-    """Windows of ``x`` as a matrix per group: ``(group, N*OH*OW, C/group * KH*KW)``."""
+    """Windows of ``x`` as a matrix per group: ``(group, C/group * KH*KW, N*OH*OW)``.
+
+    Columns are ordered ``(n, i, j)``, so the copy runs along whole output rows (as
+    :func:`_im2col_ck`) and the weight gradient is one matmul per group.
+    """
     n, c, _, _ = x.shape
     kh, kw = kernel
     win = _windows(x, kernel, strides, pads, dilations)
     oh, ow = win.shape[2], win.shape[3]
-    win = win.reshape(n, group, c // group, oh, ow, kh, kw).transpose(1, 0, 3, 4, 2, 5, 6)
-    return win.reshape(group, n * oh * ow, (c // group) * kh * kw)
+    cols = np.ascontiguousarray(win.transpose(1, 4, 5, 0, 2, 3))  # (C, KH, KW, N, OH, OW)
+    return cols.reshape(group, (c // group) * kh * kw, n * oh * ow)
 
 
 def _im2col_ck(
@@ -86,8 +90,8 @@ def _im2col_ck(
     """Windows of ``x`` channel-and-kernel first: ``(N, group, C/group * KH*KW, OH*OW)``.
 
     This layout copies the window view in long contiguous runs (each kernel offset is a
-    shifted copy of the whole image), several times faster than the row-per-position
-    layout of :func:`_im2col`, and ``W @ cols`` then lands directly in NCHW order.
+    shifted copy of the whole image), several times faster than a layout with one row per
+    output position, and ``W @ cols`` then lands directly in NCHW order.
     """
     n, c, _, _ = x.shape
     kh, kw = kernel
@@ -200,25 +204,45 @@ def conv2d_backward(
     if dout.shape != (n, f, oh, ow):
         raise ValueError(f"dout must have the output shape {(n, f, oh, ow)}, got {dout.shape}")
     dout = dout.astype(x.dtype, copy=False)
-    fg = f // group
+    fg, k = f // group, cg * kh * kw
 
-    # Rows (n, i, j), columns = this group's filters, as in the forward matmul.
-    g = dout.reshape(n, group, fg, oh, ow).transpose(1, 0, 3, 4, 2).reshape(group, -1, fg)
-    cols = _im2col(x, (kh, kw), strides, pads, dilations, group)
-    dw = np.matmul(cols.transpose(0, 2, 1), g)  # (group, C/group*KH*KW, F/group)
-    dw = dw.transpose(0, 2, 1).reshape(f, cg, kh, kw)
+    # dw: one matmul per group over every (n, i, j) at once, columns (c, p, q).
+    cols = _im2col_kn(x, (kh, kw), strides, pads, dilations, group)  # (group, K, N*OH*OW)
+    g4 = dout.reshape(n, group, fg, oh * ow).transpose(1, 2, 0, 3)  # (group, F/g, N, OH*OW)
+    g = np.ascontiguousarray(g4).reshape(group, fg, n * oh * ow)
+    dw = np.matmul(g, cols.transpose(0, 2, 1)).reshape(f, cg, kh, kw)
     db = dout.sum(axis=(0, 2, 3)) if has_bias else None
 
-    dcols = np.matmul(g, w.reshape(group, fg, cg * kh * kw))  # (group, N*OH*OW, C/g*KH*KW)
-    dcols = dcols.reshape(group, n, oh, ow, cg, kh, kw).transpose(1, 0, 4, 5, 6, 2, 3)
-    dcols = dcols.reshape(n, c, kh, kw, oh, ow)
-
+    # dx: dcols = W^T g, then col2im: each kernel tap adds its slice back where it was read.
+    wt = w.reshape(group, fg, k).transpose(0, 2, 1)  # (group, K, F/g)
     top, left, bottom, right = pads
+    hp, wp = h + top + bottom, wd + left + right
     (sh, sw), (dh, dw_) = strides, dilations
-    dxp = np.zeros((n, c, h + top + bottom, wd + left + right), dtype=x.dtype)
-    for p in range(kh):  # col2im: one strided slice per kernel tap
-        rows = slice(p * dh, p * dh + sh * (oh - 1) + 1, sh)
-        for q in range(kw):
-            dxp[:, :, rows, q * dw_ : q * dw_ + sw * (ow - 1) + 1 : sw] += dcols[:, :, p, q]
-    dx = np.ascontiguousarray(dxp[:, :, top : top + h, left : left + wd])
+    if (sh, sw) == (1, 1):
+        # Stride 1: give every output row the padded width (zeros past OW), so tap (p, q)
+        # of all rows is one contiguous run of the flattened padded plane, starting at
+        # p*D_h*Wp + q*D_w. A real entry (j < OW) never wraps: j + q*D_w <= Wp - 1; the
+        # zero columns may spill into the next row (or the one spare row) harmlessly.
+        # One small matmul per tap into a reused buffer: no (K, N*OH*Wp) temporary.
+        run = oh * wp
+        wide = np.zeros((group, fg, n, oh, wp), dtype=x.dtype)
+        wide[..., :ow] = g.reshape(group, fg, n, oh, ow)
+        gw = wide.reshape(group, fg, n * run)
+        wtap = wt.reshape(group, cg, kh * kw, fg)
+        dxp = np.zeros((group, cg, n, (hp + 1) * wp), dtype=x.dtype)
+        buf = np.empty((group, cg, n * run), dtype=x.dtype)
+        for p in range(kh):
+            for q in range(kw):
+                start = p * dh * wp + q * dw_
+                np.matmul(wtap[:, :, p * kw + q], gw, out=buf)
+                dxp[..., start : start + run] += buf.reshape(group, cg, n, run)
+        dxp = dxp.reshape(c, n, hp + 1, wp)
+    else:
+        dcols = np.matmul(wt, g).reshape(c, kh, kw, n, oh, ow)
+        dxp = np.zeros((c, n, hp, wp), dtype=x.dtype)
+        for p in range(kh):  # one strided slice per kernel tap
+            rows = slice(p * dh, p * dh + sh * (oh - 1) + 1, sh)
+            for q in range(kw):
+                dxp[:, :, rows, q * dw_ : q * dw_ + sw * (ow - 1) + 1 : sw] += dcols[:, p, q]
+    dx = np.ascontiguousarray(dxp[:, :, top : top + h, left : left + wd].transpose(1, 0, 2, 3))
     return dx, dw, db

@@ -57,15 +57,26 @@ class MaxPoolCache:
     ceil_mode: bool
 
     @cached_property
-    def _argmax(self) -> tuple[np.ndarray, np.ndarray]:
-        out_hw = conv_output_shape(
+    def out_hw(self) -> tuple[int, int]:
+        return conv_output_shape(
             self.x.shape[2:], self.kernel_shape, self.strides, self.pads, self.dilations,
             ceil_mode=self.ceil_mode,
         )
-        _, rows, cols = _max_taps(
-            self.x, self.kernel_shape, self.strides, self.pads, self.dilations, out_hw, True
+
+    @cached_property
+    def taps(self) -> np.ndarray:
+        """Which kernel tap ``p * KW + q`` held each maximum (first in row-major order),
+        shape ``(N, C, OH, OW)``, int8 when the kernel has at most 127 taps."""
+        return _max_taps(
+            self.x, self.kernel_shape, self.strides, self.pads, self.dilations, self.out_hw, True
+        )[1]
+
+    @cached_property
+    def _argmax(self) -> tuple[np.ndarray, np.ndarray]:
+        return _tap_positions(
+            self.taps, self.x.shape[2:], self.kernel_shape, self.strides, self.pads,
+            self.dilations,
         )
-        return rows, cols
 
     @property
     def rows(self) -> np.ndarray:
@@ -163,38 +174,43 @@ def maxpool2d_forward(
     x, kernel, strides, pads, dilations, out_hw = _setup(
         x, kernel_shape, strides, pads, dilations, ceil_mode
     )
-    out, _, _ = _max_taps(x, kernel, strides, pads, dilations, out_hw, False)
+    out, _ = _max_taps(x, kernel, strides, pads, dilations, out_hw, False)
     return out, MaxPoolCache(x, kernel, strides, pads, dilations, bool(ceil_mode))
 
 
 def _max_taps(x, kernel, strides, pads, dilations, out_hw, track):
     """Pairwise ``np.maximum`` over the kernel's strided slices of the (-inf) padded input;
-    with ``track``, also the unpadded (row, col) of each maximum (-1 where a window holds
-    only padding)."""
+    with ``track``, also the index ``p * KW + q`` of the first tap holding each maximum."""
     h, w = x.shape[2:]
     top, left = pads[0], pads[1]
     bottom, right = _ends((h, w), kernel, strides, pads, dilations, out_hw)
     xp = pad_hw(x, (top, left, bottom, right), -np.inf)
     out = tap = None
+    tap_dtype = np.int8 if kernel[0] * kernel[1] <= 127 else np.int64
     for p, q, rows, cols in _taps(kernel, strides, dilations, out_hw):
         window = xp[:, :, rows, cols]
         if out is None:
             out = window.copy()
             if track:
-                tap = np.zeros(window.shape, dtype=np.int64)
+                tap = np.zeros(window.shape, dtype=tap_dtype)
         else:
             if track:
-                tap[window > out] = p * kernel[1] + q
+                np.copyto(tap, p * kernel[1] + q, where=window > out, casting="unsafe")
             np.maximum(out, window, out=out)
-    if not track:
-        return out, None, None
-    oh, ow = out_hw
-    arg_rows = np.arange(oh)[:, None] * strides[0] + (tap // kernel[1]) * dilations[0] - top
-    arg_cols = np.arange(ow) * strides[1] + (tap % kernel[1]) * dilations[1] - left
+    return out, tap
+
+
+def _tap_positions(tap, x_hw, kernel, strides, pads, dilations):
+    """``(rows, cols)`` in unpadded input coordinates of each winning ``tap`` (int64,
+    -1 where the tap lies in the padding: a window that holds only padding)."""
+    (h, w), (oh, ow) = x_hw, tap.shape[2:]
+    tap = tap.astype(np.int64)
+    arg_rows = np.arange(oh)[:, None] * strides[0] + (tap // kernel[1]) * dilations[0] - pads[0]
+    arg_cols = np.arange(ow) * strides[1] + (tap % kernel[1]) * dilations[1] - pads[1]
     outside = (arg_rows < 0) | (arg_rows >= h) | (arg_cols < 0) | (arg_cols >= w)
     arg_rows[outside] = -1
     arg_cols[outside] = -1
-    return out, arg_rows, arg_cols
+    return arg_rows, arg_cols
 
 
 def maxpool2d_argmax(x: np.ndarray, **attrs) -> tuple[np.ndarray, np.ndarray]:
@@ -217,15 +233,24 @@ def maxpool2d_backward(dout: np.ndarray, cache: MaxPoolCache) -> np.ndarray:
     -------
     dx : ndarray, shape (N, C, H, W)
     """
-    x, rows, cols = cache.x, cache.rows, cache.cols
+    x, out_hw = cache.x, cache.out_hw
     dout = np.asarray(dout)
-    if dout.shape != rows.shape:
-        raise ValueError(f"dout must have the output shape {rows.shape}, got {dout.shape}")
-    n, c, h, w = x.shape
-    flat = (np.arange(n * c).reshape(n, c, 1, 1) * h + rows) * w + cols
-    valid = rows >= 0
-    dx = np.bincount(flat[valid], weights=dout[valid], minlength=x.size)
-    return dx.reshape(x.shape).astype(x.dtype, copy=False)
+    if dout.shape != x.shape[:2] + out_hw:
+        raise ValueError(f"dout must have the output shape {x.shape[:2] + out_hw}, got {dout.shape}")
+    dout = dout.astype(x.dtype, copy=False)
+    kernel, strides, pads, dilations = cache.kernel_shape, cache.strides, cache.pads, cache.dilations
+    h, w = x.shape[2:]
+    top, left = pads[0], pads[1]
+    bottom, right = _ends((h, w), kernel, strides, pads, dilations, out_hw)
+    tap = cache.taps
+    # Each tap adds the gradients of the windows it won back onto its strided slice of the
+    # padded input (overlapping windows accumulate); gradients that land in the padding
+    # (windows of padding only) are dropped with it.
+    dxp = np.zeros(x.shape[:2] + (top + h + bottom, left + w + right), dtype=x.dtype)
+    zero = np.zeros((), dtype=x.dtype)
+    for p, q, rows, cols in _taps(kernel, strides, dilations, out_hw):
+        dxp[:, :, rows, cols] += np.where(tap == p * kernel[1] + q, dout, zero)
+    return np.ascontiguousarray(dxp[:, :, top : top + h, left : left + w])
 
 
 def avgpool2d_forward(
