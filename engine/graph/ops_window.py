@@ -158,6 +158,11 @@ class _MaxPoolResults:
     def __len__(self) -> int:
         return 2
 
+    def __getitem__(self, i: int):
+        if i == 0:
+            return self.out
+        return list(self)[i]
+
     def __iter__(self):
         yield self.out
         cache = MaxPoolCache(self.x, *self.window, self.ceil_mode)

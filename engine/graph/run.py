@@ -199,23 +199,30 @@ def _execute(plan: _Plan, slots: list, frees: list | None) -> None:
             results = step([slots[s] for s in ins])
         except _OP_ERRORS as e:
             raise GraphError(f"node '{node.name}' ({node.op_type}): {e}") from None
-        if len(outs) > len(results):
-            raise GraphError(
-                f"node '{node.name}' ({node.op_type}) asks for {len(node.outputs)} "
-                f"outputs; the engine makes {len(results)}"
-            )
-        for s, arr in zip(outs, results, strict=False):
-            if s < 0:
-                continue
-            if type(arr) is not np.ndarray:
-                arr = np.asarray(arr)
-            dtype = arr.dtype
-            if dtype is not _F32 and dtype.kind == "f" and dtype != _F32:
-                arr = arr.astype(np.float32)
-            slots[s] = flush_denormals(arr) if flush else arr
+        if len(outs) == 1 and type(results) is tuple and results:  # the usual node
+            arr = results[0]
+            if type(arr) is not np.ndarray or arr.dtype is not _F32:
+                arr = _array(arr)
+            slots[outs[0]] = flush_denormals(arr) if flush else arr
+        else:
+            if len(outs) > len(results):
+                raise GraphError(
+                    f"node '{node.name}' ({node.op_type}) asks for {len(node.outputs)} "
+                    f"outputs; the engine makes {len(results)}"
+                )
+            for s, arr in zip(outs, results, strict=False):
+                if s >= 0:
+                    arr = _array(arr)
+                    slots[s] = flush_denormals(arr) if flush else arr
         if frees is not None:
             for s in frees[i]:
                 slots[s] = None
+
+
+def _array(value) -> np.ndarray:
+    """An op's output as an array, float32 where it is any float."""
+    arr = np.asarray(value)
+    return arr.astype(np.float32) if arr.dtype.kind == "f" and arr.dtype != _F32 else arr
 
 
 def infer_shapes(graph: Graph, input_shape: Sequence[int]) -> dict[str, tuple[int, ...]]:
