@@ -21,7 +21,7 @@ import numpy as np
 from course.learn.recipes import Config, Layer, layers
 from engine import registry
 from engine.ops.batchnorm import batchnorm_backward, batchnorm_forward
-from engine.ops.conv import conv2d_backward, conv2d_forward
+from engine.ops.conv import conv2d_backward, conv2d_forward, conv2d_param_grads
 from engine.ops.dense import dense_backward, dense_forward
 from engine.ops.dropout import dropout_backward, dropout_forward
 from engine.ops.pool import maxpool2d_backward, maxpool2d_forward
@@ -195,7 +195,12 @@ class Net:
         """Gradients of every parameter, given ``dL/dlogits`` and the forward's caches."""
         grads: dict[str, np.ndarray] = {}
         d = dlogits
-        for layer, cache in zip(reversed(self.layers), reversed(caches), strict=True):
+        for i in range(len(self.layers) - 1, -1, -1):
+            layer, cache = self.layers[i], caches[i]
+            if i == 0 and layer.kind == "conv":  # the input needs no gradient
+                grads[layer.name + ".weight"], grads[layer.name + ".bias"] = \
+                    conv2d_param_grads(d, cache)
+                break
             d = self._backward_one(layer, cache, d, grads)
         return grads
 

@@ -30,7 +30,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from engine.ops.shapes import conv_output_shape, float_dtype, pad_hw, window_attrs
 
-__all__ = ["ConvCache", "conv2d_backward", "conv2d_forward"]
+__all__ = ["ConvCache", "conv2d_backward", "conv2d_forward", "conv2d_param_grads"]
 
 
 class ConvCache(NamedTuple):
@@ -168,6 +168,34 @@ def conv2d_forward(
     return out, cache
 
 
+def _param_grads(dout, cache: ConvCache):
+    x, w, has_bias, strides, pads, dilations, group = cache
+    n, c, h, wd = x.shape
+    f, cg, kh, kw = w.shape
+    oh, ow = conv_output_shape((h, wd), (kh, kw), strides, pads, dilations)
+    dout = np.asarray(dout)
+    if dout.shape != (n, f, oh, ow):
+        raise ValueError(f"dout must have the output shape {(n, f, oh, ow)}, got {dout.shape}")
+    dout = dout.astype(x.dtype, copy=False)
+    fg = f // group
+    # dw: one matmul per group over every (n, i, j) at once, columns (c, p, q).
+    cols = _im2col_kn(x, (kh, kw), strides, pads, dilations, group)  # (group, K, N*OH*OW)
+    g4 = dout.reshape(n, group, fg, oh * ow).transpose(1, 2, 0, 3)  # (group, F/g, N, OH*OW)
+    g = np.ascontiguousarray(g4).reshape(group, fg, n * oh * ow)
+    dw = np.matmul(g, cols.transpose(0, 2, 1)).reshape(f, cg, kh, kw)
+    db = dout.sum(axis=(0, 2, 3)) if has_bias else None
+    return dw, db, g
+
+
+def conv2d_param_grads(
+    dout: np.ndarray, cache: ConvCache
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """``(dw, db)`` of :func:`conv2d_backward` without ``dx``: a network's first layer
+    needs no gradient for its input, and ``dx`` is half of the backward's work there."""
+    dw, db, _ = _param_grads(dout, cache)
+    return dw, db
+
+
 def conv2d_backward(
     dout: np.ndarray, cache: ConvCache
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
@@ -196,22 +224,12 @@ def conv2d_backward(
     dw : ndarray, shape (F, C / group, KH, KW)
     db : ndarray, shape (F,), or None when the forward pass had no bias
     """
-    x, w, has_bias, strides, pads, dilations, group = cache
+    x, w, _, strides, pads, dilations, group = cache
     n, c, h, wd = x.shape
     f, cg, kh, kw = w.shape
-    oh, ow = conv_output_shape((h, wd), (kh, kw), strides, pads, dilations)
-    dout = np.asarray(dout)
-    if dout.shape != (n, f, oh, ow):
-        raise ValueError(f"dout must have the output shape {(n, f, oh, ow)}, got {dout.shape}")
-    dout = dout.astype(x.dtype, copy=False)
+    dw, db, g = _param_grads(dout, cache)
+    oh, ow = dout.shape[2:]
     fg, k = f // group, cg * kh * kw
-
-    # dw: one matmul per group over every (n, i, j) at once, columns (c, p, q).
-    cols = _im2col_kn(x, (kh, kw), strides, pads, dilations, group)  # (group, K, N*OH*OW)
-    g4 = dout.reshape(n, group, fg, oh * ow).transpose(1, 2, 0, 3)  # (group, F/g, N, OH*OW)
-    g = np.ascontiguousarray(g4).reshape(group, fg, n * oh * ow)
-    dw = np.matmul(g, cols.transpose(0, 2, 1)).reshape(f, cg, kh, kw)
-    db = dout.sum(axis=(0, 2, 3)) if has_bias else None
 
     # dx: dcols = W^T g, then col2im: each kernel tap adds its slice back where it was read.
     wt = w.reshape(group, fg, k).transpose(0, 2, 1)  # (group, K, F/g)

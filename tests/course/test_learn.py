@@ -206,3 +206,21 @@ def test_steps_refuse_data_the_run_was_not_made_for():
         steps(state, data, 1)
     with pytest.raises(ValueError):
         new_run(Config.make(recipe="lenet5", batch_size=64), 10)
+
+
+@pytest.mark.parametrize(("strides", "pads", "group"), [((1, 1), (2, 2, 2, 2), 1),
+                                                        ((2, 1), (1, 0, 2, 1), 2)])
+def test_first_layer_param_grads_equal_the_full_backward(strides, pads, group):
+    """The network's first conv skips dx with conv2d_param_grads: same dw and db."""
+    from engine.ops.conv import conv2d_backward, conv2d_forward, conv2d_param_grads
+
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((3, 4, 9, 8)).astype(np.float32)
+    w = rng.standard_normal((6, 4 // group, 3, 3)).astype(np.float32)
+    out, cache = conv2d_forward(x, w, np.zeros(6, np.float32), strides=strides, pads=pads,
+                                group=group)
+    dout = rng.standard_normal(out.shape).astype(np.float32)
+    _, dw, db = conv2d_backward(dout, cache)
+    dw2, db2 = conv2d_param_grads(dout, cache)
+    np.testing.assert_array_equal(dw, dw2)
+    np.testing.assert_array_equal(db, db2)
