@@ -193,7 +193,7 @@ class Net:
     # -- backward ------------------------------------------------------------------------
     def backward(self, caches: list[Any], dlogits: np.ndarray) -> dict[str, np.ndarray]:
         """Gradients of every parameter, given ``dL/dlogits`` and the forward's caches."""
-        grads: dict[str, np.ndarray] = {}
+        grads: dict[str, Any] = {}
         d = dlogits
         for i in range(len(self.layers) - 1, -1, -1):
             layer, cache = self.layers[i], caches[i]
