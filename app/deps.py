@@ -8,7 +8,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from app.config import Settings
-from app.services.modelstore import Model, ModelStore
+from app.services.model import Model
+from app.services.modelstore import ModelStore
 from app.services.runs import RunStore
 
 

@@ -26,8 +26,8 @@ from app.security import SecurityHeadersMiddleware
 from app.services.gate import HeavyGate
 from app.services.modelstore import ModelStore
 from app.services.runs import RunStore, warm
-from app.services.store import open_store
 from app.services.store_models import UserModels
+from app.services.stores import open_store
 
 log = logging.getLogger("convlab")
 

@@ -14,7 +14,7 @@ from app.encode import tensor_json, trace_json
 from app.errors import ApiError, error_responses
 from app.schemas import Strict
 from app.services.layers import layers_json, probabilities, softmax_json
-from app.services.modelstore import Model
+from app.services.model import Model
 from app.services.predict import answer_json, decode_for, steps_json
 from app.services.runs import Run, RunStore, run_model
 from app.services.uploads import UPLOAD_BODY_LIMIT

@@ -10,7 +10,8 @@ from fastapi import APIRouter, Form, Query, Request, Response, UploadFile
 from app.deps import HeavyDep, ModelDep, StoreDep
 from app.encode import tensor_json
 from app.errors import ApiError, error_responses
-from app.services.modelstore import Model, ModelStore, public_card
+from app.services.model import Model, public_card
+from app.services.modelstore import ModelStore
 from app.services.predict import answer_json, decode_for, steps_json
 from app.services.store_models import client_id, new_handle
 from app.services.uploads import UPLOAD_BODY_LIMIT, read_upload

@@ -27,7 +27,7 @@ import math
 import numpy as np
 
 from app.encode import f16_json, num
-from app.services.modelstore import as_probabilities
+from app.services.model import as_probabilities
 from app.services.runs import Run
 from engine.explain.trace import softmax_steps
 from engine.graph import conv_weights, node_params

@@ -9,7 +9,7 @@ import numpy as np
 from fastapi import UploadFile
 
 from app.services.imaging import open_image, png_bytes, prepare
-from app.services.modelstore import Model
+from app.services.model import Model
 from app.services.uploads import read_upload
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.services.modelstore import Model
+from app.services.model import Model
 from engine.graph import Graph, run
 
 #: What the run cache may hold. With the heavy gate full (4 runs of at most

@@ -244,13 +244,3 @@ class SQLiteStore(Store):
             db.close()
             self._local.db = None
 
-
-def open_store(url: str, folder: Path | None, limits: Limits) -> Store:
-    """Redis when ``url`` is a redis:// URL, else the embedded SQLite store in ``folder``."""
-    if url:
-        from app.services.store_redis import RedisStore
-
-        return RedisStore.from_url(url, limits)
-    path = runtime_dir(folder) / "store.sqlite3"
-    log.info("store: %s", path)
-    return SQLiteStore(path, limits)

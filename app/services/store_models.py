@@ -32,7 +32,7 @@ from contextlib import contextmanager
 from fastapi import Request, Response
 
 from app.errors import ApiError
-from app.services.modelstore import USER_MEMORY_FACTOR, Model, make_session
+from app.services.model import USER_MEMORY_FACTOR, Model, make_session
 from app.services.store import Store, StoreFull, StoreUnavailable
 
 log = logging.getLogger("convlab")

@@ -35,7 +35,7 @@ from typing import TypeGuard
 import numpy as np
 
 from app.errors import ApiError
-from app.services.modelstore import Model, make_session
+from app.services.model import Model, make_session
 from app.services.onnx_scan import ScanError, scan
 from engine.graph import (
     FOLD_VALUES,

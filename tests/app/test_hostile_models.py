@@ -131,7 +131,7 @@ def test_four_inspects_of_the_largest_model_fit_the_budget(server, client):
 
 
 def test_denormals_are_flushed_in_both_runtimes(server, client):
-    from app.services.modelstore import make_session
+    from app.services.model import make_session
     from engine.graph import load_graph, run
 
     data = C.denormal_matmuls()

@@ -286,16 +286,6 @@ def import_graph(imports: dict[str, list[Import]], prefix: str, modules=MODULES,
     return graph
 
 
-#: Cycles closed only by an import inside a function or under TYPE_CHECKING: they import
-#: fine, but a reader of the graph meets a cycle. Reported in issue 15; not yet removed.
-KNOWN_APP_CYCLES = [
-    # modelstore -(TYPE_CHECKING)-> store_models -(lazy)-> usermodels -> modelstore
-    ["app.services.modelstore", "app.services.store_models", "app.services.usermodels"],
-    # store -(lazy: the Redis backend only when CONVLAB_STORE_URL asks)-> store_redis -> store
-    ["app.services.store", "app.services.store_redis"],
-]
-
-
 def _describe(found: list[list[str]]) -> str:
     return "; ".join(" <-> ".join(c) for c in found)
 
@@ -306,16 +296,8 @@ def test_app_modules_import_without_a_cycle_at_import_time():
 
 
 def test_app_modules_import_each_other_without_a_cycle():
-    found = [c for c in cycles(import_graph(IMPORTS, "app")) if c not in KNOWN_APP_CYCLES]
+    found = cycles(import_graph(IMPORTS, "app"))
     assert not found, f"import cycles in app/ (counting lazy imports): {_describe(found)}"
-
-
-@pytest.mark.xfail(strict=True, reason="issue 15: the app/services cycles through lazy and "
-                   "TYPE_CHECKING imports are reported, not yet removed. When this passes, "
-                   "empty KNOWN_APP_CYCLES and drop this mark.")
-def test_known_app_cycles_are_gone():
-    still = [c for c in cycles(import_graph(IMPORTS, "app")) if c in KNOWN_APP_CYCLES]
-    assert not still, f"still there: {_describe(still)}"
 
 
 def test_known_layer_violations_are_gone():
