@@ -43,6 +43,9 @@ class Activation:
     note: str = ""  # one sentence for a student: where it is used, what it is good for
     range: tuple[float | None, float | None] = (None, None)  # output range, None = unbounded
     lesson: bool = True  # offered in the lessons', playground's and training page's menus
+    onnx_since: int = 1  # the ONNX opset that introduced ``onnx_op`` (exports at 17 need it)
+    pytorch: str = ""  # the torch.nn module, as exported code writes it
+    keras: str = ""  # the Keras ``activation=`` argument (or layer), as exported code writes it
 
 
 ACTIVATIONS: dict[str, Activation] = {
@@ -51,6 +54,7 @@ ACTIVATIONS: dict[str, Activation] = {
         Activation(
             "relu", "ReLU", "max(0, x)", "1 if x > 0, else 0",
             act.relu_forward, act.relu_backward, "Relu",
+            pytorch="nn.ReLU()", keras='"relu"',
             note="The default in modern CNNs (AlexNet onwards): cheap, and its gradient does "
                  "not shrink for positive inputs.",
             range=(0.0, None),
@@ -58,6 +62,7 @@ ACTIVATIONS: dict[str, Activation] = {
         Activation(
             "sigmoid", "Sigmoid", "1 / (1 + e^(−x))", "σ(x) · (1 − σ(x))",
             act.sigmoid_forward, act.sigmoid_backward, "Sigmoid",
+            pytorch="nn.Sigmoid()", keras='"sigmoid"',
             note="Squashes to (0, 1); its gradient is at most 0.25, so deep stacks of it learn "
                  "slowly (vanishing gradients).",
             range=(0.0, 1.0),
@@ -65,24 +70,28 @@ ACTIVATIONS: dict[str, Activation] = {
         Activation(
             "tanh", "tanh", "(e^x − e^(−x)) / (e^x + e^(−x))", "1 − tanh²(x)",
             act.tanh_forward, act.tanh_backward, "Tanh",
+            pytorch="nn.Tanh()", keras='"tanh"',
             note="Like sigmoid but centred on 0, in (−1, 1); LeNet-5's era.",
             range=(-1.0, 1.0),
         ),
         Activation(
             "leaky_relu", "Leaky ReLU", "x if x ≥ 0, else α·x (α = 0.01)", "1 if x > 0, else α",
             act.leaky_relu_forward, act.leaky_relu_backward, "LeakyRelu", {"alpha": 0.01},
+            pytorch="nn.LeakyReLU(0.01)", keras="layers.LeakyReLU(negative_slope=0.01)",
             note="ReLU with a small slope below zero, so no unit's gradient is ever exactly 0.",
             lesson=False,
         ),
         Activation(
             "gelu", "GELU", "x · ½(1 + erf(x/√2))", "Φ(x) + x·φ(x)",
             act.gelu_forward, act.gelu_backward, "Gelu", {"approximate": "none"},
+            onnx_since=20, pytorch="nn.GELU()", keras='"gelu"',
             note="A smooth ReLU used by transformers and ConvNeXt.",
             lesson=False,
         ),
         Activation(
             "swish", "Swish", "x · σ(x)", "σ(x) + x · σ(x) · (1 − σ(x))",
             act.swish_forward, act.swish_backward, "Swish", {"alpha": 1.0},
+            onnx_since=24, pytorch="nn.SiLU()", keras='"swish"',
             note="x times its own sigmoid (also called SiLU): smooth, slightly negative below 0; "
                  "used by EfficientNet.",
         ),

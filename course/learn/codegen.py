@@ -14,23 +14,21 @@ from __future__ import annotations
 from course.learn.network import BN_EPSILON, BN_MOMENTUM, Net
 from course.learn.optim import ADAM, MOMENTUM
 from course.learn.recipes import DATASETS, Config
+from engine import registry
 
 __all__ = ["FRAMEWORKS", "code"]
 
 FRAMEWORKS = ("pytorch", "keras")
 N_VAL = 5000
 
-_TORCH_ACT = {"relu": "nn.ReLU()", "sigmoid": "nn.Sigmoid()", "tanh": "nn.Tanh()",
-              "leaky_relu": "nn.LeakyReLU(0.01)", "gelu": "nn.GELU()", "swish": "nn.SiLU()"}
-_KERAS_ACT = {"relu": '"relu"', "sigmoid": '"sigmoid"', "tanh": '"tanh"', "gelu": '"gelu"',
-              "swish": '"swish"', "leaky_relu": "layers.LeakyReLU(negative_slope=0.01)"}
 
 
 def code(config: Config, framework: str = "pytorch", epochs: int = 5) -> str:
     """The script for ``config`` in ``framework`` (``"pytorch"`` or ``"keras"``)."""
     if framework not in FRAMEWORKS:
         raise ValueError(f"framework must be one of {FRAMEWORKS}, got {framework!r}")
-    if config.activation not in _TORCH_ACT:
+    a = registry.ACTIVATIONS.get(config.activation)
+    if a is None or not (a.pytorch and a.keras):
         raise ValueError(f"no {framework} code for activation {config.activation!r}")
     if not 1 <= epochs <= 100:
         raise ValueError(f"epochs must be in [1, 100], got {epochs}")
@@ -51,7 +49,7 @@ def _header(config: Config, framework: str) -> list[str]:
 
 
 def _pytorch(config: Config, epochs: int) -> str:
-    d, act = DATASETS[config.dataset], _TORCH_ACT[config.activation]
+    d, act = DATASETS[config.dataset], registry.ACTIVATIONS[config.activation].pytorch
     c, h, _ = d.shape
     lines = _header(config, "PyTorch") + [
         "from collections import OrderedDict", "", "import torch",
@@ -158,7 +156,7 @@ def _shapes(config: Config) -> list[tuple[int, ...]]:
 
 
 def _keras(config: Config, epochs: int) -> str:
-    d, act = DATASETS[config.dataset], _KERAS_ACT[config.activation]
+    d, act = DATASETS[config.dataset], registry.ACTIVATIONS[config.activation].keras
     c, h, w = d.shape
     reg = f"regularizers.L2({config.l2 / 2!r})" if config.l2 else "None"
     conv = f"kernel_regularizer={reg}"

@@ -50,15 +50,10 @@ class _Builder:
         return out
 
     def activation(self, name: str, x: str) -> str:
-        if name == "relu":
-            return self.node("Relu", [x])
-        if name == "sigmoid":
-            return self.node("Sigmoid", [x])
-        if name == "tanh":
-            return self.node("Tanh", [x])
-        if name == "leaky_relu":
-            alpha = registry.ACTIVATIONS[name].onnx_attrs["alpha"]
-            return self.node("LeakyRelu", [x], alpha=float(alpha))
+        a = registry.ACTIVATIONS[name]
+        if a.onnx_op and a.onnx_since <= OPSET:  # the registry's own op, e.g. Relu, LeakyRelu
+            return self.node(a.onnx_op, [x], **{k: v for k, v in a.onnx_attrs.items()})
+        # Ops newer than opset 17, written out from older ones.
         if name == "swish":
             return self.node("Mul", [x, self.node("Sigmoid", [x])])
         if name == "gelu":
