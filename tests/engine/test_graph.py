@@ -1011,7 +1011,7 @@ def test_one_graph_run_from_many_threads():
 
     data = small_cnn()
     graph = load_graph(data)
-    inputs = [rand(n, 3, 10, 9, seed=60 + n) for n in (1, 2, 3, 1, 2, 3, 1, 2)]
+    inputs = [rand(2, 3, 10, 9, seed=60 + i) for i in range(8)]
     expected = [run(load_graph(data), x) for x in inputs]
     with ThreadPoolExecutor(4) as pool:
         for _ in range(3):
