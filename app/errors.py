@@ -49,6 +49,8 @@ class ValidationErrorBody(ErrorBody):
     its padded input)."""
 
     errors: list[FieldError] | None = Field(None, description="at most 20, in request order")
+    formula: str | None = Field(None, description="a layer whose filter fits nowhere: the "
+                                "output-size sum with its numbers, e.g. (6 - 7 + 2*0)/1 + 1 = 0")
 
 
 #: What each error status means in this API, as /docs shows it.
@@ -119,11 +121,13 @@ def document_errors(router: APIRouter, *, busy_dependency: Callable[..., Any]) -
 class ApiError(Exception):
     """An error with an HTTP status and a message meant for the person using the page."""
 
-    def __init__(self, status_code: int, detail: str, headers: dict[str, str] | None = None):
+    def __init__(self, status_code: int, detail: str, headers: dict[str, str] | None = None,
+                 extra: dict[str, str] | None = None):
         super().__init__(detail)
         self.status_code = status_code
         self.detail = detail
         self.headers = headers
+        self.extra = extra  # more fields for the page beside ``detail`` (e.g. ``formula``)
 
 
 #: Python type names as a student reads them, for "<class 'str'>" in a library's message.
@@ -249,7 +253,9 @@ def install_error_handlers(app: FastAPI) -> None:
     """Every error as ``{"detail": "<sentence>"}`` (422s also list the fields)."""
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse({"detail": public_text(exc.detail)}, exc.status_code, headers=exc.headers)
+        extra = {k: public_text(v) for k, v in (exc.extra or {}).items() if k != "detail"}
+        return JSONResponse({"detail": public_text(exc.detail), **extra}, exc.status_code,
+                            headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -1,141 +1,56 @@
-"""Output size, parameters and memory of one conv/pool layer, with the worked formula,
-as the calculator's JSON.
+"""One conv or pooling layer as the calculator's JSON, and its HTTP refusal.
 
-The numbers come from :mod:`engine.ops.shapes` and the sentences from
-:mod:`engine.explain.formulas`; this module puts them together, and turns what cannot be
-computed into a 422 with a reason a student can act on.
+The maths and the sentences are :func:`engine.explain.layer.explain_layer`'s (it raises
+``ValueError``); a router calls it and, on ``ValueError``, raises :func:`refusal`: a 422
+whose ``detail`` is the engine's sentence and, when the filter fits nowhere, ``formula``
+the output-size sum with the layer's numbers.
 """
 
 from __future__ import annotations
 
-from dataclasses import astuple
-
 from app.errors import ApiError
-from engine.explain.formulas import Axis, size_formula, unread_cells, unread_note
-from engine.ops import shapes
+from engine.explain.layer import Layer
 
 UNREAD_LISTED = 1000  # enough for any grid the calculator draws (300 cells a row)
-#: A dilated filter spans at most this many cells, D*(F-1)+1 (the largest input the
-#: calculator takes). With padding "same" the padded axis is N + span - 1, so this
-#: bounds it, and the work of ``shapes.unread`` along it, to 200,000 cells: a few
-#: milliseconds instead of seconds and gigabytes.
-MAX_SPAN = 100_000
+#: Window positions are listed for the first this many padded cells of each axis (the
+#: calculator draws at most 300 a row), so the answer's size never grows with the input.
+REACH_CAP = 300
 
 
-def describe(
-    hw: tuple[int, int],
-    kernel: tuple[int, int],
-    strides: tuple[int, int],
-    pads: tuple[int, int, int, int],
-    dilations: tuple[int, int],
-    in_channels: int,
-    filters: int,
-    *,
-    with_params: bool = True,
-) -> dict:
-    """Everything the calculator shows for one layer; 422 with a readable reason if impossible."""
-    top, left, bottom, right = pads
-    axes = [
-        Axis("rows", hw[0], kernel[0], strides[0], top, bottom, dilations[0]),
-        Axis("columns", hw[1], kernel[1], strides[1], left, right, dilations[1]),
-    ]
-    sizes, fits, texts, notes = [], [], [], []
-    for a in axes:
-        if a.s < 1:
-            raise ApiError(422, f"Stride must be at least 1 (got {a.s}): the window has to move.")
-        if a.span > MAX_SPAN:
-            raise ApiError(
-                422,
-                f"The filter spans {a.span:,} {a.name} ({a.k} taps, {a.d} apart: D*(F-1)+1); "
-                f"at most {MAX_SPAN:,} are accepted. Use a smaller filter or dilation.",
-            )
-        padded = a.n + a.p0 + a.p1
-        if a.span > padded:
-            what = f"{a.k}" if a.d == 1 else f"{a.k} with dilation {a.d}, spanning {a.span}"
-            raise ApiError(
-                422,
-                f"The filter ({what} {a.name}) is larger than the padded input "
-                f"({a.n} + {a.p0 + a.p1} padding = {padded} {a.name}), so it fits nowhere. "
-                "Use a smaller filter, more padding, or a larger input.",
-            )
-        try:
-            out = shapes.output_size(a.n, a.k, a.s, (a.p0, a.p1), a.d)
-        except ValueError as exc:
-            raise ApiError(422, str(exc)) from exc
-        sizes.append(int(out.size))
-        fits.append(bool(out.fits))
-        texts.append(size_formula(a, out))
-    same_axes = axes[0].n == axes[1].n and texts[0] == texts[1]
-    same_reads = astuple(axes[0])[1:] == astuple(axes[1])[1:]
-    unread = [shapes.unread(a.n, a.k, a.s, (a.p0, a.p1), a.d) for a in (axes[:1] if same_reads else axes)]
-    if same_reads:
-        unread.append(unread[0])
-    for a, size, cells in zip(axes[:1] if same_reads else axes, sizes, unread, strict=False):
-        note = unread_note(a, unread_cells(a, size, cells), both=same_reads)
-        if note:
-            notes.append(note)
-    formula = texts[0] if same_axes else f"rows: {texts[0]}; columns: {texts[1]}"
-    h_out, w_out = sizes
-    activations = h_out * w_out * filters
-    explanation = (
-        f"A {kernel[0]}x{kernel[1]} window sliding over a {hw[0]}x{hw[1]} input"
-        f" (padded to {hw[0] + top + bottom}x{hw[1] + left + right}) with stride "
-        f"{strides[0] if strides[0] == strides[1] else strides}"
-        f" stops at {h_out}x{w_out} positions; {filters} filter"
-        f"{'s give' if filters != 1 else ' gives'} a {h_out}x{w_out}x{filters} output volume."
-    )
-    if notes:
-        explanation += " " + " ".join(notes)
-    result = {
+def refusal(exc: ValueError) -> ApiError:
+    """The 422 for a layer the engine refused, with its output-size formula when it has one."""
+    formula = getattr(exc, "formula", None)
+    return ApiError(422, str(exc), extra={"formula": formula} if formula else None)
+
+
+def layer_json(layer: Layer, *, reach: bool = False) -> dict:
+    """``layer`` as JSON; ``reach``: add ``axes``, where the windows sit along the rows and
+    the columns (:class:`engine.explain.windows.Reach`, the first :data:`REACH_CAP` cells)."""
+    h_out, w_out = layer.output_size
+    rows, cols = layer.unread
+    result: dict = {
         "output_size": [h_out, w_out],
-        "output_shape": [filters, h_out, w_out],
-        "fits": all(fits),
-        "formula": formula,
-        "activations": activations,
-        "memory_bytes": shapes.float32_bytes(activations),
-        "explanation": explanation,
-        "pads": [top, left, bottom, right],
+        "output_shape": [layer.filters, h_out, w_out],
+        "fits": layer.fits,
+        "formula": layer.formula,
+        "activations": layer.activations,
+        "memory_bytes": layer.memory_bytes,
+        "explanation": layer.explanation,
+        "pads": list(layer.pads),
         # Padded indices no filter tap reads, per axis (input cell j is index j + pad);
         # the first UNREAD_LISTED of each, and how many there are in all.
-        "unread": {"rows": unread[0][:UNREAD_LISTED], "columns": unread[1][:UNREAD_LISTED]},
-        "unread_count": {"rows": len(unread[0]), "columns": len(unread[1])},
-        "reads_all_input": not any(
-            0 <= q - a.p0 < a.n for a, axis in zip(axes, unread, strict=True) for q in axis),
+        "unread": {"rows": rows[:UNREAD_LISTED], "columns": cols[:UNREAD_LISTED]},
+        "unread_count": {"rows": len(rows), "columns": len(cols)},
+        "reads_all_input": layer.reads_all_input,
     }
-    if with_params:
-        p = shapes.conv_params(kernel[0], kernel[1], in_channels, filters)
-        weights, biases, total = _params_tuple(p)
-        result["params"] = {
-            "weights": weights,
-            "biases": biases,
-            "total": total,
-            "formula": (
-                f"({kernel[0]}*{kernel[1]}*{in_channels} + 1)*{filters} = {total}"
-                f" ({weights} weight{'s' * (weights != 1)} + {biases} bias{'es' * (biases != 1)})"
-            ),
-        }
+    if reach:
+        r, c = layer.reach(REACH_CAP)
+        result["axes"] = {"cap": REACH_CAP, "rows": r.as_dict(), "columns": c.as_dict()}
+    if layer.params is not None:
+        p = layer.params
+        result["params"] = {"weights": p.weights, "biases": p.biases, "total": p.total,
+                            "formula": p.formula}
     return result
-
-
-def _params_tuple(p) -> tuple[int, int, int]:
-    if isinstance(p, dict):
-        return int(p["weights"]), int(p["biases"]), int(p["total"])
-    return int(p.weights), int(p.biases), int(p.total)
-
-
-def resolve_pads(
-    padding: int | list[int] | str, kernel: tuple[int, int], dilations: tuple[int, int]
-) -> tuple[int, int, int, int]:
-    """``padding`` as (top, left, bottom, right); ``"same"`` = (F-1)/2 each side
-    (the extra cell goes at the bottom/right when F is even)."""
-    if padding == "same":
-        (top, bottom), (left, right) = (shapes.same_padding(k, d) for k, d in zip(kernel, dilations, strict=True))
-        return (top, left, bottom, right)
-    if isinstance(padding, int):
-        return (padding, padding, padding, padding)
-    if isinstance(padding, list) and len(padding) == 4:
-        return (padding[0], padding[1], padding[2], padding[3])
-    raise ApiError(422, 'padding must be a number, [top, left, bottom, right], or "same".')
 
 
 def pair(v: int | list[int]) -> tuple[int, int]:

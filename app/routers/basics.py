@@ -11,12 +11,13 @@ from pydantic import Field
 import engine
 from app import __version__
 from app.deps import HeavyDep
+from app.encode import MAX_ELEMENTS, Tensor, tensor_json
 from app.errors import ApiError
-from app.layer_math import describe, pair, resolve_pads
+from app.layer_math import layer_json, pair, refusal
 from app.schemas import Strict
 from app.schemas.choices import ActivationName
-from app.tensors import MAX_ELEMENTS, Tensor, tensor_json
 from engine import registry
+from engine.explain.layer import Layer, explain_layer, resolve_pads
 from engine.explain.trace import conv_trace, softmax_steps
 from engine.explain.windows import windows
 
@@ -49,14 +50,26 @@ class OutputSizeIn(Strict):
     filters: Size = 1
 
 
+def _layer(hw: tuple[int, ...], kernel: tuple[int, int], strides: tuple[int, int],
+           padding: int | list[int] | str, dil: tuple[int, int], in_channels: int, filters: int,
+           *, with_params: bool = True) -> Layer:
+    """The engine's explanation of one layer; the 422 (with its formula) when it cannot be."""
+    try:
+        pads = resolve_pads(padding, kernel, dil)
+        return explain_layer((hw[0], hw[1]), kernel, strides, pads, dil, in_channels, filters,
+                             with_params=with_params)
+    except ValueError as exc:
+        raise refusal(exc) from exc
+
+
 @router.post("/output-size")
 def output_size(req: OutputSizeIn) -> dict:
-    """Output size (N - F + 2P)/S + 1 of one layer, with parameters and activations."""
-    kernel, dil = pair(req.kernel_size), pair(req.dilation)
-    pads = resolve_pads(req.padding, kernel, dil)
-    return describe(
-        pair(req.input_size), kernel, pair(req.stride), pads, dil, req.in_channels, req.filters
-    )
+    """Output size (N - F + 2P)/S + 1 of one layer, with parameters and activations, and
+    ``axes``: where the windows sit along the rows and the columns (window starts, tap
+    offsets, the dilated span, the last cell reached; the first 300 cells of each axis)."""
+    layer = _layer(pair(req.input_size), pair(req.kernel_size), pair(req.stride), req.padding,
+                   pair(req.dilation), req.in_channels, req.filters)
+    return layer_json(layer, reach=True)
 
 
 # Interactive routes: bounded so one request costs at most tens of milliseconds.
@@ -97,12 +110,6 @@ class ConvIn(Strict):
     pool: PoolOptions | None = Field(None, description="pool every output map too, in the same request")
 
 
-def _ranged(array: np.ndarray) -> dict:
-    """``tensor_json`` with the value range the pages scale their colours by."""
-    a = np.asarray(array)
-    return {"min": round(float(a.min()), 6), "max": round(float(a.max()), 6), **tensor_json(a)}
-
-
 def _image_tensor(t: Tensor, name: str) -> np.ndarray:
     x = t.to_array()
     if x.ndim != 3:
@@ -135,8 +142,9 @@ def conv(req: ConvIn, _: HeavyDep) -> dict:
             raise ApiError(422, f"bias needs one value per filter: {k} filters, {len(req.bias)} biases.")
         b = np.asarray(req.bias, dtype=np.float32)
     strides, dil = pair(req.stride), pair(req.dilation)
-    pads = resolve_pads(req.padding, (kh, kw), dil)
-    size = describe(x.shape[1:], (kh, kw), strides, pads, dil, c, k)
+    layer = _layer(x.shape[1:], (kh, kw), strides, req.padding, dil, c, k)
+    pads = layer.pads
+    size = layer_json(layer)
     out, _cache = engine.conv2d_forward(x[None], w, b, strides=strides, pads=pads, dilations=dil)
     pre = out[0]
     result: dict = {"output_size": size}
@@ -147,17 +155,17 @@ def conv(req: ConvIn, _: HeavyDep) -> dict:
     if req.activation:
         fwd = registry.activation(req.activation).forward
         act, _ = fwd(pre)
-        result["pre_activation"] = _ranged(pre)
-        result["output"] = _ranged(act)
+        result["pre_activation"] = tensor_json(pre)
+        result["output"] = tensor_json(act)
     else:
         act = pre
-        result["output"] = _ranged(pre)
+        result["output"] = tensor_json(pre)
     if req.pool is not None:
         po = req.pool
         try:
             result["pool"] = _pool_json(act, po.mode, po.kernel_size, po.stride, po.padding)
-        except ApiError as exc:  # the conv stands; the page says why this pooling cannot
-            result["pool"] = {"error": exc.detail}
+        except ValueError as exc:  # the conv stands; the page says why this pooling cannot
+            result["pool"] = {"error": str(exc)}
     if req.trace is not None:
         tk, ti, tj = req.trace
         try:
@@ -203,22 +211,26 @@ class PoolIn(Strict):
 def pool(req: PoolIn, _: HeavyDep) -> dict:
     """Max or average pooling; for max, where each maximum came from (input row, column)."""
     x = _image_tensor(req.input, "input")
-    return _pool_json(x, req.mode, req.kernel_size, req.stride, req.padding)
+    try:
+        return _pool_json(x, req.mode, req.kernel_size, req.stride, req.padding)
+    except ValueError as exc:
+        raise refusal(exc) from exc
 
 
 def _pool_json(x: np.ndarray, mode: str, k: int, s: int, p: int) -> dict:
-    """Pool each (H, W) map of ``x``; ``windows``: the map cells under each window."""
+    """Pool each (H, W) map of ``x``; ``windows``: the map cells under each window.
+    ``ValueError`` (a :class:`LayerError` when the window fits nowhere) if it cannot."""
     if 2 * p > k:
-        raise ApiError(422, f"padding ({p}) may be at most half the pooling window ({k}).")
+        raise ValueError(f"padding ({p}) may be at most half the pooling window ({k}).")
     pads = (p, p, p, p)
-    size = describe(x.shape[1:], (k, k), (s, s), pads, (1, 1), x.shape[0], x.shape[0], with_params=False)
-    size["output_shape"][0] = x.shape[0]
+    size = layer_json(explain_layer(x.shape[1:], (k, k), (s, s), pads, (1, 1), x.shape[0],
+                                    x.shape[0], with_params=False))
     if mode == "max":
         out, cache = engine.maxpool2d_forward(x[None], kernel_shape=(k, k), strides=(s, s), pads=pads)
-        result: dict[str, Any] = {"output": _ranged(out[0]), "argmax": _argmax_json((cache.rows, cache.cols))}
+        result: dict[str, Any] = {"output": tensor_json(out[0]), "argmax": _argmax_json((cache.rows, cache.cols))}
     else:
         out, _cache = engine.avgpool2d_forward(x[None], kernel_shape=(k, k), strides=(s, s), pads=pads)
-        result = {"output": _ranged(out[0]), "argmax": None}
+        result = {"output": tensor_json(out[0]), "argmax": None}
     result["output_size"] = size
     result["windows"] = windows(out.shape[2:], (k, k), (s, s), offsets=(p, p), size=x.shape[1:],
                                 clip=True).as_dict()

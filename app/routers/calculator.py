@@ -14,9 +14,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from pydantic import Field
 
-from app.layer_math import describe
+from app.layer_math import layer_json, refusal
 from app.schemas import Strict
 from course import architectures as arch
+from engine.explain.layer import explain_layer
 from engine.ops import shapes
 
 router = APIRouter(prefix="/api/calculator", tags=["calculator"])
@@ -92,7 +93,11 @@ class CheckIn(Strict):
 
 def _layer(ex: Exercise) -> dict:
     n, f, s, p = ex.input_size, ex.kernel, ex.stride, ex.padding
-    return describe((n, n), (f, f), (s, s), (p, p, p, p), (1, 1), ex.in_channels, ex.filters)
+    try:  # an exercise sent back may have been edited into one that cannot be
+        layer = explain_layer((n, n), (f, f), (s, s), (p, p, p, p), (1, 1), ex.in_channels, ex.filters)
+    except ValueError as exc:
+        raise refusal(exc) from exc
+    return layer_json(layer)
 
 
 def _hint(ex: Exercise, d: dict, answer: int) -> str:

@@ -15,10 +15,10 @@ from fastapi import APIRouter
 from pydantic import Field
 
 import engine
-from app.layer_math import describe
 from app.schemas import Strict
 from app.schemas.choices import ActivationName
 from engine import registry
+from engine.explain.layer import explain_layer
 from engine.ops import shapes
 
 router = APIRouter(prefix="/api/lessons", tags=["lessons"])
@@ -161,13 +161,10 @@ def dense_head(req: DenseHeadIn) -> dict:
 
 
 #: The course's pooling example: a 4x4 input pooled by a 2x2 window with stride 2.
-POOL_EXAMPLE = {
-    "input": {"shape": [1, 4, 4], "data": [1, 1, 2, 4, 5, 6, 7, 8, 3, 2, 1, 0, 1, 2, 3, 4]},
-    "kernel_size": 2,
-    "stride": 2,
-    "padding": 0,
-    "limit": 999,  # the page's cells take values in [-limit, limit]
-}
+POOL_SHAPE = (1, 4, 4)
+POOL_DATA = [1, 1, 2, 4, 5, 6, 7, 8, 3, 2, 1, 0, 1, 2, 3, 4]
+POOL_K, POOL_S, POOL_P = 2, 2, 0
+POOL_LIMIT = 999  # the page's cells take values in [-limit, limit]
 
 
 @router.get("/pooling")
@@ -176,7 +173,8 @@ def pooling_example() -> dict:
     padding, and the output's size (the page lays out one cell per window before the first
     answer). The page pools it with ``POST /api/pool``, whose ``windows`` say which cells
     each window covers."""
-    _, h, w = POOL_EXAMPLE["input"]["shape"]
-    k, s, p = POOL_EXAMPLE["kernel_size"], POOL_EXAMPLE["stride"], POOL_EXAMPLE["padding"]
-    size = describe((h, w), (k, k), (s, s), (p, p, p, p), (1, 1), 1, 1, with_params=False)
-    return {**POOL_EXAMPLE, "output_size": size["output_size"]}
+    _, h, w = POOL_SHAPE
+    k, s, p = POOL_K, POOL_S, POOL_P
+    layer = explain_layer((h, w), (k, k), (s, s), (p, p, p, p), (1, 1), 1, 1, with_params=False)
+    return {"input": {"shape": list(POOL_SHAPE), "data": POOL_DATA}, "kernel_size": k,
+            "stride": s, "padding": p, "limit": POOL_LIMIT, "output_size": list(layer.output_size)}

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from app.tensors import tensor_json
+from app.encode import tensor_json
 from course import filters
 
 router = APIRouter(prefix="/api/filters", tags=["playground"])

@@ -14,9 +14,9 @@ import numpy as np
 from fastapi import APIRouter
 
 from app.deps import HeavyDep
+from app.encode import f16_json
 from app.errors import ApiError
 from app.schemas.train import N_POINTS, BackpropIn, CompareIn, DataSpec, StepIn
-from app.tensors import f16_json
 from course import backprop_steps, nettrain, nettrain_compare
 from course.datasets2d import EXTENT, Split, feature_columns, split_dataset
 

@@ -1,12 +1,13 @@
 """The sentences a student reads about a window sliding along an axis: written here once.
 
-- :func:`size_formula`: the output-size sum, ``(N - F + 2P)/S + 1 = 2.33, rounded down to 2``;
+- :func:`size_formula`: the output-size sum, ``(N - F + 2P)/S + 1 = 2.33, rounded down to 2``
+  (:func:`unfit_formula`: the same sum for a filter that fits nowhere);
 - :func:`unread_cells`: which input cells no window reads (after the last window, or
   stepped over by the stride), from :func:`engine.ops.shapes.unread`;
 - :func:`unread_note` says that cell by cell (the calculator, which draws the grid);
   :func:`unread_summary` in counts (the architecture tables, where a layer is one row).
 
-The calculator (``app.layer_math``) and the tables (``course.architectures``) both write
+The calculator (:mod:`engine.explain.layer`) and the tables (``course.architectures``) both write
 with these functions; the numbers come from :mod:`engine.ops.shapes`.
 """
 
@@ -15,9 +16,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from engine.explain.windows import last_reached
 from engine.ops import shapes
 
-__all__ = ["Axis", "Unread", "size_formula", "unread_cells", "unread_note", "unread_summary"]
+__all__ = ["Axis", "Unread", "size_formula", "unfit_formula", "unread_cells", "unread_note", "unread_summary"]
 
 
 @dataclass(frozen=True)
@@ -43,14 +45,25 @@ def _fmt(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else f"{x:.2f}"
 
 
-def size_formula(a: Axis, out: shapes.OutputSize, *, ceil: bool = False) -> str:
-    """``(N - F + 2P)/S + 1 = exact``, and how it was rounded when it is not whole."""
+def _sum(a: Axis) -> str:
+    """``(N - F + 2P)/S + 1`` with the axis's numbers."""
     k_text = str(a.k) if a.d == 1 else f"({a.d}*({a.k}-1)+1)"
     p_text = f"2*{a.p0}" if a.p0 == a.p1 else f"{a.p0} + {a.p1}"
-    text = f"({a.n} - {k_text} + {p_text})/{a.s} + 1 = {_fmt(out.exact)}"
+    return f"({a.n} - {k_text} + {p_text})/{a.s} + 1"
+
+
+def size_formula(a: Axis, out: shapes.OutputSize, *, ceil: bool = False) -> str:
+    """``(N - F + 2P)/S + 1 = exact``, and how it was rounded when it is not whole."""
+    text = f"{_sum(a)} = {_fmt(out.exact)}"
     if not out.fits:
         text += f", rounded {'up' if ceil else 'down'} to {out.size}"
     return text
+
+
+def unfit_formula(a: Axis) -> str:
+    """The same sum for a filter larger than its padded input: it comes to less than 1
+    (``(6 - 7 + 2*0)/1 + 1 = 0``), so no window fits."""
+    return f"{_sum(a)} = {_fmt((a.n + a.p0 + a.p1 - a.span) / a.s + 1)}"
 
 
 @dataclass(frozen=True)
@@ -68,7 +81,7 @@ def unread_cells(a: Axis, size: int, unread: Sequence[int] | None = None) -> Unr
     :func:`engine.ops.shapes.unread` of the axis when the caller already has it."""
     if unread is None:
         unread = shapes.unread(a.n, a.k, a.s, (a.p0, a.p1), a.d)
-    last = (size - 1) * a.s + a.span - 1
+    last = last_reached(size, a.k, a.s, a.d)
     after = [q for q in unread if q > last]
     return Unread(last, after, [q - a.p0 for q in after if 0 <= q - a.p0 < a.n],
                   [q - a.p0 for q in unread if q <= last and 0 <= q - a.p0 < a.n])

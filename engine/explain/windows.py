@@ -7,6 +7,10 @@ look cells up in them instead of re-deriving the geometry.
 
 Along one axis, output ``i`` reads cells ``i*S + t*D - offset`` for ``t < F`` (``offset``:
 the padding when the cells are counted in the unpadded input, 0 in the padded one).
+
+For axes too long to list every window (the calculator takes 100,000 cells and filters as
+wide), :func:`axis_reach` gives the same positions as one list of window starts and one of
+tap offsets, both cut at the first ``cap`` cells, so its size never depends on the input's.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
-__all__ = ["Windows", "axis_feeds", "axis_windows", "windows"]
+__all__ = ["Reach", "Windows", "axis_feeds", "axis_reach", "axis_windows", "last_reached", "windows"]
 
 
 def axis_windows(n_out: int, kernel: int, stride: int, dilation: int = 1, offset: int = 0,
@@ -77,3 +81,42 @@ def windows(out_hw: Sequence[int], kernel: Sequence[int], strides: Sequence[int]
                         size[1] if clip else None)
     return Windows((int(size[0]), int(size[1])), rows, cols,
                    axis_feeds(rows, size[0]), axis_feeds(cols, size[1]))
+
+
+def last_reached(n_out: int, kernel: int, stride: int, dilation: int = 1) -> int:
+    """The last padded cell any of ``n_out`` windows reads: ``(O-1)*S + D*(F-1)``."""
+    return (n_out - 1) * stride + dilation * (kernel - 1)
+
+
+@dataclass(frozen=True)
+class Reach:
+    """Where the windows sit along one axis, in padded cells, up to the first ``cap``.
+
+    Window ``i`` reads cells ``starts[i] + t`` for ``t`` in ``taps``. Only windows that
+    start before ``cap`` and taps less than ``cap`` from their window's start are listed
+    (``capped`` says some were left out), so the lists hold at most ``cap`` numbers each.
+    """
+
+    padded: int  # cells along the axis, padding included
+    span: int  # cells one dilated window covers, D*(F-1)+1
+    starts: list[int]  # the first cell of each window, i*S
+    taps: list[int]  # the cells a window reads, counted from its first: t*D for t < F
+    last: int  # the last cell any window reads
+    overlap: int  # at most this many windows' spans share one cell: ceil(span / S), or O if fewer
+    capped: bool
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def axis_reach(n_out: int, kernel: int, stride: int, dilation: int, padded: int, cap: int) -> Reach:
+    """The windows of one axis as a :class:`Reach`: O(cap) time and memory, whatever the sizes."""
+    if min(n_out, padded, cap) < 1 or min(kernel, stride, dilation) < 1:
+        raise ValueError(f"need n_out, padded, cap, kernel, stride, dilation >= 1; got "
+                         f"{n_out}, {padded}, {cap}, {kernel}, {stride}, {dilation}")
+    span = dilation * (kernel - 1) + 1
+    n_starts = min(n_out, -(-cap // stride))  # windows starting before cap
+    n_taps = min(kernel, -(-cap // dilation))  # taps less than cap from the start
+    return Reach(padded, span, [i * stride for i in range(n_starts)],
+                 [t * dilation for t in range(n_taps)], last_reached(n_out, kernel, stride, dilation),
+                 min(-(-span // stride), n_out), n_starts < n_out or n_taps < kernel)

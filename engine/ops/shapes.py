@@ -177,7 +177,7 @@ def unread(n: int, kernel: int, stride: int = 1, pad: int | Sequence[int] = 0,
 
     Time and memory are O(N + P + D) (about 40 bytes a padded cell), whatever F and
     S are; the answer itself can be that long too, so a caller that takes sizes from a
-    user bounds ``N + P`` first (``app.layer_math.MAX_SPAN``).
+    user bounds ``N + P`` first (``engine.explain.layer.MAX_SPAN``).
 
     Returns
     -------

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.tensors import tensor_json
+from app.encode import tensor_json
 
 COURSE_6x6 = np.eye(6, dtype=np.float64)[None]
 

@@ -465,7 +465,7 @@ def test_after_a_squeeze_and_excitation_gate_every_pixel_counts(mclient, inspect
 
 
 def test_feature_maps_beyond_float16_are_clipped_and_counted_not_infinite():
-    from app.tensors import f16_json
+    from app.encode import f16_json
 
     payload = f16_json(np.array([[70000.0, 1.0], [-1e9, 0.5]], np.float32))
     values = decode_f16(payload)

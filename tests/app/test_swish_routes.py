@@ -18,8 +18,8 @@ from onnx import TensorProto, helper, numpy_helper
 from PIL import Image
 
 from app.config import Settings
+from app.encode import tensor_json
 from app.main import create_app
-from app.tensors import tensor_json
 from course import nettrain
 from engine import registry
 

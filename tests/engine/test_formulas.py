@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from engine.explain.formulas import Axis, size_formula, unread_cells, unread_note, unread_summary
+from engine.explain.formulas import (
+    Axis,
+    size_formula,
+    unfit_formula,
+    unread_cells,
+    unread_note,
+    unread_summary,
+)
 from engine.ops import shapes
 
 
@@ -37,3 +44,8 @@ def test_unread_cells_by_reason_named_or_counted():
     assert (w.after, w.lost) == ([7], [7]) and unread_cells(b, 3).after == []
     assert "input row 7 is never covered" in unread_note(wide, w)
     assert "the last input row is never covered" in unread_summary([(wide, w)])
+
+
+def test_a_filter_that_fits_nowhere_gets_its_sum_below_one():
+    assert unfit_formula(Axis("rows", 6, 7, 1, 0, 0)) == "(6 - 7 + 2*0)/1 + 1 = 0"
+    assert unfit_formula(Axis("rows", 4, 3, 2, 0, 1, 3)) == "(4 - (3*(3-1)+1) + 0 + 1)/2 + 1 = 0"

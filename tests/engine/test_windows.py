@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from engine.explain.trace import conv_trace
-from engine.explain.windows import axis_feeds, axis_windows, windows
+from engine.explain.windows import axis_feeds, axis_reach, axis_windows, last_reached, windows
 from engine.ops import shapes
 
 
@@ -44,3 +44,30 @@ def test_bad_arguments_raise_value_error():
         axis_windows(2, 0, 1)
     with pytest.raises(ValueError):
         windows((2, 2), (2, 2), (1, 1))
+
+
+@pytest.mark.parametrize(("n", "k", "s", "d", "p"),
+                         [(7, 3, 3, 1, 0), (9, 3, 1, 2, 1), (7, 1, 2, 1, 0), (12, 4, 5, 3, 2), (40, 40, 1, 1, 0)])
+def test_reach_lists_the_same_cells_as_the_windows(n, k, s, d, p):
+    out = shapes.output_size(n, k, s, (p, p), d).size
+    r = axis_reach(out, k, s, d, n + 2 * p, cap=300)
+    cells = [[x0 + t for t in r.taps] for x0 in r.starts]
+    assert cells == axis_windows(out, k, s, d)
+    assert not r.capped and r.padded == n + 2 * p and r.span == d * (k - 1) + 1
+    assert r.last == max(max(c) for c in cells) == last_reached(out, k, s, d)
+    # overlap: the most windows whose spans share one cell
+    covering = [sum(x0 <= q < x0 + r.span for x0 in r.starts) for q in range(n + 2 * p)]
+    assert max(covering) <= r.overlap <= max(covering) + 1
+
+
+def test_reach_is_cut_at_the_cap_whatever_the_sizes():
+    """100,000 windows of 60,000 taps: O(cap) numbers, and the flag says what was cut."""
+    r = axis_reach(100_000, 60_000, 1, 1, 159_999, cap=300)
+    assert r.starts == list(range(300)) and r.taps == list(range(300)) and r.capped
+    assert (r.span, r.last, r.overlap) == (60_000, 159_998, 60_000)
+    # Only the starts and taps that land inside the first `cap` cells are listed.
+    w = axis_reach(50, 3, 7, 40, 500, cap=100)
+    assert w.starts == [0, 7, 14, 21, 28, 35, 42, 49, 56, 63, 70, 77, 84, 91, 98] and w.taps == [0, 40, 80]
+    assert w.capped and not axis_reach(3, 3, 1, 1, 5, cap=5).capped
+    with pytest.raises(ValueError, match="stride"):
+        axis_reach(3, 3, 0, 1, 5, cap=5)

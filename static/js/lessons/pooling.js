@@ -1,11 +1,11 @@
 // Lesson 1: pooling. The course's example (GET /api/lessons/pooling: its values, window
 // and stride) pooled window by window (values, winners and each window's cells from
-// POST /api/pool), then pooling applied to a real feature map.
+// POST /api/pool), then pooling applied to a real feature map (./pooling-map.js).
 
 import { getJSON, postJSON, tensor, latestOnly, turns } from "../api.js";
-import { $, el, fmt, int, showError } from "../util.js";
-import { drawMap } from "../draw/heatmap.js";
-import { checkedSamples, getFeatureMap, hw, volume } from "./common.js";
+import { $, el, fmt, showError } from "../util.js";
+import { hw } from "./common.js";
+import { initPoolingMap } from "./pooling-map.js";
 
 const TICK_MS = 1100;
 
@@ -212,6 +212,8 @@ export async function initPooling(state) {
     }, TICK_MS);
   }
 
+  const map = initPoolingMap(state, { K, S, P });
+
   playBtn.addEventListener("click", () => (timer ? stop() : play()));
   $("pool-next").addEventListener("click", () => { stop(); setStep(state.get("step") + 1); });
   $("pool-prev").addEventListener("click", () => { stop(); setStep(state.get("step") - 1); });
@@ -221,7 +223,7 @@ export async function initPooling(state) {
       if (state.get("mode") === mode) return;
       state.set({ mode });
       compute();
-      computeMap();
+      map.compute();
     });
   }
   $("pool-reset-cells").addEventListener("click", () => {
@@ -230,76 +232,14 @@ export async function initPooling(state) {
     compute();
   });
 
-  // --- a real feature map -------------------------------------------------------
-  const sampleSelect = $("fm-sample");
-  const filterSelect = $("fm-filter");
-  const fmError = $("fm-error");
-  const poolMap = latestOnly((payload, opts) => postJSON("/api/pool", payload, opts));
-  const headParams = (shape) => postJSON("/api/lessons/dense-head", {
-    height: shape[1], width: shape[2], channels: shape[0], outputs: 10,
-  });
-
-  async function fillSamples() {
-    try {
-      const list = await checkedSamples(state);
-      sampleSelect.replaceChildren(...list.map((s) => el("option", { value: s.name, text: s.title })));
-      sampleSelect.value = state.get("sample");
-    } catch (err) {
-      showError(fmError, err);
-    }
-  }
-
-  const mapTurns = turns();
-  async function computeMap() {
-    const turn = mapTurns.next();
-    const mode = state.get("mode");
-    $("fm-mode-label").textContent = mode === "max" ? "max pool" : "average pool";
-    try {
-      const fm = await getFeatureMap(state.get("sample"), state.get("edge"));
-      if (!mapTurns.is(turn)) return; // another image or filter was picked meanwhile
-      const pooled = await poolMap({ input: fm.relu, mode, kernel_size: K, stride: S, padding: P });
-      if (!pooled || !mapTurns.is(turn)) return;
-      const [ih, iw] = fm.input.shape.slice(1);
-      drawMap($("fm-input"), fm.input.data, ih, iw, { scale: "grey", min: 0, max: 1 });
-      const [ch, cw] = fm.relu.shape.slice(1);
-      const range = drawMap($("fm-conv"), fm.relu.data, ch, cw);
-      const [ph, pw] = pooled.output.shape.slice(1);
-      drawMap($("fm-pool"), pooled.output.data, ph, pw, range);
-      $("fm-input-shape").textContent = hw(fm.input.shape);
-      $("fm-conv-shape").textContent = hw(fm.relu.shape);
-      $("fm-pool-shape").textContent = hw(pooled.output.shape);
-      const kept = mode === "max" ? "the strongest response" : "the average response";
-      $("fm-summary").textContent =
-        `Pooling keeps ${kept} in each ${K}×${K} window: the ${hw(fm.relu.shape)} map's ` +
-        `${int(fm.size.activations)} values become ${int(pooled.output_size.activations)}, ` +
-        "and the digit's edges are still plain to see.";
-      showError(fmError, null);
-      const [before, after] = await Promise.all([headParams(fm.relu.shape), headParams(pooled.output.shape)]);
-      if (!mapTurns.is(turn)) return;
-      $("fm-params").textContent =
-        `Connecting this ${volume(fm.relu.shape)} map to 10 class scores takes ` +
-        `${before.params.formula} parameters; after pooling to ${volume(pooled.output.shape)} ` +
-        `it takes ${after.params.formula}.`;
-      $("fm-params").dataset.before = before.params.total;
-      $("fm-params").dataset.after = after.params.total;
-    } catch (err) {
-      if (mapTurns.is(turn)) showError(fmError, err);
-    }
-  }
-
-  sampleSelect.addEventListener("change", () => { state.set({ sample: sampleSelect.value }); computeMap(); });
-  filterSelect.addEventListener("change", () => { state.set({ edge: filterSelect.value }); computeMap(); });
-
   // Start: restore the URL's state (anything unusable falls back to the course's values).
   const cells = state.get("cells");
   const okCells = Array.isArray(cells) && (cells.length === 0 || (cells.length === N * M
     && cells.every((v) => typeof v === "number" && Math.abs(v) <= LIMIT)));
   if (!okCells) state.set({ cells: [] });
   if (!["max", "avg"].includes(state.get("mode"))) state.set({ mode: "max" });
-  if (!["vertical", "horizontal"].includes(state.get("edge"))) state.set({ edge: "vertical" });
   fillInputs();
-  filterSelect.value = state.get("edge");
   render();
   compute();
-  fillSamples().then(computeMap);
+  map.start();
 }
