@@ -8,6 +8,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from app.config import Settings
+from app.memory import trim_freed_memory
+from app.services.learn import LearnRuns
 from app.services.model import Model
 from app.services.modelstore import ModelStore
 from app.services.runs import RunStore
@@ -19,9 +21,15 @@ def get_settings(request: Request) -> Settings:
 
 async def heavy_slot(request: Request) -> AsyncIterator[None]:
     """Hold one slot of the heavy-work gate for the duration of the request (``async``:
-    the wait for a slot must not hold a worker thread; see app/services/gate.py)."""
-    async with request.app.state.gate.slot():
-        yield
+    the wait for a slot must not hold a worker thread; see app/services/gate.py). The last
+    heavy request to finish gives the freed memory back to the system (app/memory.py)."""
+    gate = request.app.state.gate
+    try:
+        async with gate.slot():
+            yield
+    finally:
+        if gate.free == gate.slots:
+            trim_freed_memory()
 
 
 def get_store(request: Request) -> ModelStore:
@@ -32,10 +40,15 @@ def get_runs(request: Request) -> RunStore:
     return request.app.state.runs
 
 
+def get_learn(request: Request) -> LearnRuns:
+    return request.app.state.learn
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 HeavyDep = Annotated[None, Depends(heavy_slot)]
 StoreDep = Annotated[ModelStore, Depends(get_store)]
 RunsDep = Annotated[RunStore, Depends(get_runs)]
+LearnDep = Annotated[LearnRuns, Depends(get_learn)]
 
 
 def get_model(name: str, store: StoreDep) -> Model:

@@ -19,11 +19,14 @@ from app.routers import architectures as architectures_router
 from app.routers import basics, images, models, pages, registry
 from app.routers import calculator as calculator_router
 from app.routers import inspect as inspect_router
+from app.routers import learn as learn_router
 from app.routers import lessons as lessons_router
 from app.routers import playground as playground_router
 from app.routers import train as train_router
 from app.security import SecurityHeadersMiddleware
 from app.services.gate import HeavyGate
+from app.services.learn import NS as LEARN_NS
+from app.services.learn import LearnLimits, LearnRuns
 from app.services.modelstore import ModelStore
 from app.services.runs import RunStore, warm
 from app.services.store_models import UserModels
@@ -64,9 +67,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         store = ModelStore(threads=settings.ort_threads)
         store.load_dir(settings.models_dir)
         warm(store.shipped.values())  # the first student's /inspect pays nothing extra
-        store.user = UserModels(open_store(settings.store_url, settings.runtime_dir,
-                                           settings.store_limits()), threads=settings.ort_threads)
+        learn = LearnLimits.from_env()
+        shared = open_store(settings.store_url, settings.runtime_dir, settings.store_limits(),
+                            spaces={LEARN_NS: learn.store_limits()})
+        store.user = UserModels(shared, threads=settings.ort_threads)
         app.state.models = store
+        app.state.learn = LearnRuns(shared, settings.data_dir, learn)
         app.state.runs = RunStore()
         yield
         store.user.close()
@@ -84,7 +90,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for module in (basics, images, inspect_router, models, lessons_router, playground_router,
-                   architectures_router, calculator_router, train_router, registry, pages):
+                   architectures_router, calculator_router, train_router, learn_router, registry,
+                   pages):
         document_errors(module.router, busy_dependency=heavy_slot)
         app.include_router(module.router)
     return app

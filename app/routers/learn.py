@@ -101,14 +101,144 @@ process on any host serves any step; a run unused for ``limits.run_idle_s`` is d
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Literal
 
-from app.errors import ApiError
+from fastapi import APIRouter, Path, Query, Request, Response
+
+from app.deps import HeavyDep, LearnDep
+from app.errors import ApiError, ErrorBody
+from app.schemas.learn import RunOptions, StepRequest
+from app.services.learn_views import catalogue_json, image_png
+from app.services.store_models import client_id
+from course.learn import codegen
+from course.learn.export import to_onnx
+from course.learn.recipes import DATASETS
 
 router = APIRouter(prefix="/api/learn", tags=["learn"])
 
+_MEANINGS = {
+    409: "Another request is stepping (or resetting) this run right now, or it has reached "
+         "its step or size limit (the message says which).",
+    429: "Your browser or network address already keeps as many training runs as allowed "
+         "(the message says which); delete one or let one expire.",
+    507: "The server's store of training runs is full; unused runs expire.",
+}
+
+
+def _errors(*codes: int) -> dict[int | str, dict]:
+    return {code: {"model": ErrorBody, "description": _MEANINGS[code]} for code in codes}
+
+
+RunId = Annotated[str, Path(max_length=64, description="the run's id, as POST /api/learn/runs "
+                                                       "answered it")]
+
 
 @router.get("/recipes")
-def recipes() -> dict:
-    """Networks, data sets, options with bounds and the server's limits (stub)."""
-    raise ApiError(501, "not yet")
+def recipes(learn: LearnDep) -> dict:
+    """The networks (with parameter counts and layers), the data sets (training and held-out
+    sizes, and whether they are the full training sets or the subsets shipped with ConvLab),
+    every option with its default and bounds, and this server's limits."""
+    return catalogue_json(learn.data_dir, learn.limits)
+
+
+@router.post("/runs", status_code=201, responses=_errors(429, 507))
+def create_run(request: Request, response: Response, learn: LearnDep, _: HeavyDep,
+               options: RunOptions | None = None) -> dict:
+    """Start a training run at step 0. Every option is optional (see ``GET
+    /api/learn/recipes``); an unknown option or a value out of bounds is a 422 that names it.
+    The answer's ``run`` is the run's private id (128 random bits): whoever holds it can
+    step, export or delete the run. Runs count against caps per browser (the
+    ``convlab_client`` cookie), per network address and for the server (429 or 507)."""
+    chosen = options.model_dump(exclude_none=True) if options is not None else {}
+    owner = client_id(request, response)
+    return learn.create(chosen, owner=owner,
+                        address=request.client.host if request.client else "")
+
+
+@router.get("/runs/{run}")
+def get_run(run: RunId, learn: LearnDep) -> dict:
+    """The run: its config, step, epoch and curves so far (train loss and accuracy every
+    ``log_every`` steps, validation accuracy every ``eval_every`` steps)."""
+    return learn.summary(run)
+
+
+@router.post("/runs/{run}/steps", responses=_errors(409))
+def run_steps(run: RunId, body: StepRequest, learn: LearnDep, _: HeavyDep) -> dict:
+    """Train: up to ``steps`` steps, stopping after about a second (one step at least).
+    Answers the new step, epoch, this call's mean loss and training accuracy, images per
+    second, the validation point made by this call if any, the curve points after
+    ``since`` and, with ``view``, what the page draws. 409 while another request steps
+    the same run; 503 with ``Retry-After`` when the server is busy."""
+    return learn.step(run, body.steps, view=body.view, since=body.since)
+
+
+@router.get("/runs/{run}/view")
+def run_view(run: RunId, learn: LearnDep, _: HeavyDep,
+             image: Annotated[int, Query(ge=0, le=100_000,
+                                         description="held-out image for the feature maps")] = 0
+             ) -> dict:
+    """What a live page draws: first-layer filters, the feature maps of one held-out image
+    through every layer, predictions for a fixed grid of held-out images, and the confusion
+    matrix with the ids of the images in each cell."""
+    return learn.view(run, image)
+
+
+@router.post("/runs/{run}/reset", responses=_errors(409))
+def reset_run(run: RunId, learn: LearnDep, _: HeavyDep) -> dict:
+    """Back to step 0 with the same options and seed: the same start, bit for bit."""
+    return learn.reset(run)
+
+
+@router.delete("/runs/{run}", status_code=204)
+def delete_run(run: RunId, learn: LearnDep) -> Response:
+    """Delete the run (whoever holds its id may)."""
+    if not learn.delete(run):
+        raise learn.missing(run)
+    return Response(status_code=204)
+
+
+@router.get("/runs/{run}/model.onnx", response_class=Response,
+            responses={200: {"content": {"application/octet-stream": {}},
+                             "description": "the ONNX file"}})
+def run_onnx(run: RunId, learn: LearnDep, _: HeavyDep) -> Response:
+    """The trained network as ONNX (opset 17): input ``input`` float32 N x C x H x W,
+    normalised as the run's ``preprocessing`` says; output ``probabilities`` N x 10.
+    POST it to ``/api/models`` (with the run's mean and std) to classify with it."""
+    state = learn.state(run)
+    name = f"convlab-{state.config.recipe}-step{state.step}.onnx"
+    return Response(to_onnx(state), media_type="application/octet-stream",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@router.get("/runs/{run}/code", response_class=Response,
+            responses={200: {"content": {"text/x-python": {}}, "description": "the script"}})
+def run_code(run: RunId, learn: LearnDep,
+             framework: Annotated[Literal["pytorch", "keras"], Query()] = "pytorch",
+             epochs: Annotated[int, Query(ge=1, le=100)] = 5) -> Response:
+    """The same network and training loop as a Python script (PyTorch or Keras) to run at
+    home, with the run's options, normalisation and held-out split."""
+    state = learn.state(run)
+    try:
+        text = codegen.code(state.config, framework, epochs)
+    except ValueError as exc:
+        raise ApiError(422, str(exc)) from None
+    name = f"convlab_{state.config.recipe.replace('-', '_')}_{framework}.py"
+    return Response(text, media_type="text/x-python",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@router.get("/datasets/{dataset}/images/{i}", response_class=Response,
+            responses={200: {"content": {"image/png": {}}, "description": "the image"}})
+def dataset_image(dataset: Annotated[Literal["mnist", "cifar10"], Path()],
+                  i: Annotated[int, Path(ge=0, le=100_000)], learn: LearnDep) -> Response:
+    """Held-out image ``i`` of a data set as a PNG at its own size (the ids the views
+    name); its label index in the ``X-Label`` header."""
+    data = learn.data(dataset)
+    if i >= len(data.val_y):
+        raise ApiError(404, f"{dataset} has {len(data.val_y)} held-out images here; "
+                            f"ids run from 0 to {len(data.val_y) - 1}.")
+    label = int(data.val_y[i])
+    return Response(image_png(data, i), media_type="image/png",
+                    headers={"X-Label": str(label),
+                             "X-Class": DATASETS[dataset].classes[label],
+                             "Cache-Control": "public, max-age=3600"})

@@ -1,5 +1,5 @@
-"""A small shared store for what must outlive one request: users' uploaded models now,
-live training runs later.
+"""A small shared store for what must outlive one request: users' uploaded models and
+live training runs.
 
 One interface, two implementations:
 
@@ -14,6 +14,13 @@ id), the owner's network address and a size in bytes. An item not used for
 ``Limits.idle_s`` seconds is gone (every read touches it). ``put`` is atomic: it adds the
 item only if the owner's, the address's and the whole store's byte caps still hold, and
 otherwise raises ``StoreFull`` naming the cap; it never evicts another item to make room.
+
+Namespaces given their own ``Limits`` (``spaces``, e.g. ``{"learn": ...}`` for training
+runs) are counted and expired on their own: a run never takes a model's quota, and runs
+expire after their own idle time. Every other namespace (``model``) shares the default
+``limits``, as before. ``put(..., expect=(field, value))`` replaces an item only while
+its metadata still has ``field == value`` (a version check; ``StoreConflict`` otherwise),
+so two processes that both changed a run cannot both write it.
 """
 
 from __future__ import annotations
@@ -67,6 +74,10 @@ class StoreFull(Exception):
         self.limit, self.held, self.cap = limit, held, cap
 
 
+class StoreConflict(Exception):
+    """``put(..., expect=...)`` refused: the item is gone or another writer got in first."""
+
+
 class StoreUnavailable(Exception):
     """The store did not answer (Redis down, the SQLite file locked for too long)."""
 
@@ -96,14 +107,23 @@ class Store(ABC):
     #: (a Redis may be shared); users of the store validate such bytes again.
     trusted: bool = True
 
-    def __init__(self, limits: Limits, clock: Clock = time.time) -> None:
+    def __init__(self, limits: Limits, clock: Clock = time.time,
+                 spaces: dict[str, Limits] | None = None) -> None:
         self.limits = limits
         self.clock = clock
+        self.spaces = dict(spaces or {})
+
+    def limits_for(self, ns: str) -> Limits:
+        """The caps and idle time of namespace ``ns`` (its own, or the default ones)."""
+        return self.spaces.get(ns, self.limits)
 
     @abstractmethod
     def put(self, ns: str, key: str, data: bytes, meta: dict[str, Any], *, size: int,
-            owner: str, address: str) -> None:
-        """Add (or replace) an item, counted as ``size`` bytes; ``StoreFull`` if over a cap."""
+            owner: str, address: str, expect: tuple[str, Any] | None = None) -> None:
+        """Add (or replace) an item, counted as ``size`` bytes; ``StoreFull`` if over a cap.
+
+        With ``expect=(field, value)`` only replace a live item whose metadata has
+        ``field == value``; else ``StoreConflict`` (and nothing is written)."""
 
     @abstractmethod
     def get(self, ns: str, key: str) -> Item | None:
@@ -118,8 +138,9 @@ class Store(ABC):
         """Remove an item; False when there was none."""
 
     @abstractmethod
-    def usage(self, owner: str | None = None) -> tuple[int, int]:
-        """(bytes, items) held by ``owner``, or by everyone; expired items not counted."""
+    def usage(self, owner: str | None = None, ns: str | None = None) -> tuple[int, int]:
+        """(bytes, items) held by ``owner``, or by everyone, in the accounting of ``ns``
+        (None: all namespaces); expired items not counted."""
 
     def close(self) -> None:  # noqa: B027 (optional for implementations)
         """Release connections."""
@@ -161,8 +182,9 @@ class SQLiteStore(Store):
 
     trusted = True  # the file is in a 0700 folder: only this server's user writes it
 
-    def __init__(self, path: Path, limits: Limits, clock: Clock = time.time) -> None:
-        super().__init__(limits, clock)
+    def __init__(self, path: Path, limits: Limits, clock: Clock = time.time,
+                 spaces: dict[str, Limits] | None = None) -> None:
+        super().__init__(limits, clock, spaces)
         self.path = path
         self._local = threading.local()
         self._db().executescript(_SCHEMA)
@@ -191,25 +213,56 @@ class SQLiteStore(Store):
             raise
         db.execute("COMMIT")
 
-    def _oldest_alive(self) -> float:
-        return self.clock() - self.limits.idle_s
+    def _oldest_alive(self, ns: str) -> float:
+        return self.clock() - self.limits_for(ns).idle_s
 
-    def put(self, ns, key, data, meta, *, size, owner, address):
+    def _scope(self, ns: str | None) -> tuple[str, list[Any]]:
+        """SQL for the namespaces counted with ``ns`` (its own space, or all the others)."""
+        if ns in self.spaces:
+            return "ns = ?", [ns]
+        if not self.spaces:
+            return "1", []
+        return f"ns NOT IN ({', '.join('?' * len(self.spaces))})", list(self.spaces)
+
+    def _alive(self, ns: str | None = None) -> tuple[str, list[Any]]:
+        """SQL for live items of ``ns``'s accounting (None: of every namespace)."""
+        heads = [ns] if ns is not None else [*self.spaces, None]
+        parts, args = [], []
+        for head in heads:
+            where, scope_args = self._scope(head)
+            parts.append(f"({where} AND used >= ?)")
+            args += [*scope_args, self.clock() - (self.limits_for(head).idle_s
+                                                  if head is not None else self.limits.idle_s)]
+        return "(" + " OR ".join(parts) + ")", args
+
+    def put(self, ns, key, data, meta, *, size, owner, address, expect=None):
+        limits = self.limits_for(ns)
         with self._write() as db:
-            db.execute("DELETE FROM items WHERE used < ? OR (ns = ? AND key = ?)",
-                       (self._oldest_alive(), ns, key))
-            total = db.execute("SELECT COALESCE(SUM(size), 0) FROM items").fetchone()[0]
+            if expect is not None:
+                row = db.execute("SELECT meta FROM items WHERE ns = ? AND key = ? AND used >= ?",
+                                 (ns, key, self._oldest_alive(ns))).fetchone()
+                if row is None or json.loads(row[0]).get(expect[0]) != expect[1]:
+                    raise StoreConflict(f"{ns}:{key} is gone or changed")
+            for head in [*self.spaces, None]:  # drop what has expired, each by its idle time
+                where, args = self._scope(head)
+                idle = self.limits_for(head).idle_s if head is not None else self.limits.idle_s
+                db.execute(f"DELETE FROM items WHERE {where} AND used < ?",
+                           [*args, self.clock() - idle])
+            db.execute("DELETE FROM items WHERE ns = ? AND key = ?", (ns, key))
+            where, args = self._scope(ns)
+            total = db.execute(f"SELECT COALESCE(SUM(size), 0) FROM items WHERE {where}",
+                               args).fetchone()[0]
             mine, count = db.execute("SELECT COALESCE(SUM(size), 0), COUNT(*) FROM items "
-                                     "WHERE owner = ?", (owner,)).fetchone()
-            near = db.execute("SELECT COALESCE(SUM(size), 0) FROM items WHERE address = ?",
-                              (address,)).fetchone()[0]
-            check_limits(self.limits, Usage(total, mine, count, near), size)
+                                     f"WHERE {where} AND owner = ?", [*args, owner]).fetchone()
+            near = db.execute(f"SELECT COALESCE(SUM(size), 0) FROM items WHERE {where} "
+                              "AND address = ?", [*args, address]).fetchone()[0]
+            check_limits(limits, Usage(total, mine, count, near), size)
             db.execute("INSERT INTO items VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                        (ns, key, owner, address, size, json.dumps(meta), data, self.clock()))
 
     def _touched(self, db: sqlite3.Connection, ns: str, key: str, columns: str):
         row = db.execute(f"SELECT {columns} FROM items WHERE ns = ? AND key = ? AND used >= ?",
-                         (ns, key, self._oldest_alive())).fetchone()
+                         (ns, key, self._oldest_alive(ns))).fetchone()
         if row is not None:
             db.execute("UPDATE items SET used = ? WHERE ns = ? AND key = ?", (self.clock(), ns, key))
         return row
@@ -227,11 +280,14 @@ class SQLiteStore(Store):
     def delete(self, ns, key):
         with self._write() as db:
             gone = db.execute("DELETE FROM items WHERE ns = ? AND key = ? AND used >= ?",
-                              (ns, key, self._oldest_alive())).rowcount
+                              (ns, key, self._oldest_alive(ns))).rowcount
         return gone > 0
 
-    def usage(self, owner=None):
-        where, args = "used >= ?", [self._oldest_alive()]
+    def usage(self, owner=None, ns=None):
+        where, args = self._alive(ns)
+        if ns is not None:
+            scope, scope_args = self._scope(ns)
+            where, args = f"{where} AND {scope}", [*args, *scope_args]
         if owner is not None:
             where, args = where + " AND owner = ?", [*args, owner]
         size, count = self._db().execute(

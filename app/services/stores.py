@@ -1,4 +1,4 @@
-"""Which store backs uploads: Redis when ``CONVLAB_STORE_URL`` names one, else SQLite.
+"""Which store backs uploads and training runs: Redis when ``CONVLAB_STORE_URL`` names one, else SQLite.
 
 Kept apart from ``store.py`` (the interface and the embedded backend) so that neither
 backend imports the other.
@@ -15,10 +15,12 @@ from app.services.store_redis import RedisStore
 log = logging.getLogger("convlab")
 
 
-def open_store(url: str, folder: Path | None, limits: Limits) -> Store:
-    """Redis when ``url`` is a redis:// URL, else the embedded SQLite store in ``folder``."""
+def open_store(url: str, folder: Path | None, limits: Limits,
+               spaces: dict[str, Limits] | None = None) -> Store:
+    """Redis when ``url`` is a redis:// URL, else the embedded SQLite store in ``folder``;
+    ``spaces`` gives namespaces limits of their own (see app/services/store.py)."""
     if url:
-        return RedisStore.from_url(url, limits)
+        return RedisStore.from_url(url, limits, spaces)
     path = runtime_dir(folder) / "store.sqlite3"
     log.info("store: %s", path)
-    return SQLiteStore(path, limits)
+    return SQLiteStore(path, limits, spaces=spaces)
