@@ -30,6 +30,8 @@ PAGES = [
      "Upload or draw an image and see a trained network classify it, layer by layer."),
     ("/train", "train.html", "Train",
      "Gradient descent and backprop, live, on ConvLab's own engine."),
+    ("/learn", "learn.html", "Learn",
+     "Watch a CNN learn MNIST or CIFAR-10 live: filters, feature maps, mistakes; take the model home."),
 ]
 NAV = [(path, label) for path, _, label, _ in PAGES]
 
