@@ -1,4 +1,5 @@
-"""The ``convlab`` command: ``serve`` the app, and any command another package adds.
+"""The ``convlab`` command: ``serve`` the app, ``data download`` the full data sets
+(:mod:`datasets.download`), and any command another package adds.
 
 Other packages add commands through the ``convlab.commands`` entry-point group: the
 training package (``pyproject.toml``) adds ``train`` and ``evaluate``. Each is called as
@@ -50,6 +51,10 @@ def _serve(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "data":
+        from datasets.download import main as data_main
+
+        return data_main(argv[1:])
     added = added_commands()
     if argv and argv[0] in added:
         try:
@@ -60,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         return int(command(argv) or 0)
     if argv and argv[0] != "serve" and not argv[0].startswith("-"):
-        known = ", ".join(["serve", *sorted(added)])
+        known = ", ".join(["serve", "data", *sorted(added)])
         print(f"convlab: no command {argv[0]!r} is installed (commands: {known}).", file=sys.stderr)
         if not added:
             print(INSTALL_HINT, file=sys.stderr)
@@ -80,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
              "ones are closed (default 200)",
     )
     serve.add_argument("--log-level", default="info")
+    sub.add_parser("data", help="download MNIST and CIFAR-10: convlab data download "
+                                "[--dir D] (convlab data --help)")
     for name, ep in sorted(added.items()):
         sub.add_parser(name, help=f"from {ep.module} (convlab {name} --help)")
     parser.epilog = (None if added else
