@@ -146,7 +146,11 @@ def test_predict_then_reveal(page, live_server, console_errors, shot):
     assert rows.count() == 2
     for i in range(2):
         assert re.search(r"\d", rows.nth(i).locator("td").first.inner_text())
-    assert page.locator("#prompt-lr .ln-reveal svg .ln-series path").count() == 2
+    paths = page.locator("#prompt-lr .ln-reveal svg .ln-series path")
+    assert paths.count() == 2
+    box = paths.first.bounding_box()
+    assert box is not None and box["width"] > 50, "the reveal's loss curves are not drawn"
+    assert re.search(r"\d%", rows.nth(0).locator("td").nth(2).inner_text()), "validation accuracy at the last step"
     shot("learn-reveal")
     assert console_errors == []
 

@@ -13,7 +13,7 @@ export function drawConfusion(node, confusion, { classes, open, onOpen }) {
   const k = m.length;
   const rowSums = m.map((row) => row.reduce((a, b) => a + b, 0));
   let focusAt = open || [0, 0];
-  const head = el("tr", {}, el("th", { scope: "col", class: "ln-cm-corner" }, el("span", { class: "small muted" }, "true ↓ said →")),
+  const head = el("tr", {}, el("td", { class: "ln-cm-corner" }),
     classes.map((c) => el("th", { scope: "col" }, short(c))));
   const rows = m.map((row, t) => el("tr", {},
     el("th", { scope: "row" }, short(classes[t])),
@@ -35,7 +35,7 @@ export function drawConfusion(node, confusion, { classes, open, onOpen }) {
       return el("td", {}, button);
     })));
   const table = el("table", { class: "ln-cm" },
-    el("caption", { class: "small muted" }, `Over the first ${int(confusion.images)} validation images. Arrow keys move between cells.`),
+    el("caption", { class: "small muted" }, `Rows: true class ↓; columns: said →. Over the first ${int(confusion.images)} validation images; arrow keys move between cells.`),
     el("thead", {}, head), el("tbody", {}, rows));
   table.addEventListener("keydown", (evt) => {
     const cell = evt.target.closest(".ln-cm-cell");

@@ -1,10 +1,8 @@
-// Pure drawing: line charts of the API's curve points into an SVG (viewBox 360 x 200).
+// Pure drawing: line charts of the API's curve points into an SVG (viewBox 360 x 200 unless told).
 // Series are told apart by dash and markers as well as colour, and each ends in a label.
 
 import { fmt, svgEl } from "../util.js";
 
-const W = 360;
-const H = 200;
 const M = { top: 12, right: 14, bottom: 30, left: 46 };
 
 /** Round numbers for axis ticks between lo and hi (about `count` of them). */
@@ -29,11 +27,11 @@ function logTicks(lo, hi) {
 
 /**
  * Draw `series` ([{label, xs, ys, kind: "train"|"val"|"a"|"b", markers}]) into `svg`.
- * options: yMin, yMax (default: from the data), yFormat(v) -> text, xMax, scale "linear"|"log",
+ * options: width, height (of the viewBox), yMin, yMax (default: from the data), yFormat(v) -> text, xMax, scale "linear"|"log",
  * labels: write each series' label at its end; empty: the text shown when there is nothing to draw. Non-finite or null y values break the line.
  */
 export function drawChart(svg, series, options = {}) {
-  const { yFormat = (v) => fmt(v, 3), empty = "No steps yet.", scale = "linear" } = options;
+  const { yFormat = (v) => fmt(v, 3), empty = "No steps yet.", scale = "linear", width: W = 360, height: H = 200 } = options;
   const desc = svg.querySelector("desc");
   svg.replaceChildren(...(desc ? [desc] : []));
   svg.setAttribute("viewBox", `0 0 ${W} ${H}`);

@@ -3,7 +3,7 @@
 // the engine's numbers say. Which choice came true is read from those numbers.
 
 import { title as activationTitle } from "../registry.js";
-import { el, fmt, showError } from "../util.js";
+import { el, fmt, int, showError, svgEl } from "../util.js";
 import { drawChart } from "./curves.js";
 import * as api from "./run.js";
 
@@ -147,8 +147,8 @@ function showReveal(node, p, guess, a, b, labels) {
   const what = outcome(la, lb);
   const right = what === guess;
   const word = { lower: "lower", same: "about the same", higher: "higher" }[what];
-  const chart = el("svg", { class: "ln-chart", viewBox: "0 0 360 200", role: "img", "aria-label": `Training loss of both runs over ${PROMPT_STEPS} steps` },
-    document.createElementNS("http://www.w3.org/2000/svg", "desc"));
+  const chart = svgEl("svg", { class: "ln-chart", viewBox: "0 0 360 200", role: "img", "aria-label": `Training loss of both runs over ${PROMPT_STEPS} steps` });
+  chart.append(svgEl("desc"));
   const finite = [...a.curves.log_loss, ...b.curves.log_loss].filter((y) => Number.isFinite(y) && y > 0);
   const wide = finite.length && Math.max(...finite) / Math.min(...finite) > 30;
   drawChart(chart, [
@@ -166,8 +166,8 @@ function showReveal(node, p, guess, a, b, labels) {
       el("figure", { class: "ln-curve" }, el("figcaption", { class: "ln-fig-title" }, `Training loss${wide ? " (log scale)" : ""}`), chart,
         el("p", { class: "small muted" }, `Solid line: ${labels[0]}; dotted line with dots: ${labels[1]}.`)),
       el("div", { class: "scroll-x" }, el("table", { class: "ln-reveal-table" },
-        el("caption", { class: "small muted" }, `Both runs: same seed, same images, ${PROMPT_STEPS} steps.`),
-        el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "Run"), el("th", { scope: "col" }, "Training loss"), el("th", { scope: "col" }, "Training accuracy"), el("th", { scope: "col" }, "Validation accuracy"))),
+        el("caption", { class: "small muted" }, `Both runs: same seed, same images, ${PROMPT_STEPS} steps. Loss and training accuracy: the mean over the last ${LOG_EVERY} steps; validation: ${int(a.config.val_size)} held-out images, scored at step ${PROMPT_STEPS}.`),
+        el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "Run"), el("th", { scope: "col" }, "Loss"), el("th", { scope: "col" }, "Training acc."), el("th", { scope: "col" }, "Validation acc."))),
         el("tbody", {}, row(labels[0], a, la), row(labels[1], b, lb))))),
     el("p", {}, p.teach[what]));
   node.hidden = false;

@@ -71,7 +71,7 @@ export function drawFilters(node, note, filters) {
 }
 
 /** One layer's output (C, H, W) as a row of maps, or a vector (D,) as one strip. */
-function layerRow(layer, i) {
+function layerRow(layer, i, classes) {
   const shape = layer.tensor.shape;
   const data = decodeF16(layer.tensor);
   const absMax = Math.max(Math.abs(layer.tensor.min ?? 0), Math.abs(layer.tensor.max ?? 0));
@@ -95,9 +95,14 @@ function layerRow(layer, i) {
     padded.set(data);
     const cv = canvas("ln-vector");
     drawMap(cv, padded, rows, cols, { scale: "diverging", ...range });
-    cv.style.width = `${cols * (d <= 10 ? 18 : 8)}px`;
-    cv.style.height = `${rows * (d <= 10 ? 18 : 8)}px`;
-    maps.push(cv);
+    const px = d <= classes.length ? 22 : 8;
+    cv.style.width = `${cols * px}px`;
+    cv.style.height = `${rows * px}px`;
+    // The last layer: one score per class, each under its class name.
+    if (d === classes.length) {
+      maps.push(el("div", { class: "ln-scores" }, cv,
+        el("div", { class: "ln-classes", "aria-hidden": "true" }, classes.map((c) => el("span", { style: `width:${px}px` }, String(c).slice(0, 2))))));
+    } else maps.push(cv);
     shapeText = `${d} values`;
   }
   return el("li", { class: "ln-map-row" },
@@ -114,7 +119,7 @@ export function drawMaps(node, maps, { image, classes }) {
       el("span", { class: "muted small" }, `validation image ${maps.image}, labelled ${label}`)),
     el("div", { class: "ln-map-cells" },
       el("img", { class: "pixels ln-input", src: image, alt: `Validation image ${maps.image}: ${label}`, width: 56, height: 56 })));
-  node.replaceChildren(el("ol", { class: "ln-map-list" }, input, maps.layers.map(layerRow)));
+  node.replaceChildren(el("ol", { class: "ln-map-list" }, input, maps.layers.map((layer, i) => layerRow(layer, i, classes))));
 }
 
 /**

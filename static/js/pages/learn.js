@@ -4,7 +4,7 @@
 // chosen options live in the URL.
 
 import { createState } from "../state.js";
-import { $, fmt, int, showError } from "../util.js";
+import { $, el, fmt, int, showError } from "../util.js";
 import { drawCell, drawConfusion } from "../learn/confusion.js";
 import { drawChart } from "../learn/curves.js";
 import { initExport } from "../learn/export.js";
@@ -278,15 +278,17 @@ function drawNumbers() {
   ui.loss.textContent = lastStep ? fmt(lastStep.loss, 4) : fmt(lastOf(curves.log_loss), 4);
   ui.trainAcc.textContent = pct(lastStep ? lastStep.train_accuracy : lastOf(curves.log_acc));
   const val = lastOf(curves.val_acc);
-  ui.valAcc.textContent = val === null ? "–" : `${pct(val)} at step ${int(lastOf(curves.val_step))}`;
+  ui.valAcc.replaceChildren(val === null ? "–" : pct(val), el("span", { class: "ln-stat-note" },
+    val === null ? ` first at step ${int(run.config.eval_every)}` : ` at step ${int(lastOf(curves.val_step))}`));
   const xMax = Math.max(run.step, 10);
+  const size = { width: 520, height: 230 };
   const loss = [{ label: "training", kind: "train", xs: curves.log_step, ys: curves.log_loss }];
   if (curves.val_loss) loss.push({ label: "validation", kind: "val", xs: curves.val_step, ys: curves.val_loss, markers: true });
-  drawChart(ui.lossCurve, loss, { xMax, empty: `No points yet: one every ${run.config.log_every} steps.` });
+  drawChart(ui.lossCurve, loss, { ...size, xMax, empty: `No points yet: one every ${run.config.log_every} steps.` });
   drawChart(ui.accCurve, [
     { label: "training", kind: "train", xs: curves.log_step, ys: curves.log_acc },
     { label: "validation", kind: "val", xs: curves.val_step, ys: curves.val_acc, markers: true },
-  ], { xMax, yMin: 0, yMax: 1, yFormat: (v) => `${fmt(100 * v, 0)}%`, empty: `No points yet: one every ${run.config.log_every} steps.` });
+  ], { ...size, xMax, yMin: 0, yMax: 1, yFormat: (v) => `${fmt(100 * v, 0)}%`, empty: `No points yet: one every ${run.config.log_every} steps.` });
 }
 
 // ------------------------------------------------------------------ start
