@@ -26,7 +26,8 @@ from app.routers import train as train_router
 from app.security import SecurityHeadersMiddleware
 from app.services.gate import HeavyGate
 from app.services.learn import NS as LEARN_NS
-from app.services.learn import LearnLimits, LearnRuns
+from app.services.learn import LearnRuns
+from app.services.learn_limits import LearnLimits
 from app.services.modelstore import ModelStore
 from app.services.runs import RunStore, warm
 from app.services.store_models import UserModels

@@ -24,9 +24,10 @@ def _field(name: str, spec: dict[str, Any]) -> tuple[Any, Any]:
         return Annotated[str, OneOf(spec["choices"])] | None, Field(None, description=help_)
     if spec["kind"] == "bool":
         return bool | None, Field(None, description=help_)
-    kind = int if spec["kind"] == "int" else float
-    extra = {} if kind is int else {"allow_inf_nan": False}
-    return kind | None, Field(None, ge=spec["min"], le=spec["max"], description=help_, **extra)
+    if spec["kind"] == "int":
+        return int | None, Field(None, ge=spec["min"], le=spec["max"], description=help_)
+    return float | None, Field(None, ge=spec["min"], le=spec["max"], description=help_,
+                               allow_inf_nan=False)
 
 
 #: ``POST /api/learn/runs``: every option of course.learn.recipes.OPTIONS, all optional

@@ -7,17 +7,15 @@ from __future__ import annotations
 import io
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from PIL import Image
 
 from app.encode import f16_json
+from app.services.learn_limits import LearnLimits
 from course.learn import LearnData, RunState, catalogue, feature_maps, filters, predict
 from course.learn.recipes import DATASETS, RECIPES, Config, Layer, layers
-
-if TYPE_CHECKING:
-    from app.services.learn import LearnLimits
 
 #: Held-out images whose predictions the page shows as a grid (ids 0..GRID-1).
 GRID = 64

@@ -15,7 +15,8 @@ from fastapi.testclient import TestClient
 from app.config import Settings
 from app.encode import decode_f16
 from app.main import create_app
-from app.services.learn import MIN_COUNTED, NS
+from app.services.learn import NS
+from app.services.learn_limits import MIN_COUNTED
 from course.learn import predict
 from course.learn.train import normalise
 
