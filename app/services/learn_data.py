@@ -117,6 +117,18 @@ def describe(dataset: str, data_dir: Path | None) -> dict:
     if kind == "subset":
         n_train, n_val = SIZES[dataset]
     else:
-        data = load(dataset, data_dir)
-        n_train, n_val = len(data.train_y), len(data.val_y)
+        assert data_dir is not None
+        n = _count_full(dataset, data_dir)
+        train, val = split_slices(n)
+        n_train, n_val = train.stop - train.start, val.stop - val.start
     return {"train": n_train, "val": n_val, "source": kind, "licence": LICENCES[dataset]}
+
+
+@lru_cache(maxsize=4)
+def _count_full(dataset: str, data_dir: Path) -> int:
+    """Images in the full training file, without decoding the CIFAR JPEGs."""
+    if dataset == "cifar10":
+        kind, path = find_cifar10(data_dir)
+        if kind == "jpeg-zip":
+            return len(list_zip(path, "train"))
+    return len(load(dataset, data_dir).train_y) + len(load(dataset, data_dir).val_y)

@@ -250,3 +250,26 @@ def test_max_steps_per_run(client):
     assert client.post(f"/api/learn/runs/{run}/steps", json={"steps": 5}).json()["step"] == 1
     r = client.post(f"/api/learn/runs/{run}/steps", json={"steps": 5})
     assert r.status_code == 409 and "most one run" in r.json()["detail"]
+
+
+def test_a_run_counts_its_bytes_keras_mlp_with_adam(client):
+    learn = client.app.state.learn
+    run = new_run(client, recipe="keras-mlp", optimizer="adam")["run"]
+    size = len(learn.state(run).to_bytes())
+    assert 407_050 * 3 * 4 < size < learn.limits.run_bytes  # weights and two Adam moments
+    assert learn.store.usage(ns=NS) == (size, 1)
+
+
+def test_a_data_folder_means_the_full_training_sets(tmp_path, monkeypatch):
+    from tests.datasets.kit import N_TRAIN, write_mnist
+
+    write_mnist(tmp_path / "data" / "mnist", gz=True)
+    app = create_app(Settings(runtime_dir=tmp_path / "rt", data_dir=tmp_path / "data",
+                              models_dir=tmp_path / "models"))
+    with TestClient(app) as c:
+        data = {d["name"]: d for d in c.get("/api/learn/recipes").json()["datasets"]}
+        assert (data["mnist"]["train"], data["mnist"]["val"], data["mnist"]["source"]) == (
+            N_TRAIN - 5000, 5000, "full")
+        assert data["cifar10"]["source"] == "subset"  # no CIFAR files there
+        made = c.post("/api/learn/runs", json={**SMALL, "batch_size": 5})
+        assert made.json()["n_train"] == N_TRAIN - 5000 and made.json()["data"] == "full"
