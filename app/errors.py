@@ -67,9 +67,12 @@ ERROR_MEANINGS = {
          "(read from its bytes, not its name).",
     422: "The body is not valid JSON, or a value is missing, out of range, or does not fit "
          "the others.",
-    429: "Your uploaded models are over the cap for one browser or one network address "
-         "(the message says which); delete one first.",
-    507: "The store of uploaded models is full; nothing in use is evicted to make room.",
+    409: "The training run is busy with another request, or has reached its step or size "
+         "limit (the message says which).",
+    429: "Your uploaded models or training runs are over the cap for one browser or one "
+         "network address (the message says which); delete one first.",
+    507: "The store of uploaded models or training runs is full; nothing in use is evicted "
+         "to make room.",
     503: "The server is busy with other heavy requests; retry after `Retry-After` seconds.",
 }
 

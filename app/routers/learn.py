@@ -106,7 +106,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query, Request, Response
 
 from app.deps import HeavyDep, LearnDep
-from app.errors import ApiError, ErrorBody
+from app.errors import ApiError, error_responses
 from app.schemas.learn import RunOptions, StepRequest
 from app.services.learn_views import catalogue_json, image_png
 from app.services.store_models import client_id
@@ -115,19 +115,6 @@ from course.learn.export import to_onnx
 from course.learn.recipes import DATASETS
 
 router = APIRouter(prefix="/api/learn", tags=["learn"])
-
-_MEANINGS = {
-    409: "Another request is stepping (or resetting) this run right now, or it has reached "
-         "its step or size limit (the message says which).",
-    429: "Your browser or network address already keeps as many training runs as allowed "
-         "(the message says which); delete one or let one expire.",
-    507: "The server's store of training runs is full; unused runs expire.",
-}
-
-
-def _errors(*codes: int) -> dict[int | str, dict]:
-    return {code: {"model": ErrorBody, "description": _MEANINGS[code]} for code in codes}
-
 
 RunId = Annotated[str, Path(max_length=64, description="the run's id, as POST /api/learn/runs "
                                                        "answered it")]
@@ -141,7 +128,7 @@ def recipes(learn: LearnDep) -> dict:
     return catalogue_json(learn.data_dir, learn.limits)
 
 
-@router.post("/runs", status_code=201, responses=_errors(429, 507))
+@router.post("/runs", status_code=201, responses=error_responses(429, 507))
 def create_run(request: Request, response: Response, learn: LearnDep, _: HeavyDep,
                options: RunOptions | None = None) -> dict:
     """Start a training run at step 0. Every option is optional (see ``GET
@@ -162,7 +149,7 @@ def get_run(run: RunId, learn: LearnDep) -> dict:
     return learn.summary(run)
 
 
-@router.post("/runs/{run}/steps", responses=_errors(409))
+@router.post("/runs/{run}/steps", responses=error_responses(409))
 def run_steps(run: RunId, body: StepRequest, learn: LearnDep, _: HeavyDep) -> dict:
     """Train: up to ``steps`` steps, stopping after about a second (one step at least).
     Answers the new step, epoch, this call's mean loss and training accuracy, images per
@@ -183,7 +170,7 @@ def run_view(run: RunId, learn: LearnDep, _: HeavyDep,
     return learn.view(run, image)
 
 
-@router.post("/runs/{run}/reset", responses=_errors(409))
+@router.post("/runs/{run}/reset", responses=error_responses(409))
 def reset_run(run: RunId, learn: LearnDep, _: HeavyDep) -> dict:
     """Back to step 0 with the same options and seed: the same start, bit for bit."""
     return learn.reset(run)
