@@ -45,7 +45,10 @@ def get_learn(request: Request) -> LearnRuns:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-HeavyDep = Annotated[None, Depends(heavy_slot)]
+# scope="function": the slot is released (and freed memory trimmed) when the endpoint
+# returns, before the answer is sent, so a client that reads the server's memory after
+# its answer sees the trim done.
+HeavyDep = Annotated[None, Depends(heavy_slot, scope="function")]
 StoreDep = Annotated[ModelStore, Depends(get_store)]
 RunsDep = Annotated[RunStore, Depends(get_runs)]
 LearnDep = Annotated[LearnRuns, Depends(get_learn)]
