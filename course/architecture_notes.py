@@ -10,7 +10,7 @@ the engine's shape functions); this module adds only the sentences around them.
 from __future__ import annotations
 
 from course import architectures as arch
-from engine.ops import shapes
+from engine.ops import counts, shapes
 
 __all__ = ["COUNTING", "INFO", "find_row", "notes"]
 
@@ -121,7 +121,7 @@ def _n(x: int) -> str:
 
 def _mb(values: int) -> str:
     """float32 memory in MB of 2^20 bytes, as the pages show it."""
-    return f"{shapes.float32_bytes(values) / 2**20:.1f} MB"
+    return f"{counts.float32_bytes(values) / 2**20:.1f} MB"
 
 
 def find_row(table: arch.Table, name: str) -> arch.Row:
@@ -183,7 +183,7 @@ def notes(name: str) -> list[dict]:
         ]
     if name == "vgg16":
         fc = sum(r.params for r in t.rows if r.type == "dense")
-        early = sum(r.activations for r in t.rows[:3]) + shapes.activation_count(t.input_shape)
+        early = sum(r.activations for r in t.rows[:3]) + counts.activation_count(t.input_shape)
         return [
             {
                 "topic": "Parameters",

@@ -50,7 +50,7 @@ from course.architecture_specs import (
     vgg19,
 )
 from course.layer_rows import Row, Shape, commas, simple_row, volume
-from engine.ops import shapes
+from engine.ops import counts
 
 __all__ = [
     "ARCHITECTURES", "LRN", "VARIANTS", "Branches", "ChainStep", "Conv", "Dense", "Flatten",
@@ -194,9 +194,9 @@ def stacked_vs_single(channels: int, kernel: int = 3, layers: int = 3) -> dict:
         raise ValueError(f"channels, kernel and layers must be >= 1, got {channels}, {kernel}, {layers}")
     fields = [1 + i * (kernel - 1) for i in range(1, layers + 1)]
     rf = fields[-1]
-    one = shapes.conv_params(kernel, kernel, channels, channels, bias=False).total
+    one = counts.conv_params(kernel, kernel, channels, channels, bias=False).total
     stacked = layers * one
-    single = shapes.conv_params(rf, rf, channels, channels, bias=False).total
+    single = counts.conv_params(rf, rf, channels, channels, bias=False).total
     c = channels
     return {
         "channels": c, "kernel": kernel, "layers": layers, "receptive_fields": fields,

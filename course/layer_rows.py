@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from course.architecture_specs import LRN, Conv, Dense, Flatten, GlobalAvgPool, Pool, ReLU
 from engine.explain import formulas
-from engine.ops import shapes
+from engine.ops import counts, shapes
 
 __all__ = ["Row", "Shape", "commas", "simple_row", "volume"]
 
@@ -90,7 +90,7 @@ def _conv(layer: Conv, shape: Shape) -> Row:
             f"conv {layer.name!r}: {c} input channels and {layer.filters} filters must both "
             f"divide into {layer.groups} groups."
         )
-    pc = shapes.conv_params(k, k, c, layer.filters, bias=layer.bias, groups=layer.groups)
+    pc = counts.conv_params(k, k, c, layer.filters, bias=layer.bias, groups=layer.groups)
     bn = 2 * layer.filters if layer.batchnorm else 0
     cg = c // layer.groups
     cg_text = str(c) if layer.groups == 1 else f"{c}/{layer.groups}"
@@ -136,7 +136,7 @@ def _dense(layer: Dense, shape: Shape) -> Row:
             f"{_shape_text(shape)} volume. Add a Flatten layer before it."
         )
     n_in = shape[0]
-    pc = shapes.dense_params(n_in, layer.units, bias=layer.bias)
+    pc = counts.dense_params(n_in, layer.units, bias=layer.bias)
     formula = (f"({commas(n_in)} + 1)*{commas(layer.units)} = {commas(pc.total)}" if layer.bias
                else f"{commas(n_in)}*{commas(layer.units)} = {commas(pc.total)} (no bias)")
     detail = f"{n_in:,} -> {layer.units:,}" + (", ReLU" if layer.relu else "")

@@ -11,9 +11,10 @@ by the engine's 2-class softmax cross-entropy on the logits ``[0, z]`` (because
 ``rate * sign(w)`` or ``rate * w`` to each weight's gradient (biases are not
 regularised). One step: ``w <- w - lr * dL/dw`` on one mini-batch.
 
-Two lessons live next door: backprop with every number on a 2-2-1 sigmoid
-network (:mod:`course.backprop_steps`, re-exported here), and why ReLU / why
-ResNet (:mod:`course.nettrain_compare`, built on this module).
+What the page draws of a network (each node over the input plane) is in
+:mod:`course.nettrain_views`. Two lessons live next door: backprop with every number
+on a 2-2-1 sigmoid network (:mod:`course.backprop_steps`), and why ReLU / why ResNet
+(:mod:`course.nettrain_compare`, built on this module).
 
 Everything is float64 and deterministic given the seed; parameters travel as
 plain arrays so a caller can hold the state and send it back (stateless server).
@@ -26,10 +27,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from course.backprop_steps import TINY_PARAMS, BackpropExample, ChainLine, backprop_example
-from course.datasets2d import EXTENT, Split, feature_columns
+from course.datasets2d import Split, feature_columns
 from engine import registry
-from engine.ops.activations import sigmoid_forward
 from engine.ops.dense import (
     cross_entropy_backward,
     cross_entropy_forward,
@@ -40,20 +39,14 @@ from engine.ops.dense import (
 __all__ = [
     "ACTIVATIONS",
     "MAX_PARAM",
-    "TINY_PARAMS",
-    "BackpropExample",
-    "ChainLine",
     "Network",
     "StepResult",
     "TrainState",
-    "backprop_example",
     "batch_loss_and_grads",
     "check_network",
     "evaluate",
     "forward",
-    "grid_points",
     "init_network",
-    "node_grids",
     "train_steps",
 ]
 
@@ -299,33 +292,3 @@ def train_steps(
         grads[1] if grads else None,
         diverged,
     )
-
-
-def grid_points(resolution: int) -> np.ndarray:
-    """Cell centres of a ``resolution`` x ``resolution`` grid over the input plane.
-
-    Row 0 is the top (``x2 = +6``), column 0 the left (``x1 = -6``); shape ``(R*R, 2)``.
-    """
-    if not 2 <= resolution <= 200:
-        raise ValueError(f"resolution must be in [2, 200], got {resolution}")
-    c = (np.arange(resolution) + 0.5) / resolution * 2 * EXTENT - EXTENT
-    x1, x2 = np.meshgrid(c, c[::-1])
-    return np.stack([x1.ravel(), x2.ravel()], axis=1)
-
-
-def node_grids(net: Network, features: list[str], resolution: int) -> tuple[np.ndarray, np.ndarray]:
-    """Every node's output over the input plane, and P(class 1) there.
-
-    Returns
-    -------
-    nodes : ndarray, shape (n_inputs + n_hidden + 1, R, R)
-        Input features, then each hidden neuron (layer by layer), then the output ``p``.
-    probability : ndarray, shape (R, R)
-    """
-    x = feature_columns(grid_points(resolution), features)
-    with np.errstate(all="ignore"):
-        z, hidden, _ = forward(net, x)
-        p, _ = sigmoid_forward(z[:, 0])
-    cols = [x, *hidden, p[:, None]]
-    nodes = np.concatenate(cols, axis=1).T.reshape(-1, resolution, resolution)
-    return nodes, p.reshape(resolution, resolution)

@@ -31,7 +31,21 @@ from engine.ops.activations import (
     tanh_backward,
     tanh_forward,
 )
+from engine.ops.avgpool import (
+    AvgPoolCache,
+    avgpool2d_backward,
+    avgpool2d_forward,
+    global_avgpool_backward,
+    global_avgpool_forward,
+)
 from engine.ops.conv import ConvCache, conv2d_backward, conv2d_forward
+from engine.ops.counts import (
+    ParamCount,
+    activation_count,
+    conv_params,
+    dense_params,
+    float32_bytes,
+)
 from engine.ops.dense import (
     cross_entropy_backward,
     cross_entropy_forward,
@@ -43,24 +57,14 @@ from engine.ops.dense import (
     softmax_forward,
 )
 from engine.ops.pool import (
-    AvgPoolCache,
     MaxPoolCache,
-    avgpool2d_backward,
-    avgpool2d_forward,
-    global_avgpool_backward,
-    global_avgpool_forward,
     maxpool2d_argmax,
     maxpool2d_backward,
     maxpool2d_forward,
 )
 from engine.ops.shapes import (
     OutputSize,
-    ParamCount,
-    activation_count,
     conv_output_shape,
-    conv_params,
-    dense_params,
-    float32_bytes,
     output_size,
     same_padding,
 )

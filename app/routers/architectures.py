@@ -14,7 +14,7 @@ from fastapi import APIRouter, Query
 from app.errors import ApiError
 from course import architectures as arch
 from course.architecture_notes import COUNTING, INFO, find_row, notes
-from engine.ops import shapes
+from engine.ops import counts
 
 router = APIRouter(prefix="/api/architectures", tags=["architectures"])
 
@@ -27,7 +27,7 @@ def _row_json(row: arch.Row) -> dict:
         "output_shape": list(row.output_shape),
         "params": row.params,
         "activations": row.activations,
-        "memory_bytes": shapes.float32_bytes(row.activations),
+        "memory_bytes": counts.float32_bytes(row.activations),
         "macs": row.macs,
         "params_formula": row.params_formula,
         "size_formula": row.size_formula,
@@ -49,7 +49,7 @@ def summary(name: str) -> dict:
         "input_shape": list(t.input_shape),
         "total_params": t.total_params,
         "total_activations": t.total_activations,
-        "memory_bytes": shapes.float32_bytes(t.total_activations),
+        "memory_bytes": counts.float32_bytes(t.total_activations),
         "total_macs": t.total_macs,
         "top5_error": info["top5_error"],
         "idea": info["idea"],
@@ -63,8 +63,8 @@ def _detail(name: str) -> dict:
         **summary(name),
         "input": {
             "shape": list(t.input_shape),
-            "activations": shapes.activation_count(t.input_shape),
-            "memory_bytes": shapes.float32_bytes(shapes.activation_count(t.input_shape)),
+            "activations": counts.activation_count(t.input_shape),
+            "memory_bytes": counts.float32_bytes(counts.activation_count(t.input_shape)),
         },
         "layers": [_row_json(r) for r in t.rows],
         "output_shape": list(t.output_shape),
@@ -97,7 +97,7 @@ def _inception_idea() -> dict:
     ), name="with 1x1 bottlenecks")
     goog = arch.table("googlenet")
     last = find_row(goog, "inception5b").output_shape
-    fc = shapes.dense_params(shapes.activation_count(last), 4096)
+    fc = counts.dense_params(counts.activation_count(last), 4096)
     return {
         "input_shape": list(shape),
         "naive": _row_json(arch.layer_row(naive, shape)),

@@ -14,7 +14,8 @@ from app.deps import HeavyDep, SettingsDep
 from app.encode import tensor_json
 from app.errors import ApiError, error_responses
 from app.services import samples
-from app.services.imaging import image_tensor, open_image, png_bytes
+from app.services.imaging import open_image, png_bytes
+from app.services.preprocess import image_tensor
 from app.services.uploads import UPLOAD_BODY_LIMIT, read_upload
 
 router = APIRouter(prefix="/api", tags=["images"], max_body_size=UPLOAD_BODY_LIMIT)

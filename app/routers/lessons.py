@@ -2,7 +2,7 @@
 and flattening a volume into a fully connected layer.
 
 Everything is computed by the engine (``engine.dense_forward``/``dense_backward``, the
-activations' forward/backward, ``engine.flatten`` and ``engine.ops.shapes.dense_params``);
+activations' forward/backward, ``engine.flatten`` and ``engine.ops.counts.dense_params``);
 this module only validates the request and writes the results out.
 """
 
@@ -19,7 +19,7 @@ from app.schemas import Strict
 from app.schemas.choices import ActivationName
 from engine import registry
 from engine.explain.layer import explain_layer
-from engine.ops import shapes
+from engine.ops import counts
 
 router = APIRouter(prefix="/api/lessons", tags=["lessons"])
 
@@ -81,11 +81,11 @@ def network_params(req: NetworkIn) -> dict:
     """Weights and biases of a fully connected network, layer by layer.
 
     Each layer after the inputs has ``in * out`` weights and ``out`` biases
-    (``engine.ops.shapes.dense_params``).
+    (``engine.ops.counts.dense_params``).
     """
     per_layer: list[dict[str, Any]] = []
     for i, (n_in, n_out) in enumerate(zip(req.layers, req.layers[1:], strict=False), start=1):
-        p = shapes.dense_params(n_in, n_out)
+        p = counts.dense_params(n_in, n_out)
         per_layer.append({
             "layer": i,
             "in_features": n_in,
@@ -137,8 +137,8 @@ def dense_head(req: DenseHeadIn) -> dict:
     each position of the column, the (channel, row, column) it came from.
     """
     h, w, c = req.height, req.width, req.channels
-    features = shapes.activation_count((c, h, w))
-    p = shapes.dense_params(features, req.outputs)
+    features = counts.activation_count((c, h, w))
+    p = counts.dense_params(features, req.outputs)
     eh, ew, ec = min(h, EXAMPLE_MAX[0]), min(w, EXAMPLE_MAX[1]), min(c, EXAMPLE_MAX[2])
     index = np.arange(ec * eh * ew).reshape(1, ec, eh, ew)
     column = engine.flatten(index)[0]

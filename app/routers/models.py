@@ -12,10 +12,11 @@ from app.encode import tensor_json
 from app.errors import ApiError, error_responses
 from app.services.model import Model, public_card
 from app.services.modelstore import ModelStore
+from app.services.onnx_checks import MAX_BYTES
 from app.services.predict import answer_json, decode_for, steps_json
 from app.services.store_models import client_id, new_handle
 from app.services.uploads import UPLOAD_BODY_LIMIT, read_upload
-from app.services.usermodels import BODY_LIMIT, MAX_BYTES, MAX_LABELS_BYTES, build_user_model
+from app.services.usermodels import BODY_LIMIT, MAX_LABELS_BYTES, build_user_model
 
 router = APIRouter(prefix="/api/models", tags=["models"], max_body_size=UPLOAD_BODY_LIMIT)
 
@@ -96,9 +97,10 @@ def upload_model(
     Optional: ``labels`` (a text file, one class name per line), ``mean`` and ``std``
     (x = (pixel/255 - mean) / std per channel; default 0 and 1) and ``preprocess``
     (``digit`` for MNIST-style digit preparation). The model is checked (see
-    app/services/usermodels.py) and works like a shipped one. The response is its card, whose
-    ``name`` is the model's private handle (``user-`` and 22 random characters): only who
-    holds it can use the model or ``DELETE`` it, and it is never listed. Uploads count
+    app/services/onnx_checks.py and usermodels.py) and works like a shipped one. The
+    response is its card, whose ``name`` is the model's private handle (``user-`` and 22
+    random characters): only who holds it can use the model or ``DELETE`` it, and it is
+    never listed. Uploads count
     against a cap per browser (a ``convlab_client`` cookie), per network address and for
     the whole server (429 or 507 says which), and a model unused for a day is deleted
     (app/services/store_models.py).

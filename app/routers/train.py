@@ -17,7 +17,7 @@ from app.deps import HeavyDep
 from app.encode import f16_json
 from app.errors import ApiError
 from app.schemas.train import N_POINTS, BackpropIn, CompareIn, DataSpec, StepIn
-from course import backprop_steps, nettrain, nettrain_compare
+from course import backprop_steps, nettrain, nettrain_compare, nettrain_views
 from course.datasets2d import EXTENT, Split, feature_columns, split_dataset
 
 router = APIRouter(prefix="/api/train", tags=["train"])
@@ -67,8 +67,8 @@ def _lists(arrays: list[np.ndarray] | None) -> list | None:
 
 
 def _grids(net: nettrain.Network, features: list[str]) -> dict:
-    nodes, _ = nettrain.node_grids(net, features, NODE_RES)
-    _, surface = nettrain.node_grids(net, features, SURFACE_RES)
+    nodes, _ = nettrain_views.node_grids(net, features, NODE_RES)
+    _, surface = nettrain_views.node_grids(net, features, SURFACE_RES)
     return {
         "surface": f16_json(surface),
         "nodes": f16_json(np.clip(np.nan_to_num(nodes), -F16_LIMIT, F16_LIMIT)),

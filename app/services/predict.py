@@ -8,8 +8,9 @@ import time
 import numpy as np
 from fastapi import UploadFile
 
-from app.services.imaging import open_image, png_bytes, prepare
+from app.services.imaging import open_image, png_bytes
 from app.services.model import Model
+from app.services.preprocess import prepare
 from app.services.uploads import read_upload
 
 

@@ -14,7 +14,7 @@ from dataclasses import astuple, dataclass
 
 from engine.explain.formulas import Axis, size_formula, unfit_formula, unread_cells, unread_note
 from engine.explain.windows import Reach, axis_reach
-from engine.ops import shapes
+from engine.ops import counts, shapes
 
 __all__ = ["MAX_SPAN", "Layer", "LayerError", "Params", "explain_layer", "resolve_pads"]
 
@@ -63,7 +63,7 @@ class Layer:
 
     @property
     def memory_bytes(self) -> int:
-        return shapes.float32_bytes(self.activations)
+        return counts.float32_bytes(self.activations)
 
     @property
     def pads(self) -> tuple[int, int, int, int]:
@@ -159,7 +159,7 @@ def explain_layer(hw: tuple[int, int], kernel: tuple[int, int], strides: tuple[i
 
 
 def _params(kernel: tuple[int, int], in_channels: int, filters: int) -> Params:
-    p = shapes.conv_params(kernel[0], kernel[1], in_channels, filters)
+    p = counts.conv_params(kernel[0], kernel[1], in_channels, filters)
     weights, biases, total = int(p.weights), int(p.biases), int(p.total)
     return Params(weights, biases, total, (
         f"({kernel[0]}*{kernel[1]}*{in_channels} + 1)*{filters} = {total}"

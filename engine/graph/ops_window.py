@@ -1,13 +1,13 @@
 """Window ops: ``Conv``, ``MaxPool``, ``AveragePool``, ``GlobalAveragePool``.
 
 Each resolves its ONNX attributes (``auto_pad`` included) with :func:`node_window`
-and calls :mod:`engine.ops.conv` or :mod:`engine.ops.pool`. ``Conv`` and ``MaxPool``
-are also *prepared* (see :mod:`engine.graph.ops_common`): the first input of each
-shape goes through the engine's op, which checks everything; the window geometry it
-used is then remembered for that shape, and later inputs of the same shape run the
-same arithmetic without working it out again (an im2col copy through a window view
-of the remembered shape and strides, then one matmul; a running maximum over the
-kernel taps' strided slices).
+and calls :mod:`engine.ops.conv`, :mod:`engine.ops.pool` or :mod:`engine.ops.avgpool`.
+``Conv`` and ``MaxPool`` are also *prepared* (see :mod:`engine.graph.ops_common`): the
+first input of each shape goes through the engine's op, which checks everything; the
+window geometry it used is then remembered for that shape, and later inputs of the
+same shape run the same arithmetic without working it out again (an im2col copy
+through a window view of the remembered shape and strides, then one matmul; a running
+maximum over the kernel taps' strided slices).
 """
 
 from __future__ import annotations
@@ -15,14 +15,11 @@ from __future__ import annotations
 import numpy as np
 
 from engine.graph.ops_common import MAX_MACS, as_float, check_size, const, op_of
+from engine.ops.arrays import pad_hw
+from engine.ops.avgpool import avgpool2d_forward, global_avgpool_forward
 from engine.ops.conv import _windows, conv2d_forward
-from engine.ops.pool import (
-    MaxPoolCache,
-    avgpool2d_forward,
-    global_avgpool_forward,
-    maxpool2d_forward,
-)
-from engine.ops.shapes import conv_output_shape, pad_hw
+from engine.ops.pool import MaxPoolCache, maxpool2d_forward
+from engine.ops.shapes import conv_output_shape
 
 __all__ = ["average_pool", "global_average_pool", "node_window", "prepare_conv",
            "prepare_max_pool"]

@@ -24,7 +24,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from engine.ops.shapes import float_dtype
+from engine.ops.arrays import float_dtype
 
 __all__ = ["BatchNormCache", "batchnorm_backward", "batchnorm_forward"]
 

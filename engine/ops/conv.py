@@ -28,7 +28,8 @@ from typing import NamedTuple
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from engine.ops.shapes import conv_output_shape, float_dtype, pad_hw, window_attrs
+from engine.ops.arrays import float_dtype, pad_hw, window_attrs
+from engine.ops.shapes import conv_output_shape
 
 __all__ = ["ConvCache", "conv2d_backward", "conv2d_forward", "conv2d_param_grads"]
 

@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from engine.ops.shapes import float_dtype
+from engine.ops.arrays import float_dtype
 
 __all__ = ["DropoutCache", "dropout_backward", "dropout_forward"]
 

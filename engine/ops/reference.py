@@ -4,8 +4,8 @@ Each function walks the output one cell at a time and, for that cell, the kernel
 one tap at a time, exactly as the formula reads. Padding is never materialised:
 a tap that lands outside the input reads the padding value (0 for convolution and
 average pooling; nothing, i.e. ``-inf``, for max pooling). These are slow and meant
-to be; the vectorised ops in :mod:`engine.ops.conv` and :mod:`engine.ops.pool` must agree
-with them.
+to be; the vectorised ops in :mod:`engine.ops.conv`, :mod:`engine.ops.pool` and
+:mod:`engine.ops.avgpool` must agree with them.
 
 Conventions are those of ONNX: ``pads = (top, left, bottom, right)``,
 ``dilations`` of 1 mean none, ``strides=None`` means 1.

@@ -1,8 +1,9 @@
-"""Shape and parameter arithmetic for convolution, pooling and dense layers.
+"""Sizes of convolution and pooling outputs: how a window slides along an axis.
 
 Every function here is plain integer arithmetic with the formula in its docstring,
 so pages can show the sum a student would write by hand. The ops in this package
 use the same functions, so the numbers on a page and the arrays they describe agree.
+Parameter counts and memory are in :mod:`engine.ops.counts`.
 
 Attribute meanings follow ONNX: ``pads`` are ``(top, left, bottom, right)`` for 2-D,
 ``dilations`` of 1 mean "no dilation", and a dilated kernel spans
@@ -11,27 +12,12 @@ Attribute meanings follow ONNX: ``pads`` are ``(top, left, bottom, right)`` for 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = [
-    "OutputSize",
-    "ParamCount",
-    "activation_count",
-    "conv_output_shape",
-    "conv_params",
-    "dense_params",
-    "float32_bytes",
-    "float_dtype",
-    "pad_hw",
-    "window_attrs",
-    "output_size",
-    "unread",
-    "same_padding",
-]
+__all__ = ["OutputSize", "conv_output_shape", "output_size", "same_padding", "unread"]
 
 
 @dataclass(frozen=True)
@@ -64,16 +50,6 @@ class OutputSize:
     exact: float
     padded: int
     span: int
-
-
-@dataclass(frozen=True)
-class ParamCount:
-    """Learnable parameter counts of a layer: ``total = weights + biases``."""
-
-    weights: int
-    biases: int
-    total: int
-
 
 def _pair(pad: int | Sequence[int]) -> tuple[int, int]:
     if isinstance(pad, int):
@@ -264,107 +240,3 @@ def same_padding(kernel: int, dilation: int = 1) -> tuple[int, int]:
         raise ValueError(f"kernel and dilation must be >= 1, got {kernel} and {dilation}")
     total = dilation * (kernel - 1)
     return total // 2, total - total // 2
-
-
-def conv_params(kh: int, kw: int, c: int, k: int, bias: bool = True, groups: int = 1) -> ParamCount:
-    """Learnable parameters of a convolution layer.
-
-    ``weights = KH * KW * (C / groups) * K``, ``biases = K`` (0 without bias), so
-    ``total = (KH * KW * C / groups + 1) * K``.
-
-    Parameters
-    ----------
-    kh, kw : int
-        Kernel height and width.
-    c : int
-        Input channels ``C``.
-    k : int
-        Number of filters ``K`` (output channels).
-    bias : bool
-        Whether each filter has a bias.
-    groups : int
-        ONNX ``group``; both ``C`` and ``K`` must be divisible by it.
-    """
-    if min(kh, kw, c, k, groups) < 1:
-        raise ValueError(f"sizes must be >= 1, got kh={kh} kw={kw} c={c} k={k} groups={groups}")
-    if c % groups or k % groups:
-        raise ValueError(f"channels {c} and filters {k} must both be divisible by groups={groups}")
-    weights = kh * kw * (c // groups) * k
-    biases = k if bias else 0
-    return ParamCount(weights=weights, biases=biases, total=weights + biases)
-
-
-def dense_params(in_features: int, out_features: int, bias: bool = True) -> ParamCount:
-    """Learnable parameters of a dense layer: ``(in + 1) * out`` with bias."""
-    if in_features < 1 or out_features < 1:
-        raise ValueError(f"feature counts must be >= 1, got {in_features} and {out_features}")
-    weights = in_features * out_features
-    biases = out_features if bias else 0
-    return ParamCount(weights=weights, biases=biases, total=weights + biases)
-
-
-def activation_count(shape: Sequence[int]) -> int:
-    """Number of values in an activation tensor: the product of its ``shape``."""
-    if any(int(d) < 0 for d in shape):
-        raise ValueError(f"shape entries must be >= 0, got {tuple(shape)!r}")
-    return math.prod(int(d) for d in shape)
-
-
-def float32_bytes(count: int) -> int:
-    """Bytes needed to store ``count`` float32 values: ``4 * count``."""
-    if count < 0:
-        raise ValueError(f"count must be >= 0, got {count}")
-    return 4 * int(count)
-
-
-def window_attrs(
-    kernel_shape: Sequence[int],
-    strides: Sequence[int] | None,
-    pads: Sequence[int],
-    dilations: Sequence[int],
-) -> tuple[tuple[int, int], tuple[int, int], tuple[int, int, int, int], tuple[int, int]]:
-    """Check 2-D window attributes and return them as int tuples.
-
-    ``strides=None`` means 1 per axis (the ONNX default). Values must be >= 1
-    (pads >= 0); lengths must be 2, 2, 4, 2.
-    """
-    strides = (1, 1) if strides is None else strides
-    checked = []
-    for name, value, length, low in (
-        ("kernel_shape", kernel_shape, 2, 1),
-        ("strides", strides, 2, 1),
-        ("pads", pads, 4, 0),
-        ("dilations", dilations, 2, 1),
-    ):
-        value = tuple(value)
-        if len(value) != length or any(int(v) != v or v < low for v in value):
-            raise ValueError(f"{name} must be {length} integers >= {low}, got {value!r}")
-        checked.append(tuple(int(v) for v in value))
-    kernel, stride, pad, dilation = checked
-    return kernel, stride, pad, dilation  # type: ignore[return-value]
-
-
-def float_dtype(*arrays: np.ndarray | None) -> np.dtype:
-    """Common floating dtype of the given arrays (``None`` entries are skipped).
-
-    float32 inputs stay float32, any float64 input makes float64, and integer
-    inputs are promoted to float64.
-    """
-    dtype = np.result_type(*[a for a in arrays if a is not None])
-    return dtype if np.issubdtype(dtype, np.floating) else np.dtype(np.float64)
-
-
-def pad_hw(x: np.ndarray, pads: Sequence[int], value: float = 0.0) -> np.ndarray:
-    """``x`` (N, C, H, W) padded with ``value`` by ``pads = (top, left, bottom, right)``.
-
-    The same as ``np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)),
-    constant_values=value)`` without its per-call overhead (about 60 microseconds, more
-    than a small layer's arithmetic); ``x`` itself when every pad is 0.
-    """
-    top, left, bottom, right = pads
-    if not (top or left or bottom or right):
-        return x
-    n, c, h, w = x.shape
-    xp = np.full((n, c, top + h + bottom, left + w + right), value, x.dtype)
-    xp[:, :, top:top + h, left:left + w] = x
-    return xp

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from course import nettrain, nettrain_compare
+from course import backprop_steps, nettrain, nettrain_compare, nettrain_views
 from course.datasets2d import (
     DATASETS,
     EXTENT,
@@ -224,9 +224,9 @@ def test_bad_arguments_raise_value_error():
 def test_node_grids_are_the_network_over_the_plane():
     net = nettrain.init_network(3, [4, 2], "tanh", seed=2)
     features = ["x1", "x2", "x1*x2"]
-    nodes, prob = nettrain.node_grids(net, features, 20)
+    nodes, prob = nettrain_views.node_grids(net, features, 20)
     assert nodes.shape == (3 + 4 + 2 + 1, 20, 20) and prob.shape == (20, 20)
-    pts = nettrain.grid_points(20)
+    pts = nettrain_views.grid_points(20)
     np.testing.assert_allclose(pts[0], [-5.7, 5.7])  # top-left cell centre
     np.testing.assert_allclose(nodes[0].ravel(), pts[:, 0])
     np.testing.assert_allclose(nodes[2].ravel(), pts[:, 0] * pts[:, 1])
@@ -242,7 +242,7 @@ MAZUR = {"w1": 0.15, "w2": 0.20, "w3": 0.25, "w4": 0.30, "w5": 0.40, "w6": 0.45,
 
 
 def test_backprop_example_known_values():
-    r = nettrain.backprop_example((0.05, 0.10), 0.01, MAZUR, 0.5)
+    r = backprop_steps.backprop_example((0.05, 0.10), 0.01, MAZUR, 0.5)
     assert r.nodes["h1"] == pytest.approx(0.593269992)
     assert r.nodes["y"] == pytest.approx(0.75136507)
     assert r.loss == pytest.approx(0.5 * (0.75136507 - 0.01) ** 2)
@@ -258,12 +258,12 @@ def test_backprop_example_known_values():
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_backprop_example_matches_numeric_gradient(seed):
     rng = np.random.default_rng(seed)
-    params = {k: float(v) for k, v in zip(nettrain.TINY_PARAMS, rng.normal(0, 1.5, 9), strict=True)}
+    params = {k: float(v) for k, v in zip(backprop_steps.TINY_PARAMS, rng.normal(0, 1.5, 9), strict=True)}
     x, t = tuple(rng.normal(0, 1, 2)), float(rng.uniform())
-    r = nettrain.backprop_example(x, t, params, 0.7)
+    r = backprop_steps.backprop_example(x, t, params, 0.7)
 
     def loss_with(name, value):
-        return nettrain.backprop_example(x, t, {**params, name: value}, 0.7).loss
+        return backprop_steps.backprop_example(x, t, {**params, name: value}, 0.7).loss
 
     for line in r.lines:
         numeric = (loss_with(line.param, params[line.param] + EPS)
