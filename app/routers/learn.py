@@ -19,7 +19,7 @@ Errors are ``{"detail": "<sentence>"}``; a 422 for an option names it and its bo
     "choices", "help"}},
     "limits": {"steps_per_call": int, "time_budget_s": float, "max_steps": int,
     "run_idle_s": float, "runs_per_client": int, "run_bytes": int, "grid": int,
-    "confusion_images": int}}``
+    "confusion_images": int, "filters_shown": int}}``
 
 ``POST /api/learn/runs`` (JSON body: any of the options; unknown names -> 422)
     ``{"recipe": "lenet5", "dataset": "mnist", "optimizer": "adam", "learning_rate": 0.001,
@@ -29,8 +29,10 @@ Errors are ``{"detail": "<sentence>"}``; a 422 for an option names it and its bo
     -> 201 *run summary*::
 
         {"run": "run-<22 URL-safe chars, 128 random bits>", "params": int,
-         "config": {every option, defaults filled in}, "preprocessing": {...},
-         "classes": [...], "layers": [...], "step": 0, "epoch": 0.0,
+         "config": {every option, defaults filled in}, "recipe_title": str,
+         "preprocessing": {"input", "formula", "scale", "mean": [...], "std": [...]},
+         "classes": [...], "layers": [...], "summary": "conv 6@5x5 pad 2 -> relu -> ...",
+         "step": 0, "epoch": 0.0,
          "steps_per_epoch": int, "n_train": int, "n_val": int, "data": "subset"|"full",
          "curves": {"log_step": [], "log_loss": [], "log_acc": [],
                     "val_step": [], "val_acc": []},
