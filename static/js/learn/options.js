@@ -2,7 +2,7 @@
 // with the API's bounds and choices (the menus never list what the server would refuse).
 
 import { title as activationTitle } from "../registry.js";
-import { el } from "../util.js";
+import { el, int } from "../util.js";
 
 /** The options a student sets, in the order shown (the rest keep the server's defaults). */
 export const SHOWN = ["recipe", "dataset", "optimizer", "learning_rate", "batch_size", "l2",
@@ -47,6 +47,33 @@ export function valid(catalogue, name, value) {
   if (typeof value !== "number" || !Number.isFinite(value)) return false;
   if (spec.kind === "int" && !Number.isInteger(value)) return false;
   return value >= spec.min && value <= spec.max;
+}
+
+/** Every shown option's value: the network `recipe`'s defaults, then the changes in `opts`
+ * that the API would accept. */
+export function optionValues(catalogue, recipe, opts) {
+  const out = {};
+  for (const name of SHOWN) {
+    if (!catalogue.options[name]) continue;
+    const mine = opts[name];
+    out[name] = name === "recipe" ? recipe : valid(catalogue, name, mine) ? mine : defaultFor(catalogue, recipe, name);
+  }
+  return out;
+}
+
+/** "Title: summary" of the network `recipe`, or "" when the catalogue has none of that name. */
+export function recipeNote(catalogue, recipe) {
+  const r = catalogue.recipes.find((x) => x.name === recipe);
+  return r ? `${r.title}: ${r.summary || r.note}` : "";
+}
+
+/** What the MNIST training set is (all of a data folder, or the shipped subset), or null. */
+export function trainingSize(catalogue) {
+  const mnist = catalogue.datasets.find((d) => d.name === "mnist");
+  if (!mnist || typeof mnist.train !== "number") return null;
+  return mnist.source === "full"
+    ? `all ${int(mnist.train)} MNIST training images it has`
+    : `a shipped subset of ${int(mnist.train)} MNIST training images (no data folder is set)`;
 }
 
 function control(name, spec, catalogue) {

@@ -2,7 +2,7 @@
 // and stride) pooled window by window (values, winners and each window's cells from
 // POST /api/pool), then pooling applied to a real feature map (./pooling-map.js).
 
-import { getJSON, postJSON, tensor, latestOnly, turns } from "../api.js";
+import { getJSON, postJSON, tensor, latestOnly } from "../api.js";
 import { $, el, fmt, showError } from "../util.js";
 import { hw } from "./common.js";
 import { initPoolingMap } from "./pooling-map.js";

@@ -4,14 +4,12 @@
 // chosen options live in the URL.
 
 import { createState } from "../state.js";
-import { $, el, fmt, int, showError } from "../util.js";
-import { drawCell, drawConfusion } from "../learn/confusion.js";
-import { drawChart } from "../learn/curves.js";
+import { $, int, showError } from "../util.js";
+import { showRun } from "../learn/dashboard.js";
 import { initExport } from "../learn/export.js";
-import { buildOptions, defaultFor, SHOWN, valid } from "../learn/options.js";
+import { buildOptions, defaultFor, optionValues, recipeNote, trainingSize } from "../learn/options.js";
 import { initPrompts } from "../learn/prompts.js";
 import * as api from "../learn/run.js";
-import { drawFilters, drawMaps, drawPredictions } from "../learn/views.js";
 
 const RUN_KEY = "convlab-learn-run";
 const KERAS_EPOCHS = 5;
@@ -34,8 +32,6 @@ let form = null;
 let run = null; // the live run's summary: {run, config, classes, step, epoch, ...}
 let curves = null; // its curve points so far
 let lastStep = null; // the latest steps answer (speed, loss, accuracy)
-let lastView = null;
-let openCell = null; // [true, predicted] of the confusion cell shown
 let playing = false;
 let loop = null; // the play loop's promise while it runs
 let generation = 0; // bumped when the run is replaced: late answers of an old run are dropped
@@ -46,16 +42,7 @@ let updateExport = () => {};
 // ------------------------------------------------------------------ options
 
 /** Every shown option's value: the network's defaults, then the URL's changes. */
-function values() {
-  const recipe = state.get("recipe");
-  const out = {};
-  for (const name of SHOWN) {
-    if (!catalogue.options[name]) continue;
-    const mine = state.get("opts")[name];
-    out[name] = name === "recipe" ? recipe : valid(catalogue, name, mine) ? mine : defaultFor(catalogue, recipe, name);
-  }
-  return out;
-}
+const values = () => optionValues(catalogue, state.get("recipe"), state.get("opts"));
 
 function setOption(name, value) {
   if (name === "recipe") {
@@ -71,8 +58,7 @@ function setOption(name, value) {
 }
 
 function describeRecipe() {
-  const r = catalogue.recipes.find((x) => x.name === state.get("recipe"));
-  ui.recipeNote.textContent = r ? `${r.title}: ${r.summary || r.note}` : "";
+  ui.recipeNote.textContent = recipeNote(catalogue, state.get("recipe"));
 }
 
 // ------------------------------------------------------------------ the run
@@ -245,50 +231,8 @@ async function resetRun() {
 
 // ------------------------------------------------------------------ drawing
 
-function imageFor(id) {
-  return api.imageUrl(run.config.dataset, id);
-}
-
 function show(view) {
-  lastView = view;
-  drawNumbers();
-  drawFilters(ui.filters, ui.filtersNote, view.filters);
-  drawMaps(ui.maps, view.feature_maps, { image: imageFor(view.feature_maps.image), classes: run.classes });
-  drawPredictions(ui.preds, ui.predsSummary, view.predictions, { imageFor, classes: run.classes });
-  drawConfusion(ui.confusion, view.confusion, { classes: run.classes, open: openCell, onOpen });
-  if (openCell) drawCell(ui.cell, view.confusion, openCell[0], openCell[1], { classes: run.classes, imageFor });
-}
-
-function onOpen(t, p) {
-  openCell = [t, p];
-  drawConfusion(ui.confusion, lastView.confusion, { classes: run.classes, open: openCell, onOpen });
-  drawCell(ui.cell, lastView.confusion, t, p, { classes: run.classes, imageFor });
-}
-
-function lastOf(list) {
-  return list && list.length ? list[list.length - 1] : null;
-}
-
-function drawNumbers() {
-  const pct = (v) => (v === null || v === undefined ? "–" : `${fmt(100 * v, 1)}%`);
-  ui.stepN.textContent = int(run.step);
-  ui.epoch.textContent = fmt(run.epoch, 2);
-  ui.lr.textContent = fmt(run.config.learning_rate, 6);
-  ui.speed.textContent = lastStep ? int(Math.round(lastStep.images_per_second)) : "–";
-  ui.loss.textContent = lastStep ? fmt(lastStep.loss, 4) : fmt(lastOf(curves.log_loss), 4);
-  ui.trainAcc.textContent = pct(lastStep ? lastStep.train_accuracy : lastOf(curves.log_acc));
-  const val = lastOf(curves.val_acc);
-  ui.valAcc.replaceChildren(val === null ? "–" : pct(val), el("span", { class: "ln-stat-note" },
-    val === null ? ` first at step ${int(run.config.eval_every)}` : ` at step ${int(lastOf(curves.val_step))}`));
-  const xMax = Math.max(run.step, 10);
-  const size = { width: 520, height: 230 };
-  const loss = [{ label: "training", kind: "train", xs: curves.log_step, ys: curves.log_loss }];
-  if (curves.val_loss) loss.push({ label: "validation", kind: "val", xs: curves.val_step, ys: curves.val_loss, markers: true });
-  drawChart(ui.lossCurve, loss, { ...size, xMax, empty: `No points yet: one every ${run.config.log_every} steps.` });
-  drawChart(ui.accCurve, [
-    { label: "training", kind: "train", xs: curves.log_step, ys: curves.log_acc },
-    { label: "validation", kind: "val", xs: curves.val_step, ys: curves.val_acc, markers: true },
-  ], { ...size, xMax, yMin: 0, yMax: 1, yFormat: (v) => `${fmt(100 * v, 0)}%`, empty: `No points yet: one every ${run.config.log_every} steps.` });
+  showRun(ui, view, { run, curves, lastStep });
 }
 
 // ------------------------------------------------------------------ start
@@ -310,14 +254,6 @@ async function keras() {
   ui.busyText.textContent = `The course's Keras example is ready: ${int(run.n_train)} training images, ${int(run.steps_per_epoch)} steps per epoch, so ${KERAS_EPOCHS} epochs = ${int(stopAt)} steps. Press Start; it stops after epoch ${KERAS_EPOCHS}.`;
 }
 
-function describeData() {
-  const mnist = catalogue.datasets.find((d) => d.name === "mnist");
-  if (!mnist || typeof mnist.train !== "number") return;
-  ui.trainSize.textContent = mnist.source === "full"
-    ? `all ${int(mnist.train)} MNIST training images it has`
-    : `a shipped subset of ${int(mnist.train)} MNIST training images (no data folder is set)`;
-}
-
 async function start() {
   try {
     catalogue = await api.recipes();
@@ -337,7 +273,8 @@ async function start() {
   });
   form.set(values());
   describeRecipe();
-  describeData();
+  const size = trainingSize(catalogue);
+  if (size) ui.trainSize.textContent = size;
   prompts = initPrompts($("prompts"), catalogue, {
     config: () => (run ? run.config : null),
     options: () => values(),

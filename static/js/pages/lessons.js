@@ -5,7 +5,8 @@
 import { createState } from "../state.js";
 import { initPooling } from "../lessons/pooling.js";
 import { initActivations } from "../lessons/activations.js";
-import { initDense } from "../lessons/dense.js";
+import { initNetwork } from "../lessons/dense.js";
+import { initFlatten } from "../lessons/flatten.js";
 import { initSoftmax } from "../lessons/softmax.js";
 
 const listeners = [];
@@ -32,5 +33,6 @@ state.subscribe = (fn) => listeners.push(fn);
 
 initPooling(state);
 initActivations(state);
-initDense(state);
+initFlatten(state);
+initNetwork(state);
 initSoftmax(state);
