@@ -100,7 +100,7 @@ OPTIONS: dict[str, dict[str, Any]] = {
                   "help": "momentum 0.9; Adam beta1 0.9, beta2 0.999, eps 1e-8"},
     "learning_rate": {"kind": "float", "default": 1e-3, "min": 1e-6, "max": 1.0,
                       "help": "step size"},
-    "batch_size": {"kind": "int", "default": 64, "min": 1, "max": 256,
+    "batch_size": {"kind": "int", "default": 64, "min": 1, "max": 128,
                    "help": "images per step"},
     "l2": {"kind": "float", "default": 0.0, "min": 0.0, "max": 0.1,
            "help": "weight decay: adds l2 * w to each weight's gradient (not biases)"},
@@ -122,7 +122,7 @@ OPTIONS: dict[str, dict[str, Any]] = {
                   "help": "steps per point of the loss and training-accuracy curves"},
     "eval_every": {"kind": "int", "default": 100, "min": 1, "max": 100_000,
                    "help": "steps between validation-accuracy points"},
-    "val_size": {"kind": "int", "default": 1000, "min": 10, "max": 10_000,
+    "val_size": {"kind": "int", "default": 1000, "min": 10, "max": 2_000,
                  "help": "held-out images scored at each validation point"},
 }
 

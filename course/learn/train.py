@@ -36,7 +36,7 @@ __all__ = [
 ]
 
 SHIFT = 2  # augmentation: random shifts of up to this many pixels
-EVAL_CHUNK = 500
+EVAL_CHUNK = 128  # images per forward pass when scoring: bounds memory (500 took 4x the time)
 
 
 class LearnData(NamedTuple):

@@ -114,3 +114,19 @@ def test_added_command_gets_the_whole_argument_list(monkeypatch):
     monkeypatch.setattr("builtins.print", lambda argv: seen.append(argv))
     assert cli.main(["hello", "--x", "1"]) == 0
     assert seen == [["hello", "--x", "1"]]
+
+
+def test_serve_gives_numpy_one_blas_thread_unless_told_otherwise():
+    """A BLAS pool per request oversubscribes a server's cores (app/cli.BLAS_THREADS)."""
+    code = ("import os, sys, uvicorn; uvicorn.run = lambda *a, **k: print("
+            "os.environ.get('OPENBLAS_NUM_THREADS'), os.environ.get('OMP_NUM_THREADS'), "
+            "'numpy' in sys.modules); from app.cli import main; main(['serve'])")
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True,
+                         text=True, timeout=60)
+    assert out.stdout.split() == ["1", "1", "False"], out.stderr
+    env["OPENBLAS_NUM_THREADS"] = "2"
+    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True,
+                         text=True, timeout=60)
+    assert out.stdout.split()[0] == "2", out.stderr

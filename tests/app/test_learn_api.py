@@ -63,7 +63,7 @@ def test_recipes_list_networks_data_and_bounded_options(client):
     ({"learning_rate": 5.0}, ["learning_rate", "1"]),
     ({"learning_rate": 0}, ["learning_rate", "0.000001"]),
     ({"batch_size": 0}, ["batch_size", "1"]),
-    ({"batch_size": 257}, ["batch_size", "256"]),
+    ({"batch_size": 129}, ["batch_size", "128"]),
     ({"dropout": 0.9}, ["dropout", "0.8"]),
     ({"seed": -1}, ["seed", "0"]),
     ({"optimizer": "rmsprop"}, ["optimizer", "adam"]),

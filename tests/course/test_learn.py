@@ -59,7 +59,7 @@ def test_bad_options_are_refused_with_a_message(options):
 
 def test_catalogue_serves_bounds_and_every_registry_activation():
     options = learn.catalogue()["options"]
-    assert options["learning_rate"]["min"] > 0 and options["batch_size"]["max"] == 256
+    assert options["learning_rate"]["min"] > 0 and options["batch_size"]["max"] == 128
     assert {"relu", "tanh", "sigmoid", "swish"} <= set(options["activation"]["choices"])
     assert options["optimizer"]["choices"] == ["sgd", "momentum", "adam"]
 
