@@ -35,7 +35,7 @@ Errors are ``{"detail": "<sentence>"}``; a 422 for an option names it and its bo
          "step": 0, "epoch": 0.0,
          "steps_per_epoch": int, "n_train": int, "n_val": int, "data": "subset"|"full",
          "curves": {"log_step": [], "log_loss": [], "log_acc": [],
-                    "val_step": [], "val_acc": []},
+                    "val_step": [], "val_acc": [], "val_loss": []},
          "max_steps": int, "idle_s": float}
 
     429 when the browser (``convlab_client`` cookie) or its network address already
@@ -49,8 +49,8 @@ Errors are ``{"detail": "<sentence>"}``; a 422 for an option names it and its bo
 
         {"run", "step", "epoch", "steps_done", "loss", "train_accuracy",
          "images_per_second", "seconds",
-         "validation": {"step", "accuracy"} | null  (made by this call, if any),
-         "curves": {same five lists, points with step > since} (when since >= 0),
+         "validation": {"step", "accuracy", "loss"} | null  (made by this call, if any),
+         "curves": {same six lists, points with step > since} (when since >= 0),
          "view": {...} (when view is true; see GET .../view)}
 
     409 when another step of the same run is in progress (or got in first: the run's

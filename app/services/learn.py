@@ -207,7 +207,8 @@ class LearnRuns:
                "validation": None}
         if len(state.curves["val_step"]) > before_val:
             out["validation"] = {"step": int(state.curves["val_step"][-1]),
-                                 "accuracy": _num(state.curves["val_acc"][-1])}
+                                 "accuracy": _num(state.curves["val_acc"][-1]),
+                                 "loss": _num(state.curves["val_loss"][-1])}
         if since >= 0:
             out["curves"] = curves_json(state, since)
         if view:

@@ -87,7 +87,8 @@ def curves_json(state: RunState, since: int = -1) -> dict[str, list]:
             "log_loss": _floats(c["log_loss"][log_keep]),
             "log_acc": _floats(c["log_acc"][log_keep]),
             "val_step": c["val_step"][val_keep].tolist(),
-            "val_acc": _floats(c["val_acc"][val_keep])}
+            "val_acc": _floats(c["val_acc"][val_keep]),
+            "val_loss": _floats(c["val_loss"][val_keep])}
 
 
 def _floats(a: np.ndarray) -> list[float | None]:

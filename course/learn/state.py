@@ -28,10 +28,10 @@ from course.learn.recipes import Config
 
 __all__ = ["CURVES", "FORMAT", "RunState", "new_run", "reset"]
 
-FORMAT = "convlab-learn-run/1"
+FORMAT = "convlab-learn-run/2"  # 2: held-out loss curve (val_loss)
 #: Curve arrays: step of each point, mean training loss and accuracy over the
 #: ``log_every`` steps before it; step and accuracy of each validation point.
-CURVES = ("log_step", "log_loss", "log_acc", "val_step", "val_acc")
+CURVES = ("log_step", "log_loss", "log_acc", "val_step", "val_acc", "val_loss")
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 
@@ -91,6 +91,9 @@ class RunState:
                 raise ValueError(f"unexpected member {info.filename!r} in a learn run")
             with zf.open(info) as f:
                 groups[group][name[:-4]] = np.lib.format.read_array(f, allow_pickle=False)
+        if set(groups["curves"]) != set(CURVES):
+            raise ValueError(f"a learn run's curves are {sorted(CURVES)}, "
+                             f"got {sorted(groups['curves'])}")
         return cls(Config.from_dict(meta["config"]), int(meta["n_train"]), groups["params"],
                    groups["buffers"], groups["moments"], int(meta["step"]), groups["curves"],
                    {k: float(v) for k, v in meta["pending"].items()})
@@ -118,7 +121,7 @@ class RunState:
 def _empty_curves() -> dict[str, np.ndarray]:
     return {
         "log_step": np.zeros(0, np.int64), "log_loss": np.zeros(0), "log_acc": np.zeros(0),
-        "val_step": np.zeros(0, np.int64), "val_acc": np.zeros(0),
+        "val_step": np.zeros(0, np.int64), "val_acc": np.zeros(0), "val_loss": np.zeros(0),
     }
 
 

@@ -130,8 +130,8 @@ def steps(state: RunState, data: LearnData, n: int, time_budget_s: float = 1.0) 
         done, loss_sum, correct, seen = done + 1, loss_sum + loss, correct + hits, seen + len(y)
         _log(state, loss, hits, len(y))
         if state.step % cfg.eval_every == 0:
-            val_acc = evaluate(state, data, cfg.val_size)
-            _append(state, val_step=state.step, val_acc=val_acc)
+            val_acc, val_loss = score(state, data, cfg.val_size)
+            _append(state, val_step=state.step, val_acc=val_acc, val_loss=val_loss)
     seconds = time.perf_counter() - start
     return StepReport(done, state.step, state.epoch, loss_sum / done if done else float("nan"),
                       correct / seen if seen else float("nan"),
@@ -168,9 +168,17 @@ def predict(state: RunState, images: np.ndarray) -> np.ndarray:
 
 def evaluate(state: RunState, data: LearnData, limit: int | None = None) -> float:
     """Accuracy on the first ``limit`` held-out images (all of them by default)."""
+    return score(state, data, limit)[0]
+
+
+def score(state: RunState, data: LearnData, limit: int | None = None) -> tuple[float, float]:
+    """Accuracy and mean cross-entropy on the first ``limit`` held-out images."""
     sl = slice(0, limit)
     probs = predict(state, data.val_x[sl])
-    return float((probs.argmax(axis=1) == np.asarray(data.val_y[sl])).mean())
+    labels = np.asarray(data.val_y[sl], np.int64)
+    picked = probs[np.arange(len(labels)), labels].astype(np.float64)
+    loss = float(-np.log(np.maximum(picked, np.finfo(np.float32).tiny)).mean())
+    return float((probs.argmax(axis=1) == labels).mean()), loss
 
 
 def predictions(state: RunState, data: LearnData, count: int = 64) -> dict[str, Any]:

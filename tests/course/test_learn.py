@@ -224,3 +224,22 @@ def test_first_layer_param_grads_equal_the_full_backward(strides, pads, group):
     dw2, db2 = conv2d_param_grads(dout, cache)
     np.testing.assert_array_equal(dw, dw2)
     np.testing.assert_array_equal(db, db2)
+
+
+def test_held_out_points_carry_accuracy_and_cross_entropy():
+    from course.learn.train import predict, score
+
+    data = fake_data()
+    state = new_run(Config.make(recipe="lenet5", eval_every=3, val_size=30), len(data.train_y))
+    steps(state, data, 6, time_budget_s=60)
+    assert state.curves["val_step"].tolist() == [3, 6]
+    assert len(state.curves["val_loss"]) == 2
+    probs = predict(state, data.val_x[:30]).astype(np.float64)
+    labels = data.val_y[:30]
+    accuracy, loss = score(state, data, 30)
+    assert loss == pytest.approx(-np.log(probs[np.arange(30), labels]).mean(), rel=1e-6)
+    assert accuracy == (probs.argmax(axis=1) == labels).mean()
+    assert state.curves["val_loss"][-1] == loss
+    with pytest.raises(ValueError, match="curves"):  # a run stored without the loss curve
+        state.curves.pop("val_loss")
+        RunState.from_bytes(state.to_bytes())
