@@ -16,7 +16,9 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Scope, Send
+
+from app.asgi import SendFilter
 
 log = logging.getLogger("convlab")
 
@@ -211,7 +213,7 @@ def _content_length(scope: Scope) -> int | None:
     return None
 
 
-class TooLargeAsJson:
+class TooLargeAsJson(SendFilter):
     """A layer outside FastAPI's: its body limiter's 413 in the API's shape.
 
     FastAPI's body limiter sits outside all user middleware and exception handlers;
@@ -222,13 +224,7 @@ class TooLargeAsJson:
     headers' middleware.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    def wrap_send(self, scope: Scope, send: Send) -> Send:
         rewriting = False
 
         async def shell_send(message: Message) -> None:
@@ -249,7 +245,7 @@ class TooLargeAsJson:
                 return  # the plain-text body is replaced by the JSON one above
             await send(message)
 
-        await self.app(scope, receive, shell_send)
+        return shell_send
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -13,7 +13,9 @@ Two places add :data:`HEADERS`, and each covers what the other cannot see:
 
 from __future__ import annotations
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Scope, Send
+
+from app.asgi import SendFilter
 
 CSP = "; ".join(
     [
@@ -40,20 +42,10 @@ HEADERS = [
 ]
 
 
-class SecurityHeadersMiddleware:
-    """Adds each of :data:`HEADERS` a response does not already set.
+class SecurityHeadersMiddleware(SendFilter):
+    """Adds each of :data:`HEADERS` a response does not already set (pure ASGI)."""
 
-    Pure ASGI middleware (no ``BaseHTTPMiddleware``: it would buffer streaming bodies).
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
+    def wrap_send(self, scope: Scope, send: Send) -> Send:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
@@ -62,4 +54,4 @@ class SecurityHeadersMiddleware:
                     (k, v) for k, v in HEADERS if k not in existing]}
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        return send_with_headers
