@@ -1,13 +1,15 @@
-# ConvLab: `make run` serves the app, `make test` runs every test (browser tests included).
+# ConvLab: `make run` serves the app, `make test` runs every test (browser tests included);
+# `make test-train` (optional) adds PyTorch and runs the training tests without skips.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+TRAIN_STAMP := $(VENV)/.installed-train
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: install run test lint chromium redis nginx cluster-test bench load clean
+.PHONY: install install-train run test test-train lint chromium redis nginx cluster-test bench load clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +21,13 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# The `train` extra: PyTorch 2.13, CPU wheel. Only `make test-train` needs it.
+$(TRAIN_STAMP): pyproject.toml $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[dev,train]"
+	touch $(TRAIN_STAMP)
+
+install-train: $(TRAIN_STAMP)
 
 run: install
 	$(BIN)/convlab serve --host $(HOST) --port $(PORT)
@@ -57,18 +66,32 @@ nginx:
 
 lint: install
 	$(BIN)/ruff check .
-	$(BIN)/mypy app engine
+	$(BIN)/mypy app engine course datasets
 	$(BIN)/hadolint deploy/Dockerfile
 
 test: install chromium redis lint
 	$(BIN)/python -m pytest -q
 
+# Optional (CI runs it after `make test`): tests/training with PyTorch installed. With
+# CONVLAB_TRAIN_STRICT=1 a missing torch/onnx is an error and a skipped test fails, so
+# this target cannot pass by skipping. The shipped-model check needs CONVLAB_DATA_DIR.
+test-train: install-train
+	CONVLAB_TRAIN_STRICT=1 $(BIN)/python -m pytest -q tests/training
+
 # deploy/'s topology without containers: nginx (deploy/nginx.conf), two apps, Redis.
 cluster-test: install redis nginx
 	$(BIN)/python -m pytest -q -m cluster tests/cluster
 
-bench: install
-	$(BIN)/python -m benchmarks.run
+# Ratios against references measured in the same run: the engine vs onnxruntime
+# (benchmarks.run), a training step vs PyTorch (learn_bench, needs the train extra), an
+# epoch through the HTTP API vs the engine alone (learn_api_bench). Each exits 1 when a
+# target is missed; all three run, and the target fails if any missed.
+bench: install-train
+	@status=0; \
+	$(BIN)/python -m benchmarks.run || status=1; \
+	$(BIN)/python -m benchmarks.learn_bench || status=1; \
+	$(BIN)/python -m benchmarks.learn_api_bench || status=1; \
+	exit $$status
 
 load: install
 	$(BIN)/python -m benchmarks.load

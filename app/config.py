@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app.store import Limits
+from app.services.store import Limits
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES_DIR = ROOT / "templates"
@@ -37,7 +37,15 @@ def _env_float(name: str, default: float) -> float:
 
 @dataclass(frozen=True)
 class Settings:
-    """Runtime configuration. Every size a user controls has a limit here."""
+    """Runtime configuration, read once per app; ``create_app(Settings(...))`` in tests.
+
+    Only what something reads is here. The per-route request limits are constants beside
+    the code that enforces them, because FastAPI fixes a route's ``max_body_size`` when
+    the route is declared: an image upload in :mod:`app.services.uploads`, a model upload
+    in :mod:`app.services.usermodels`, an image's pixel count in
+    :mod:`app.services.imaging`, tensors in :mod:`app.encode`. The default JSON body limit
+    (``json_body_limit``) is the app's own, so it is a setting.
+    """
 
     data_dir: Path | None = field(default_factory=lambda: _env_path("CONVLAB_DATA_DIR"))
     models_dir: Path = field(
@@ -49,13 +57,9 @@ class Settings:
         default_factory=lambda: _env_int("CONVLAB_HEAVY_CONCURRENCY", 4)
     )
     heavy_queue_timeout_s: float = 2.0
-    # Body limits, bytes.
+    # Every JSON body, bytes (routes that take files set their own limit).
     json_body_limit: int = 2 * 1024 * 1024
-    upload_body_limit: int = 10 * 1024 * 1024
-    model_body_limit: int = 26 * 1024 * 1024
-    # Decoded image size cap (pixels), checked from the header before decoding.
-    max_image_pixels: int = 16_777_216
-    # The shared store of uploaded models (app/store.py): Redis at this URL, or else a
+    # The shared store of uploaded models (app/services/store.py): Redis at this URL, or else a
     # SQLite file in runtime_dir (default <tmp>/convlab-<uid>, made 0700).
     store_url: str = field(default_factory=lambda: os.environ.get("CONVLAB_STORE_URL", "").strip())
     runtime_dir: Path | None = field(default_factory=lambda: _env_path("CONVLAB_RUNTIME_DIR"))

@@ -16,9 +16,9 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Scope, Send
 
-from app.security import HEADERS
+from app.asgi import SendFilter
 
 log = logging.getLogger("convlab")
 
@@ -51,6 +51,8 @@ class ValidationErrorBody(ErrorBody):
     its padded input)."""
 
     errors: list[FieldError] | None = Field(None, description="at most 20, in request order")
+    formula: str | None = Field(None, description="a layer whose filter fits nowhere: the "
+                                "output-size sum with its numbers, e.g. (6 - 7 + 2*0)/1 + 1 = 0")
 
 
 #: What each error status means in this API, as /docs shows it.
@@ -59,15 +61,20 @@ ERROR_MEANINGS = {
          "multipart form this endpoint takes.",
     403: "That is one of the server's own models; only uploaded models can be deleted.",
     404: "No model, sample or architecture has that name; the list endpoints name them.",
+    410: "That run of the model is no longer kept on this server: run /inspect again and "
+         "use the run id it answers.",
     413: "The body, the file, or the image's pixel count is over this endpoint's limit "
          "(the message names it).",
     415: "The file is not an image format ConvLab accepts: PNG, JPEG, WebP, GIF or BMP "
          "(read from its bytes, not its name).",
     422: "The body is not valid JSON, or a value is missing, out of range, or does not fit "
          "the others.",
-    429: "Your uploaded models are over the cap for one browser or one network address "
-         "(the message says which); delete one first.",
-    507: "The store of uploaded models is full; nothing in use is evicted to make room.",
+    409: "The training run is busy with another request, or has reached its step or size "
+         "limit (the message says which).",
+    429: "Your uploaded models or training runs are over the cap for one browser or one "
+         "network address (the message says which); delete one first.",
+    507: "The store of uploaded models or training runs is full; nothing in use is evicted "
+         "to make room.",
     503: "The server is busy with other heavy requests; retry after `Retry-After` seconds.",
 }
 
@@ -119,11 +126,13 @@ def document_errors(router: APIRouter, *, busy_dependency: Callable[..., Any]) -
 class ApiError(Exception):
     """An error with an HTTP status and a message meant for the person using the page."""
 
-    def __init__(self, status_code: int, detail: str, headers: dict[str, str] | None = None):
+    def __init__(self, status_code: int, detail: str, headers: dict[str, str] | None = None,
+                 extra: dict[str, str] | None = None):
         super().__init__(detail)
         self.status_code = status_code
         self.detail = detail
         self.headers = headers
+        self.extra = extra  # more fields for the page beside ``detail`` (e.g. ``formula``)
 
 
 #: Python type names as a student reads them, for "<class 'str'>" in a library's message.
@@ -204,23 +213,18 @@ def _content_length(scope: Scope) -> int | None:
     return None
 
 
-class OuterShell:
-    """The outermost layer: every response in the API's shape, with the security headers.
+class TooLargeAsJson(SendFilter):
+    """A layer outside FastAPI's: its body limiter's 413 in the API's shape.
 
     FastAPI's body limiter sits outside all user middleware and exception handlers;
     when a request declares a Content-Length above the limit it answers a bare
-    ``text/plain`` "Content Too Large" (no ``detail``, no security headers). This
-    layer rewrites that one response into ``{"detail": ...}`` naming the limit, and
-    adds the security headers to any response that lacks them (the 500 page too).
+    ``text/plain`` "Content Too Large" (no ``detail``). This layer rewrites that one
+    response into ``{"detail": ...}`` naming the limit. ``create_app()`` wraps what
+    FastAPI builds in it (``ConvLabAPI.build_middleware_stack``), inside the security
+    headers' middleware.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    def wrap_send(self, scope: Scope, send: Send) -> Send:
         rewriting = False
 
         async def shell_send(message: Message) -> None:
@@ -234,26 +238,23 @@ class OuterShell:
                         _content_length(scope), scope.get(MAX_BODY_SIZE_SCOPE_KEY))}).encode()
                     headers = [(b"content-type", b"application/json"),
                                (b"content-length", str(len(body)).encode())]
-                    await send({**message, "headers": headers + HEADERS})
+                    await send({**message, "headers": headers})
                     await send({"type": "http.response.body", "body": body, "more_body": False})
                     return
-                extra = [(k, v) for k, v in HEADERS if k not in kinds]
-                message = {**message, "headers": headers + extra}
             elif rewriting:
                 return  # the plain-text body is replaced by the JSON one above
             await send(message)
 
-        await self.app(scope, receive, shell_send)
+        return shell_send
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    build = app.build_middleware_stack
-    # FastAPI has no hook outside its body limiter; wrapping the built stack is the one way.
-    app.build_middleware_stack = lambda: OuterShell(build())  # type: ignore[method-assign]
-
+    """Every error as ``{"detail": "<sentence>"}`` (422s also list the fields)."""
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse({"detail": public_text(exc.detail)}, exc.status_code, headers=exc.headers)
+        extra = {k: public_text(v) for k, v in (exc.extra or {}).items() if k != "detail"}
+        return JSONResponse({"detail": public_text(exc.detail), **extra}, exc.status_code,
+                            headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -8,25 +8,30 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp
 
 from app import __version__
 from app.config import STATIC_DIR, Settings
 from app.deps import heavy_slot
-from app.errors import document_errors, install_error_handlers
-from app.gate import HeavyGate
-from app.inspection import warm
+from app.errors import TooLargeAsJson, document_errors, install_error_handlers
 from app.memory import return_freed_memory
-from app.modelstore import ModelStore
 from app.routers import architectures as architectures_router
-from app.routers import basics, images, models, pages
+from app.routers import basics, images, models, pages, registry
 from app.routers import calculator as calculator_router
 from app.routers import inspect as inspect_router
+from app.routers import learn as learn_router
 from app.routers import lessons as lessons_router
 from app.routers import playground as playground_router
 from app.routers import train as train_router
 from app.security import SecurityHeadersMiddleware
-from app.store import open_store
-from app.store_models import UserModels
+from app.services.gate import HeavyGate
+from app.services.learn import NS as LEARN_NS
+from app.services.learn import LearnRuns
+from app.services.learn_limits import LearnLimits
+from app.services.modelstore import ModelStore
+from app.services.runs import RunStore, warm
+from app.services.store_models import UserModels
+from app.services.stores import open_store
 
 log = logging.getLogger("convlab")
 
@@ -36,6 +41,20 @@ ConvLab's API: the NumPy engine behind every number the pages show.
 Tensors travel as `{"shape": [...], "data": [flat, row-major]}`. Errors come back
 as `{"detail": "<a sentence that says what is wrong>"}` with a 4xx status.
 """
+
+
+class ConvLabAPI(FastAPI):
+    """FastAPI with two layers outside everything it builds, so that they see every answer:
+    the security headers (:mod:`app.security`, the app's one security middleware) and the
+    body limiter's 413 rewritten as ``{"detail": ...}`` (:class:`app.errors.TooLargeAsJson`).
+
+    ``add_middleware`` would put them inside Starlette's ``ServerErrorMiddleware`` and
+    FastAPI's body limiter, whose 500 and 413 would then go out without them; overriding
+    the documented ``build_middleware_stack`` (as FastAPI itself does) puts them outside.
+    """
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return SecurityHeadersMiddleware(TooLargeAsJson(super().build_middleware_stack()))
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -49,13 +68,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         store = ModelStore(threads=settings.ort_threads)
         store.load_dir(settings.models_dir)
         warm(store.shipped.values())  # the first student's /inspect pays nothing extra
-        store.user = UserModels(open_store(settings.store_url, settings.runtime_dir,
-                                           settings.store_limits()), threads=settings.ort_threads)
+        learn = LearnLimits.from_env()
+        shared = open_store(settings.store_url, settings.runtime_dir, settings.store_limits(),
+                            spaces={LEARN_NS: learn.store_limits()})
+        store.user = UserModels(shared, threads=settings.ort_threads)
         app.state.models = store
+        app.state.learn = LearnRuns(shared, settings.data_dir, learn)
+        app.state.runs = RunStore()
         yield
         store.user.close()
 
-    app = FastAPI(
+    app = ConvLabAPI(
         title="ConvLab API",
         version=__version__,
         description=DESCRIPTION,
@@ -65,11 +88,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_body_size=settings.json_body_limit,
         form_limits={"max_fields": 4, "max_files": 1, "max_part_size": 64 * 1024},
     )
-    app.add_middleware(SecurityHeadersMiddleware)
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for module in (basics, images, inspect_router, models, lessons_router, playground_router,
-                   architectures_router, calculator_router, train_router, pages):
+                   architectures_router, calculator_router, train_router, learn_router, registry,
+                   pages):
         document_errors(module.router, busy_dependency=heavy_slot)
         app.include_router(module.router)
     return app

@@ -53,7 +53,13 @@ LINGER_S = 1.0
 
 
 def json_error(status: int, detail: str, *extra: tuple[bytes, bytes]) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-    """(status, headers, body) of a ``{"detail": ...}`` refusal that closes the connection."""
+    """(status, headers, body) of a ``{"detail": ...}`` refusal that closes the connection.
+
+    It carries the security headers itself: these refusals are sent before the request
+    reaches the app (by :class:`Guard`, in front of it, or written straight to the socket
+    by :class:`ConvLabProtocol`), so the app's one security middleware
+    (:mod:`app.security`) never sees them. Nothing else here adds them.
+    """
     body = json.dumps({"detail": detail}).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                (b"connection", b"close"), *extra, *HEADERS]

@@ -1,8 +1,21 @@
-"""Security headers on every response (a strict CSP: no inline scripts)."""
+"""Security headers on every response (a strict CSP: no inline scripts).
+
+Two places add :data:`HEADERS`, and each covers what the other cannot see:
+
+- :class:`SecurityHeadersMiddleware`, the app's one security layer. ``create_app()``
+  puts it outside everything FastAPI builds (see ``ConvLabAPI`` in :mod:`app.main`), so
+  it also covers the answers FastAPI's own outer layers give: the 500 page of Starlette's
+  ``ServerErrorMiddleware`` and the 413 of its body limiter.
+- :func:`app.protocol.json_error`, for the refusals ``convlab serve``'s HTTP protocol sends
+  before a request reaches the app at all (400 unparseable, 408 too slow, 431 head too
+  large, 503 too many requests in progress): the app never sees those requests.
+"""
 
 from __future__ import annotations
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Scope, Send
+
+from app.asgi import SendFilter
 
 CSP = "; ".join(
     [
@@ -29,22 +42,16 @@ HEADERS = [
 ]
 
 
-class SecurityHeadersMiddleware:
-    """Pure ASGI middleware (no BaseHTTPMiddleware: it would buffer streaming bodies)."""
+class SecurityHeadersMiddleware(SendFilter):
+    """Adds each of :data:`HEADERS` a response does not already set (pure ASGI)."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
+    def wrap_send(self, scope: Scope, send: Send) -> Send:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                existing = {k.lower() for k, _ in message.get("headers", [])}
-                extra = [(k, v) for k, v in HEADERS if k not in existing]
-                message["headers"] = list(message.get("headers", [])) + extra
+                headers = list(message.get("headers", []))
+                existing = {k.lower() for k, _ in headers}
+                message = {**message, "headers": headers + [
+                    (k, v) for k, v in HEADERS if k not in existing]}
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        return send_with_headers

@@ -37,20 +37,22 @@ def time_call(fn: Callable[[], object], *, min_runs: int = 5, budget_s: float = 
     }
 
 
-def single_thread_env(threads: int = 1) -> dict[str, str]:
-    """Environment for a worker process that may use ``threads`` threads (BLAS included)."""
-    env = dict(os.environ)
+def single_thread_env(threads: int = 1, drop: tuple[str, ...] = ()) -> dict[str, str]:
+    """Environment for a worker process that may use ``threads`` threads (BLAS included),
+    without the variables named in ``drop``."""
+    env = {k: v for k, v in os.environ.items() if k not in drop}
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         env[var] = str(threads)
     return env
 
 
-def run_worker(module: str, args: list[str], threads: int = 1, timeout: float = 300) -> dict:
+def run_worker(module: str, args: list[str], threads: int = 1, timeout: float = 300,
+               drop: tuple[str, ...] = ()) -> dict:
     """Run ``python -m module args`` in its own process; it prints one JSON object."""
     out = subprocess.run(
         [sys.executable, "-m", module, *args],
         cwd=ROOT,
-        env=single_thread_env(threads),
+        env=single_thread_env(threads, drop),
         capture_output=True,
         text=True,
         timeout=timeout,

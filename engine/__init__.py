@@ -5,10 +5,18 @@ Every layer is a pair of free functions, ``*_forward(...) -> (out, cache)`` and
 and meanings are ONNX's (``strides``, ``pads`` = top, left, bottom, right,
 ``dilations`` with 1 = none, ``kernel_shape``, ``group``, ``ceil_mode``,
 ``count_include_pad``). Loop versions of conv and pooling live in
-:mod:`engine.reference`. This package imports nothing but NumPy.
+:mod:`engine.ops.reference`. This package imports nothing but NumPy.
 """
 
-from engine.activations import (
+from engine.graph import (
+    SUPPORTED_OPS,
+    Graph,
+    GraphError,
+    UnsupportedOpError,
+    load_graph,
+    run,
+)
+from engine.ops.activations import (
     erf,
     gelu_backward,
     gelu_forward,
@@ -18,11 +26,27 @@ from engine.activations import (
     relu_forward,
     sigmoid_backward,
     sigmoid_forward,
+    swish_backward,
+    swish_forward,
     tanh_backward,
     tanh_forward,
 )
-from engine.conv import ConvCache, conv2d_backward, conv2d_forward
-from engine.dense import (
+from engine.ops.avgpool import (
+    AvgPoolCache,
+    avgpool2d_backward,
+    avgpool2d_forward,
+    global_avgpool_backward,
+    global_avgpool_forward,
+)
+from engine.ops.conv import ConvCache, conv2d_backward, conv2d_forward
+from engine.ops.counts import (
+    ParamCount,
+    activation_count,
+    conv_params,
+    dense_params,
+    float32_bytes,
+)
+from engine.ops.dense import (
     cross_entropy_backward,
     cross_entropy_forward,
     dense_backward,
@@ -32,33 +56,15 @@ from engine.dense import (
     softmax_backward,
     softmax_forward,
 )
-from engine.graph import (
-    SUPPORTED_OPS,
-    Graph,
-    GraphError,
-    UnsupportedOpError,
-    load_graph,
-    run,
-)
-from engine.pool import (
-    AvgPoolCache,
+from engine.ops.pool import (
     MaxPoolCache,
-    avgpool2d_backward,
-    avgpool2d_forward,
-    global_avgpool_backward,
-    global_avgpool_forward,
     maxpool2d_argmax,
     maxpool2d_backward,
     maxpool2d_forward,
 )
-from engine.shapes import (
+from engine.ops.shapes import (
     OutputSize,
-    ParamCount,
-    activation_count,
     conv_output_shape,
-    conv_params,
-    dense_params,
-    float32_bytes,
     output_size,
     same_padding,
 )
@@ -106,6 +112,8 @@ __all__ = [
     "same_padding",
     "sigmoid_backward",
     "sigmoid_forward",
+    "swish_backward",
+    "swish_forward",
     "softmax_backward",
     "softmax_forward",
     "tanh_backward",

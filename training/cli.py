@@ -1,4 +1,5 @@
-"""``convlab train`` and ``convlab evaluate`` (called lazily from ``app.cli``).
+"""``convlab train`` and ``convlab evaluate`` (entry points in ``pyproject.toml``; ``app.cli``
+loads them only when typed, and ``train`` imports PyTorch only when it runs).
 
     convlab train <model> [--data-dir DIR] [--epochs N] [--seed S] [--device cpu|cuda]
                           [--out models/] [--limit N] [--checkpoint PATH] [--no-export]
@@ -14,6 +15,7 @@ The data directory comes from ``--data-dir`` or ``$CONVLAB_DATA_DIR``. Without t
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import sys
 from pathlib import Path
 
@@ -117,7 +119,13 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["train"] and importlib.util.find_spec("torch") is None:
+        print("convlab train needs PyTorch, which the training extra installs: "
+              ".venv/bin/pip install -e '.[train]' (convlab evaluate needs only onnxruntime).",
+              file=sys.stderr)
+        return 2
+    args = _parser().parse_args(argv)
     try:
         return _train(args) if args.command == "train" else _evaluate(args)
     except (DataError, FileNotFoundError, ValueError) as exc:

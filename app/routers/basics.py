@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 import numpy as np
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 import engine
 from app import __version__
 from app.deps import HeavyDep
+from app.encode import MAX_ELEMENTS, Tensor, tensor_json
 from app.errors import ApiError
-from app.layer_math import describe, pair, resolve_pads
-from app.tensors import MAX_ELEMENTS, Tensor, tensor_json
-from engine.trace import conv_trace, softmax_steps
+from app.layer_math import layer_json, pair, refusal
+from app.schemas import Strict
+from app.schemas.choices import ActivationName
+from engine import registry
+from engine.explain.layer import Layer, explain_layer, resolve_pads
+from engine.explain.trace import conv_trace, softmax_steps
+from engine.explain.windows import windows
 
 router = APIRouter(prefix="/api", tags=["engine"])
 
@@ -25,9 +29,6 @@ Pair = Annotated[list[Size], Field(min_length=2, max_length=2)]
 Pads4 = Annotated[list[Small], Field(min_length=4, max_length=4)]
 Padding = Small | Pads4 | Literal["same"]
 
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 @router.get("/health")
@@ -49,14 +50,26 @@ class OutputSizeIn(Strict):
     filters: Size = 1
 
 
+def _layer(hw: tuple[int, ...], kernel: tuple[int, int], strides: tuple[int, int],
+           padding: int | list[int] | str, dil: tuple[int, int], in_channels: int, filters: int,
+           *, with_params: bool = True) -> Layer:
+    """The engine's explanation of one layer; the 422 (with its formula) when it cannot be."""
+    try:
+        pads = resolve_pads(padding, kernel, dil)
+        return explain_layer((hw[0], hw[1]), kernel, strides, pads, dil, in_channels, filters,
+                             with_params=with_params)
+    except ValueError as exc:
+        raise refusal(exc) from exc
+
+
 @router.post("/output-size")
 def output_size(req: OutputSizeIn) -> dict:
-    """Output size (N - F + 2P)/S + 1 of one layer, with parameters and activations."""
-    kernel, dil = pair(req.kernel_size), pair(req.dilation)
-    pads = resolve_pads(req.padding, kernel, dil)
-    return describe(
-        pair(req.input_size), kernel, pair(req.stride), pads, dil, req.in_channels, req.filters
-    )
+    """Output size (N - F + 2P)/S + 1 of one layer, with parameters and activations, and
+    ``axes``: where the windows sit along the rows and the columns (window starts, tap
+    offsets, the dilated span, the last cell reached; the first 300 cells of each axis)."""
+    layer = _layer(pair(req.input_size), pair(req.kernel_size), pair(req.stride), req.padding,
+                   pair(req.dilation), req.in_channels, req.filters)
+    return layer_json(layer, reach=True)
 
 
 # Interactive routes: bounded so one request costs at most tens of milliseconds.
@@ -66,7 +79,6 @@ PadN = Annotated[int, Field(ge=0, le=10)]
 InteractivePadding = PadN | Annotated[list[PadN], Field(min_length=4, max_length=4)] | Literal[
     "same"
 ]
-Activation = Literal["relu", "sigmoid", "tanh"]
 #: Values on the interactive routes. Bounded so that float32 arithmetic cannot overflow:
 #: a conv output is at most 3 * 11 * 11 products of two such values plus a bias, about
 #: 4e14, far inside float32's 3.4e38 (1e300 would become inf, and null in the JSON).
@@ -79,11 +91,11 @@ class BoundedTensor(Tensor):
     data: list[Value] = Field(max_length=MAX_ELEMENTS, fail_fast=True)
 
 
-ACTIVATIONS: dict[str, tuple[Callable, Callable]] = {
-    "relu": (engine.relu_forward, engine.relu_backward),
-    "sigmoid": (engine.sigmoid_forward, engine.sigmoid_backward),
-    "tanh": (engine.tanh_forward, engine.tanh_backward),
-}
+class PoolOptions(Strict):
+    mode: Literal["max", "avg"] = "max"
+    kernel_size: Annotated[int, Field(ge=1, le=11)] = 2
+    stride: Stride = 2
+    padding: PadN = 0
 
 
 class ConvIn(Strict):
@@ -93,8 +105,9 @@ class ConvIn(Strict):
     stride: Stride | Annotated[list[Stride], Field(min_length=2, max_length=2)] = 1
     padding: InteractivePadding = 0
     dilation: Dil | Annotated[list[Dil], Field(min_length=2, max_length=2)] = 1
-    activation: Activation | None = None
+    activation: ActivationName | None = None
     trace: Annotated[list[Annotated[int, Field(ge=0, le=4096)]], Field(min_length=3, max_length=3)] | None = None
+    pool: PoolOptions | None = Field(None, description="pool every output map too, in the same request")
 
 
 def _image_tensor(t: Tensor, name: str) -> np.ndarray:
@@ -129,18 +142,30 @@ def conv(req: ConvIn, _: HeavyDep) -> dict:
             raise ApiError(422, f"bias needs one value per filter: {k} filters, {len(req.bias)} biases.")
         b = np.asarray(req.bias, dtype=np.float32)
     strides, dil = pair(req.stride), pair(req.dilation)
-    pads = resolve_pads(req.padding, (kh, kw), dil)
-    size = describe(x.shape[1:], (kh, kw), strides, pads, dil, c, k)
+    layer = _layer(x.shape[1:], (kh, kw), strides, req.padding, dil, c, k)
+    pads = layer.pads
+    size = layer_json(layer)
     out, _cache = engine.conv2d_forward(x[None], w, b, strides=strides, pads=pads, dilations=dil)
     pre = out[0]
     result: dict = {"output_size": size}
+    # Where each output's window sits in the padded input, and which outputs each cell feeds.
+    padded = (x.shape[1] + pads[0] + pads[2], x.shape[2] + pads[1] + pads[3])
+    result["windows"] = windows(pre.shape[1:], (kh, kw), strides, dil, size=padded).as_dict()
+    result["filter_ranges"] = [[float(w[n].min()), float(w[n].max())] for n in range(k)]
     if req.activation:
-        fwd = ACTIVATIONS[req.activation][0]
+        fwd = registry.activation(req.activation).forward
         act, _ = fwd(pre)
         result["pre_activation"] = tensor_json(pre)
         result["output"] = tensor_json(act)
     else:
+        act = pre
         result["output"] = tensor_json(pre)
+    if req.pool is not None:
+        po = req.pool
+        try:
+            result["pool"] = _pool_json(act, po.mode, po.kernel_size, po.stride, po.padding)
+        except ValueError as exc:  # the conv stands; the page says why this pooling cannot
+            result["pool"] = {"error": str(exc)}
     if req.trace is not None:
         tk, ti, tj = req.trace
         try:
@@ -186,19 +211,29 @@ class PoolIn(Strict):
 def pool(req: PoolIn, _: HeavyDep) -> dict:
     """Max or average pooling; for max, where each maximum came from (input row, column)."""
     x = _image_tensor(req.input, "input")
-    k, s, p = req.kernel_size, req.stride, req.padding
+    try:
+        return _pool_json(x, req.mode, req.kernel_size, req.stride, req.padding)
+    except ValueError as exc:
+        raise refusal(exc) from exc
+
+
+def _pool_json(x: np.ndarray, mode: str, k: int, s: int, p: int) -> dict:
+    """Pool each (H, W) map of ``x``; ``windows``: the map cells under each window.
+    ``ValueError`` (a :class:`LayerError` when the window fits nowhere) if it cannot."""
     if 2 * p > k:
-        raise ApiError(422, f"padding ({p}) may be at most half the pooling window ({k}).")
+        raise ValueError(f"padding ({p}) may be at most half the pooling window ({k}).")
     pads = (p, p, p, p)
-    size = describe(x.shape[1:], (k, k), (s, s), pads, (1, 1), x.shape[0], x.shape[0], with_params=False)
-    size["output_shape"][0] = x.shape[0]
-    if req.mode == "max":
+    size = layer_json(explain_layer(x.shape[1:], (k, k), (s, s), pads, (1, 1), x.shape[0],
+                                    x.shape[0], with_params=False))
+    if mode == "max":
         out, cache = engine.maxpool2d_forward(x[None], kernel_shape=(k, k), strides=(s, s), pads=pads)
         result: dict[str, Any] = {"output": tensor_json(out[0]), "argmax": _argmax_json((cache.rows, cache.cols))}
     else:
         out, _cache = engine.avgpool2d_forward(x[None], kernel_shape=(k, k), strides=(s, s), pads=pads)
         result = {"output": tensor_json(out[0]), "argmax": None}
     result["output_size"] = size
+    result["windows"] = windows(out.shape[2:], (k, k), (s, s), offsets=(p, p), size=x.shape[1:],
+                                clip=True).as_dict()
     return result
 
 
@@ -210,16 +245,17 @@ def _argmax_json(arg) -> dict:
 
 class ActivationIn(Strict):
     input: BoundedTensor
-    function: Activation
+    function: ActivationName
 
 
 @router.post("/activation")
 def activation(req: ActivationIn) -> dict:
-    """Apply ReLU, sigmoid or tanh; ``gradient`` is the local derivative at each value."""
+    """Apply one of the registry's activations (GET /api/registry lists them);
+    ``gradient`` is the local derivative at each value."""
     x = req.input.to_array()
-    fwd, bwd = ACTIVATIONS[req.function]
-    out, cache = fwd(x)
-    grad = bwd(np.ones_like(x), cache)
+    entry = registry.activation(req.function)
+    out, cache = entry.forward(x)
+    grad = entry.backward(np.ones_like(x), cache)
     return {"function": req.function, "output": tensor_json(out), "gradient": tensor_json(grad)}
 
 

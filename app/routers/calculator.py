@@ -2,21 +2,33 @@
 
 The quiz draws course-style exercises from a seed and checks answers with the same
 worked formulas as the calculator. The chain walks a student's stack of layers with
-``engine.architectures`` and writes the stack out as Keras and PyTorch code.
+``course.architectures`` and writes the stack out as Keras and PyTorch code
+(:mod:`app.services.chain_code`). The request bodies are in :mod:`app.schemas.calculator`.
 """
 
 from __future__ import annotations
 
 import random
 import secrets
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field
 
-from app.layer_math import describe
-from engine import architectures as arch
-from engine import shapes
+from app.layer_math import layer_json, refusal
+from app.schemas.calculator import (
+    ChainIn,
+    CheckIn,
+    ConvLayer,
+    DenseLayer,
+    Exercise,
+    PoolLayer,
+    QuizKind,
+    ReluLayer,
+)
+from app.services.chain_code import keras_code, pytorch_code
+from course import architectures as arch
+from engine.explain.layer import explain_layer
+from engine.ops import counts
 
 router = APIRouter(prefix="/api/calculator", tags=["calculator"])
 
@@ -24,13 +36,8 @@ router = APIRouter(prefix="/api/calculator", tags=["calculator"])
 JS_SAFE = 2**53 - 1
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-
 # --- Quiz ---------------------------------------------------------------------------
 
-QuizKind = Literal["output_size", "params", "activations"]
 KINDS: tuple[QuizKind, ...] = ("output_size", "params", "activations")
 SIZES = (5, 6, 7, 8, 9, 10, 11, 12, 13, 15, 16, 28, 32, 55, 56, 64, 112, 224, 227)
 KERNELS = (1, 2, 3, 3, 3, 5, 5, 7, 11)
@@ -38,16 +45,6 @@ STRIDES = (1, 1, 1, 2, 2, 3, 4)
 PADS = (0, 0, 1, 1, 2, 3)
 CHANNELS = (1, 3, 3, 16, 32, 64, 96, 128, 256)
 FILTERS = (4, 6, 8, 10, 16, 32, 64, 96, 128, 256)
-
-
-class Exercise(Strict):
-    kind: QuizKind
-    input_size: Annotated[int, Field(ge=1, le=512)]
-    kernel: Annotated[int, Field(ge=1, le=15)]
-    stride: Annotated[int, Field(ge=1, le=8)]
-    padding: Annotated[int, Field(ge=0, le=10)]
-    in_channels: Annotated[int, Field(ge=1, le=1024)]
-    filters: Annotated[int, Field(ge=1, le=1024)]
 
 
 def make_exercise(seed: int, kind: QuizKind | None = None) -> Exercise:
@@ -87,14 +84,13 @@ def quiz(
     return {"seed": seed, "exercise": ex.model_dump(), "question": _question(ex)}
 
 
-class CheckIn(Strict):
-    exercise: Exercise
-    answer: Annotated[int, Field(ge=0, le=10**15)]
-
-
 def _layer(ex: Exercise) -> dict:
     n, f, s, p = ex.input_size, ex.kernel, ex.stride, ex.padding
-    return describe((n, n), (f, f), (s, s), (p, p, p, p), (1, 1), ex.in_channels, ex.filters)
+    try:  # an exercise sent back may have been edited into one that cannot be
+        layer = explain_layer((n, n), (f, f), (s, s), (p, p, p, p), (1, 1), ex.in_channels, ex.filters)
+    except ValueError as exc:
+        raise refusal(exc) from exc
+    return layer_json(layer)
 
 
 def _hint(ex: Exercise, d: dict, answer: int) -> str:
@@ -158,47 +154,7 @@ def check(req: CheckIn) -> dict:
 
 # --- Layer chain --------------------------------------------------------------------
 
-
-class ConvLayer(Strict):
-    type: Literal["conv"]
-    filters: Annotated[int, Field(ge=1, le=2048)]
-    kernel: Annotated[int, Field(ge=1, le=32)]
-    stride: Annotated[int, Field(ge=1, le=16)] = 1
-    padding: Annotated[int, Field(ge=0, le=32)] = 0
-    dilation: Annotated[int, Field(ge=1, le=8)] = 1
-
-
-class PoolLayer(Strict):
-    type: Literal["pool"]
-    mode: Literal["max", "avg"] = "max"
-    kernel: Annotated[int, Field(ge=1, le=32)] = 2
-    stride: Annotated[int, Field(ge=1, le=32)] | None = Field(None, description="default: kernel")
-    padding: Annotated[int, Field(ge=0, le=16)] = 0
-
-
-class ReluLayer(Strict):
-    type: Literal["relu"]
-
-
-class FlattenLayer(Strict):
-    type: Literal["flatten"]
-
-
-class DenseLayer(Strict):
-    type: Literal["dense"]
-    units: Annotated[int, Field(ge=1, le=16384)]
-
-
-Layer = Annotated[
-    ConvLayer | PoolLayer | ReluLayer | FlattenLayer | DenseLayer, Field(discriminator="type")
-]
-Dim = Annotated[int, Field(ge=1, le=1024)]
 Spec = arch.Conv | arch.Pool | arch.Dense | arch.ReLU | arch.Flatten
-
-
-class ChainIn(Strict):
-    input: Annotated[list[Dim], Field(min_length=3, max_length=3, description="[C, H, W]")]
-    layers: Annotated[list[Layer], Field(max_length=64)]
 
 
 def _specs(layers: list) -> list[Spec]:
@@ -253,7 +209,7 @@ def chain(req: ChainIn) -> dict:
         totals = after
         row.update(
             detail=r.detail, output_shape=list(r.output_shape), params=r.params,
-            activations=r.activations, memory_bytes=shapes.float32_bytes(r.activations),
+            activations=r.activations, memory_bytes=counts.float32_bytes(r.activations),
             macs=r.macs, params_formula=r.params_formula, size_formula=r.size_formula,
             note=r.note,
         )
@@ -261,11 +217,11 @@ def chain(req: ChainIn) -> dict:
     out_shape = ok[-1]["output_shape"] if ok else [c, h, w]
     result: dict[str, Any] = {
         "input_shape": [c, h, w],
-        "input": {"activations": c * h * w, "memory_bytes": shapes.float32_bytes(c * h * w)},
+        "input": {"activations": c * h * w, "memory_bytes": counts.float32_bytes(c * h * w)},
         "layers": rows,
         "totals": {
             **totals,
-            "memory_bytes": shapes.float32_bytes(totals["activations"]),
+            "memory_bytes": counts.float32_bytes(totals["activations"]),
             "output_shape": out_shape,
             "broken_at": broken_at,
         },
@@ -276,109 +232,3 @@ def chain(req: ChainIn) -> dict:
         result["pytorch"] = pytorch_code((c, h, w), req.layers, rows, totals["params"])
         result["keras"] = keras_code((c, h, w), req.layers, rows)
     return result
-
-
-def _shape_comment(row: dict) -> str:
-    """``  # -> (10, 32, 32)``: the output shape of one sample, as the framework prints it."""
-    return f"  # -> {tuple(row['output_shape'])}"
-
-
-def pytorch_code(shape: tuple[int, int, int], layers: list, rows: list[dict], params: int) -> str:
-    """``nn.Sequential`` with in_channels and in_features tracked from the engine's shapes."""
-    c, h, w = shape
-    lines = ["import torch", "from torch import nn", "", "model = nn.Sequential("]
-    channels, features = c, None
-    for layer, row in zip(layers, rows, strict=True):
-        if isinstance(layer, ConvLayer):
-            args = f"{channels}, {layer.filters}, kernel_size={layer.kernel}, stride={layer.stride}"
-            args += f", padding={layer.padding}" + (f", dilation={layer.dilation}" if layer.dilation > 1 else "")
-            text = f"nn.Conv2d({args}),"
-            channels = layer.filters
-        elif isinstance(layer, PoolLayer):
-            cls = "MaxPool2d" if layer.mode == "max" else "AvgPool2d"
-            text = f"nn.{cls}(kernel_size={layer.kernel}, stride={layer.stride or layer.kernel}"
-            text += f", padding={layer.padding})," if layer.padding else "),"
-        elif isinstance(layer, ReluLayer):
-            text = "nn.ReLU(),"
-        elif isinstance(layer, FlattenLayer):
-            text = "nn.Flatten(),"
-            features = row["output_shape"][0]
-        else:
-            text = f"nn.Linear({features}, {layer.units}),"
-            features = layer.units
-        lines.append(f"    {text}{_shape_comment(row)}")
-    lines += [
-        ")",
-        "",
-        f"x = torch.zeros(1, {c}, {h}, {w})  # a batch of one {c}x{h}x{w} image (N, C, H, W)",
-        "print(model(x).shape)",
-        f"print(sum(p.numel() for p in model.parameters()))  # {params}",
-    ]
-    return "\n".join(lines) + "\n"
-
-
-def _keras_same(n: int, span: int, stride: int) -> tuple[int, int]:
-    """The (begin, end) padding Keras's padding="same" uses along one axis."""
-    out = -(-n // stride)
-    total = max((out - 1) * stride + span - n, 0)
-    return total // 2, total - total // 2
-
-
-def _keras_padding(in_hw: tuple[int, int], span: int, stride: int, p: int) -> str | None:
-    """ "valid" or "same" when Keras pads exactly as PyTorch's ``padding=p``; else None."""
-    if p == 0:
-        return "valid"
-    if all(_keras_same(n, span, stride) == (p, p) for n in in_hw):
-        return "same"
-    return None
-
-
-def keras_code(shape: tuple[int, int, int], layers: list, rows: list[dict]) -> str:
-    """``keras.Sequential`` from ``Input(shape=(H, W, C))``: Keras keeps channels last."""
-    c, h, w = shape
-    lines = ["import keras", "from keras import layers", "", "model = keras.Sequential(["]
-    lines.append(f"    keras.Input(shape=({h}, {w}, {c})),  # Keras keeps channels last: (H, W, C)")
-    hw = (h, w)
-    for layer, row in zip(layers, rows, strict=True):
-        out = row["output_shape"]
-        comment = _shape_comment({"output_shape": out[1:] + out[:1] if len(out) == 3 else out})
-        if isinstance(layer, ConvLayer):
-            s, d, p = layer.stride, layer.dilation, layer.padding
-            span = d * (layer.kernel - 1) + 1
-            conv_stride = 1 if s > 1 and d > 1 else s  # Keras refuses strides > 1 with dilation
-            mode = _keras_padding(hw, span, conv_stride, p)
-            if mode is None:
-                lines.append(f"    layers.ZeroPadding2D(padding={p}),")
-                mode = "valid"
-            args = f"{layer.filters}, kernel_size={layer.kernel}, strides={conv_stride}"
-            args += f', padding="{mode}"' + (f", dilation_rate={d}" if d > 1 else "")
-            if conv_stride != s:
-                lines.append(f"    layers.Conv2D({args}),  # Keras refuses strides > 1 with dilation")
-                lines.append(f"    layers.Lambda(lambda t: t[:, ::{s}, ::{s}, :]),{comment}"
-                             f": positions 0, {s}, {2 * s}, ... = stride {s}")
-            else:
-                lines.append(f"    layers.Conv2D({args}),{comment}")
-        elif isinstance(layer, PoolLayer):
-            s, p, k = layer.stride or layer.kernel, layer.padding, layer.kernel
-            cls = "MaxPooling2D" if layer.mode == "max" else "AveragePooling2D"
-            # Keras's "same" average ignores the padding; PyTorch's counts it as zeros.
-            mode = _keras_padding(hw, k, s, p) if layer.mode == "max" or p == 0 else None
-            if mode is None and layer.mode == "max":
-                pad = f"(0, 0), ({p}, {p}), ({p}, {p}), (0, 0)"
-                lines.append(f'    layers.Lambda(lambda t: keras.ops.pad(t, ({pad}), constant_values=float("-inf"))),'
-                             "  # max pooling pads with -inf, as PyTorch does")
-                mode = "valid"
-            elif mode is None:
-                lines.append(f"    layers.ZeroPadding2D(padding={p}),  # PyTorch averages the padding zeros in")
-                mode = "valid"
-            lines.append(f'    layers.{cls}(pool_size={k}, strides={s}, padding="{mode}"),{comment}')
-        elif isinstance(layer, ReluLayer):
-            lines.append(f"    layers.ReLU(),{comment}")
-        elif isinstance(layer, FlattenLayer):
-            lines.append(f"    layers.Flatten(),{comment}, flattened in (H, W, C) order")
-        else:
-            lines.append(f"    layers.Dense({layer.units}),{comment}")
-        if len(out) == 3:
-            hw = (out[1], out[2])
-    lines += ["])", "model.summary()"]
-    return "\n".join(lines) + "\n"

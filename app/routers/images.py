@@ -10,27 +10,19 @@ from fastapi import APIRouter, Query, UploadFile
 from fastapi.responses import Response
 from PIL import Image
 
-from app import samples
 from app.deps import HeavyDep, SettingsDep
+from app.encode import tensor_json
 from app.errors import ApiError, error_responses
-from app.imaging import image_tensor, open_image, png_bytes
-from app.tensors import tensor_json
+from app.services import samples
+from app.services.imaging import open_image, png_bytes
+from app.services.preprocess import image_tensor
+from app.services.uploads import UPLOAD_BODY_LIMIT, read_upload
 
-UPLOAD_LIMIT = 10 * 1024 * 1024
-router = APIRouter(prefix="/api", tags=["images"], max_body_size=UPLOAD_LIMIT + 64 * 1024)
+router = APIRouter(prefix="/api", tags=["images"], max_body_size=UPLOAD_BODY_LIMIT)
 
 Channels = Literal["L", "RGB"]
 SideSize = Annotated[int, Query(ge=4, le=128)]
 NAME = re.compile(r"^[a-z0-9-]{1,40}$")
-
-
-def read_upload(file: UploadFile, limit: int = UPLOAD_LIMIT) -> bytes:
-    """The upload's bytes (the body limit already bounds them; this is a second guard)."""
-    file.file.seek(0)
-    data = file.file.read(limit + 1)
-    if len(data) > limit:
-        raise ApiError(413, f"The file is larger than {limit // (1024 * 1024)} MB.")
-    return data
 
 
 @router.post("/image", responses=error_responses(415))

@@ -2,21 +2,24 @@
 and flattening a volume into a fully connected layer.
 
 Everything is computed by the engine (``engine.dense_forward``/``dense_backward``, the
-activations' forward/backward, ``engine.flatten`` and ``engine.shapes.dense_params``);
+activations' forward/backward, ``engine.flatten`` and ``engine.ops.counts.dense_params``);
 this module only validates the request and writes the results out.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import numpy as np
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 import engine
-from engine import shapes
+from app.schemas import Strict
+from app.schemas.choices import ActivationName
+from engine import registry
+from engine.explain.layer import explain_layer
+from engine.ops import counts
 
 router = APIRouter(prefix="/api/lessons", tags=["lessons"])
 
@@ -25,22 +28,12 @@ SATURATION = 0.05
 
 Value = Annotated[float, Field(allow_inf_nan=False, ge=-100, le=100)]
 
-ACTIVATIONS: dict[str, tuple[Callable, Callable]] = {
-    "relu": (engine.relu_forward, engine.relu_backward),
-    "sigmoid": (engine.sigmoid_forward, engine.sigmoid_backward),
-    "tanh": (engine.tanh_forward, engine.tanh_backward),
-}
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
 
 class NeuronIn(Strict):
     w: Value = Field(description="the weight, in [-100, 100]")
     x: Value = Field(description="the input, in [-100, 100]")
     b: Value = Field(0.0, description="the bias, in [-100, 100]")
-    function: Literal["sigmoid", "tanh", "relu"] = "sigmoid"
+    function: ActivationName = "sigmoid"
 
 
 @router.post("/neuron")
@@ -54,7 +47,8 @@ def neuron(req: NeuronIn) -> dict:
     w = np.array([[req.w]], dtype=np.float64)
     b = np.array([req.b], dtype=np.float64)
     z, dense_cache = engine.dense_forward(x, w, b)
-    fwd, bwd = ACTIVATIONS[req.function]
+    entry = registry.activation(req.function)
+    fwd, bwd = entry.forward, entry.backward
     y, act_cache = fwd(z)
     dz = bwd(np.ones_like(y), act_cache)
     dx, dw, db = engine.dense_backward(dz, dense_cache)
@@ -87,11 +81,11 @@ def network_params(req: NetworkIn) -> dict:
     """Weights and biases of a fully connected network, layer by layer.
 
     Each layer after the inputs has ``in * out`` weights and ``out`` biases
-    (``engine.shapes.dense_params``).
+    (``engine.ops.counts.dense_params``).
     """
     per_layer: list[dict[str, Any]] = []
     for i, (n_in, n_out) in enumerate(zip(req.layers, req.layers[1:], strict=False), start=1):
-        p = shapes.dense_params(n_in, n_out)
+        p = counts.dense_params(n_in, n_out)
         per_layer.append({
             "layer": i,
             "in_features": n_in,
@@ -143,8 +137,8 @@ def dense_head(req: DenseHeadIn) -> dict:
     each position of the column, the (channel, row, column) it came from.
     """
     h, w, c = req.height, req.width, req.channels
-    features = shapes.activation_count((c, h, w))
-    p = shapes.dense_params(features, req.outputs)
+    features = counts.activation_count((c, h, w))
+    p = counts.dense_params(features, req.outputs)
     eh, ew, ec = min(h, EXAMPLE_MAX[0]), min(w, EXAMPLE_MAX[1]), min(c, EXAMPLE_MAX[2])
     index = np.arange(ec * eh * ew).reshape(1, ec, eh, ew)
     column = engine.flatten(index)[0]
@@ -164,3 +158,23 @@ def dense_head(req: DenseHeadIn) -> dict:
         },
         "example": {"volume": [eh, ew, ec], "length": len(order), "order": order},
     }
+
+
+#: The course's pooling example: a 4x4 input pooled by a 2x2 window with stride 2.
+POOL_SHAPE = (1, 4, 4)
+POOL_DATA = [1, 1, 2, 4, 5, 6, 7, 8, 3, 2, 1, 0, 1, 2, 3, 4]
+POOL_K, POOL_S, POOL_P = 2, 2, 0
+POOL_LIMIT = 999  # the page's cells take values in [-limit, limit]
+
+
+@router.get("/pooling")
+def pooling_example() -> dict:
+    """The pooling lesson's example: its input (the course's values), window, stride and
+    padding, and the output's size (the page lays out one cell per window before the first
+    answer). The page pools it with ``POST /api/pool``, whose ``windows`` say which cells
+    each window covers."""
+    _, h, w = POOL_SHAPE
+    k, s, p = POOL_K, POOL_S, POOL_P
+    layer = explain_layer((h, w), (k, k), (s, s), (p, p, p, p), (1, 1), 1, 1, with_params=False)
+    return {"input": {"shape": list(POOL_SHAPE), "data": POOL_DATA}, "kernel_size": k,
+            "stride": s, "padding": p, "limit": POOL_LIMIT, "output_size": list(layer.output_size)}

@@ -1,36 +1,24 @@
-"""Trained models: their cards, and predictions on uploaded images."""
+"""Trained models: their cards, predictions on uploaded images, and your own models."""
 
 from __future__ import annotations
 
-import base64
 import time
-from typing import Annotated
+from typing import Annotated, Literal
 
-import numpy as np
-from fastapi import APIRouter, Depends, Query, Request, Response, UploadFile
+from fastapi import APIRouter, Form, Query, Request, Response, UploadFile
 
-from app.deps import HeavyDep
+from app.deps import HeavyDep, ModelDep, StoreDep
+from app.encode import tensor_json
 from app.errors import ApiError, error_responses
-from app.imaging import open_image, png_bytes, prepare
-from app.modelstore import Model, ModelStore, public_card
-from app.routers.images import UPLOAD_LIMIT, read_upload
-from app.tensors import tensor_json
+from app.services.model import Model, public_card
+from app.services.modelstore import ModelStore
+from app.services.onnx_checks import MAX_BYTES
+from app.services.predict import answer_json, decode_for, steps_json
+from app.services.store_models import client_id, new_handle
+from app.services.uploads import UPLOAD_BODY_LIMIT, read_upload
+from app.services.usermodels import BODY_LIMIT, MAX_LABELS_BYTES, build_user_model
 
-router = APIRouter(prefix="/api/models", tags=["models"], max_body_size=UPLOAD_LIMIT + 64 * 1024)
-
-
-def get_store(request: Request) -> ModelStore:
-    return request.app.state.models
-
-
-StoreDep = Annotated[ModelStore, Depends(get_store)]
-
-
-def get_model(name: str, store: StoreDep) -> Model:
-    return store.get(name)
-
-
-ModelDep = Annotated[Model, Depends(get_model)]
+router = APIRouter(prefix="/api/models", tags=["models"], max_body_size=UPLOAD_BODY_LIMIT)
 
 
 @router.get("")
@@ -65,53 +53,6 @@ def delete_model(name: str, store: StoreDep) -> Response:
     return Response(status_code=204)
 
 
-def data_url(arr: np.ndarray) -> str:
-    return "data:image/png;base64," + base64.b64encode(png_bytes(arr)).decode("ascii")
-
-
-def steps_json(prepared) -> list[dict]:
-    return [
-        {"name": name, "caption": caption, "image": data_url(np.clip(arr, 0, 255).astype(np.uint8))}
-        for name, caption, arr in prepared.steps
-    ]
-
-
-def decode_for(model: Model, file: UploadFile):
-    """Read, validate and preprocess an upload for ``model``; returns (prepared, info, ms)."""
-    t0 = time.perf_counter()
-    data = read_upload(file)
-    spec = model.input_spec
-    side = int(max(spec["shape"][-2:]))
-    im, fmt = open_image(data, draft_to=side if spec.get("channels") == "RGB" else 4 * side)
-    t1 = time.perf_counter()
-    prepared = prepare(im, spec)
-    t2 = time.perf_counter()
-    width, height = im.info.get("original_size", im.size)
-    info = {"width": width, "height": height, "format": fmt}
-    return prepared, info, {"decode": (t1 - t0) * 1e3, "preprocess": (t2 - t1) * 1e3}
-
-
-def answer_json(model: Model, probs: np.ndarray, prepared, info: dict) -> dict:
-    """The part of a prediction that predict and inspect share: label, probabilities, top-3."""
-    index = int(np.argmax(probs))
-    classes = model.classes
-    return {
-        "model": model.name,
-        "label": classes[index],
-        "index": index,
-        "classes": classes,
-        "probabilities": [float(p) for p in probs],
-        "top": top_k(probs, classes),
-        "original": info,
-        "notes": prepared.notes,
-    }
-
-
-def top_k(probs: np.ndarray, classes: list[str], k: int = 3) -> list[dict]:
-    order = np.argsort(-probs)[:k]
-    return [{"index": int(i), "label": classes[i], "probability": float(probs[i])} for i in order]
-
-
 @router.post("/{name}/predict", responses=error_responses(415))
 def predict(
     model: ModelDep,
@@ -133,3 +74,46 @@ def predict(
     timing["total"] = (time.perf_counter() - t0) * 1e3
     result["timing_ms"] = {k: round(v, 3) for k, v in timing.items()}
     return result
+
+
+Floats = Annotated[str | None, Form(max_length=200, description="comma-separated, one per channel")]
+
+
+@router.post("", status_code=201, max_body_size=BODY_LIMIT, form_limits={"max_files": 2},
+             responses=error_responses(429, 507))
+def upload_model(
+    request: Request,
+    response: Response,
+    store: StoreDep,
+    file: UploadFile,
+    _: HeavyDep,
+    labels: UploadFile | None = None,
+    mean: Floats = None,
+    std: Floats = None,
+    preprocess: Annotated[Literal["none", "digit"] | None, Form()] = None,
+) -> dict:
+    """Bring your own model: an ``.onnx`` file (at most 25 MB) in ``file``.
+
+    Optional: ``labels`` (a text file, one class name per line), ``mean`` and ``std``
+    (x = (pixel/255 - mean) / std per channel; default 0 and 1) and ``preprocess``
+    (``digit`` for MNIST-style digit preparation). The model is checked (see
+    app/services/onnx_checks.py and usermodels.py) and works like a shipped one. The
+    response is its card, whose ``name`` is the model's private handle (``user-`` and 22
+    random characters): only who holds it can use the model or ``DELETE`` it, and it is
+    never listed. Uploads count
+    against a cap per browser (a ``convlab_client`` cookie), per network address and for
+    the whole server (429 or 507 says which), and a model unused for a day is deleted
+    (app/services/store_models.py).
+    """
+    assert store.user is not None  # set by the lifespan
+    owner = client_id(request, response)
+    data = read_upload(file, MAX_BYTES)
+    raw_labels = None
+    if labels is not None:
+        labels.file.seek(0)
+        raw_labels = labels.file.read(MAX_LABELS_BYTES + 1)  # parse_labels refuses the excess
+    model = build_user_model(data, name=new_handle(), filename=file.filename,
+                             labels=raw_labels, mean=mean, std=std,
+                             preprocess=preprocess, threads=store.threads)
+    store.user.add(model, owner=owner, address=request.client.host if request.client else "")
+    return card_json(model, store)

@@ -8,9 +8,12 @@ from fastapi.templating import Jinja2Templates
 
 from app import __version__
 from app.config import TEMPLATES_DIR
+from engine import registry
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+# Menus and labels of activations render from the one table GET /api/registry serves.
+templates.env.globals["registry"] = registry.as_json()
 
 #: (path, template, navigation label, one-line summary for the home page)
 PAGES = [
@@ -27,6 +30,8 @@ PAGES = [
      "Upload or draw an image and see a trained network classify it, layer by layer."),
     ("/train", "train.html", "Train",
      "Gradient descent and backprop, live, on ConvLab's own engine."),
+    ("/learn", "learn.html", "Learn",
+     "Watch a CNN learn MNIST or CIFAR-10 live: filters, feature maps, mistakes; take the model home."),
 ]
 NAV = [(path, label) for path, _, label, _ in PAGES]
 

@@ -1,6 +1,6 @@
 """The playground's filter presets: classic kernels at any size the engine defines them.
 
-The kernels come from :mod:`engine.filters`; the page never types a weight in itself.
+The kernels come from :mod:`course.filters`; the page never types a weight in itself.
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from app.tensors import tensor_json
-from engine import filters
+from app.encode import tensor_json
+from course import filters
 
 router = APIRouter(prefix="/api/filters", tags=["playground"])
 

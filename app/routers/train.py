@@ -8,79 +8,24 @@ many short calls equal one long run).
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Annotated, Any, Literal
+from typing import Any
 
 import numpy as np
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.deps import HeavyDep
+from app.encode import f16_json
 from app.errors import ApiError
-from app.tensors import f16_json
-from engine import backprop_steps, nettrain, nettrain_compare
-from engine.datasets2d import EXTENT, Split, feature_columns, split_dataset
+from app.schemas.train import N_POINTS, BackpropIn, CompareIn, DataSpec, StepIn
+from course import backprop_steps, nettrain, nettrain_compare, nettrain_views
+from course.datasets2d import EXTENT, Split, feature_columns, split_dataset
 
 router = APIRouter(prefix="/api/train", tags=["train"])
 
-N_POINTS = 500
 SURFACE_RES = 40
 NODE_RES = 20
 #: f16 tops out at 65504; neuron outputs are clipped to this for the heat maps.
 F16_LIMIT = 60_000.0
-
-Feature = Literal["x1", "x2", "x1^2", "x2^2", "x1*x2", "sin(x1)", "sin(x2)"]
-Activation = Literal["tanh", "sigmoid", "relu", "linear"]
-Param = Annotated[float, Field(allow_inf_nan=False, ge=-nettrain.MAX_PARAM, le=nettrain.MAX_PARAM)]
-Seed = Annotated[int, Field(ge=0, le=999_999)]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-
-class DataSpec(Strict):
-    dataset: Literal["circle", "xor", "gaussians", "spiral"] = "circle"
-    noise: Annotated[int, Field(ge=0, le=50, description="percent, 0-50")] = 0
-    train_ratio: Annotated[int, Field(ge=10, le=90, description="percent of points for training")] = 50
-    seed: Seed = 1
-    features: Annotated[list[Feature], Field(min_length=1, max_length=7)] = ["x1", "x2"]
-
-    @model_validator(mode="after")
-    def _unique(self) -> DataSpec:
-        if len(set(self.features)) != len(self.features):
-            raise ValueError(f"each feature may be chosen once, got {self.features}")
-        return self
-
-
-class NetworkIn(Strict):
-    hidden: Annotated[list[Annotated[int, Field(ge=1, le=8)]], Field(max_length=6)] = [4, 2]
-    activation: Activation = "tanh"
-    weights: Annotated[
-        list[Annotated[list[Annotated[list[Param], Field(max_length=8)]], Field(max_length=8)]],
-        Field(max_length=7),
-    ] | None = Field(default=None, description="per layer (out, in); null: initialise from the data seed")
-    biases: Annotated[list[Annotated[list[Param], Field(max_length=8)]], Field(max_length=7)] | None = None
-
-
-class Hyper(Strict):
-    learning_rate: Annotated[float, Field(gt=0, le=10, allow_inf_nan=False)] = 0.03
-    batch_size: Annotated[int, Field(ge=1, le=100)] = 10
-    regularization: Literal["none", "l1", "l2"] = "none"
-    reg_rate: Annotated[float, Field(ge=0, le=10, allow_inf_nan=False)] = 0.0
-
-
-class StateIn(Strict):
-    epoch: Annotated[int, Field(ge=0, le=10_000_000)] = 0
-    cursor: Annotated[int, Field(ge=0, le=N_POINTS)] = 0
-    step: Annotated[int, Field(ge=0, le=1_000_000_000)] = 0
-
-
-class StepIn(Strict):
-    data: DataSpec = DataSpec()
-    network: NetworkIn = NetworkIn()
-    hyper: Hyper = Hyper()
-    steps: Annotated[int, Field(ge=0, le=50, description="0 evaluates without training")] = 1
-    state: StateIn = StateIn()
 
 
 def _split(spec: DataSpec) -> Split:
@@ -122,8 +67,8 @@ def _lists(arrays: list[np.ndarray] | None) -> list | None:
 
 
 def _grids(net: nettrain.Network, features: list[str]) -> dict:
-    nodes, _ = nettrain.node_grids(net, features, NODE_RES)
-    _, surface = nettrain.node_grids(net, features, SURFACE_RES)
+    nodes, _ = nettrain_views.node_grids(net, features, NODE_RES)
+    _, surface = nettrain_views.node_grids(net, features, SURFACE_RES)
     return {
         "surface": f16_json(surface),
         "nodes": f16_json(np.clip(np.nan_to_num(nodes), -F16_LIMIT, F16_LIMIT)),
@@ -200,31 +145,6 @@ def step(req: StepIn, _: HeavyDep) -> dict:
     }
 
 
-Small = Annotated[float, Field(allow_inf_nan=False, ge=-100, le=100)]
-
-
-class TinyParams(Strict):
-    """Defaults: Matt Mazur's worked example (his first output neuron)."""
-
-    w1: Small = 0.15
-    w2: Small = 0.20
-    w3: Small = 0.25
-    w4: Small = 0.30
-    w5: Small = 0.40
-    w6: Small = 0.45
-    b1: Small = 0.35
-    b2: Small = 0.35
-    b3: Small = 0.60
-
-
-class BackpropIn(Strict):
-    x1: Small = 0.05
-    x2: Small = 0.10
-    target: Annotated[float, Field(allow_inf_nan=False, ge=0, le=1)] = 0.01
-    params: TinyParams = TinyParams()
-    learning_rate: Annotated[float, Field(gt=0, le=10, allow_inf_nan=False)] = 0.5
-
-
 @router.post("/backprop")
 def backprop(req: BackpropIn) -> dict:
     """A 2-2-1 sigmoid network, squared error, one example: forward, chain rule, one update."""
@@ -251,15 +171,6 @@ def backprop(req: BackpropIn) -> dict:
         "new_nodes": r.new_nodes,
         "new_loss": r.new_loss,
     }
-
-
-class CompareIn(Strict):
-    kind: Literal["activation", "depth"] = "activation"
-    dataset: Literal["circle", "xor", "gaussians", "spiral"] = "circle"
-    noise: Annotated[int, Field(ge=0, le=50)] = 0
-    seed: Seed = 4
-    steps: Annotated[int, Field(ge=10, le=500)] = 300
-    learning_rate: Annotated[float, Field(ge=0.001, le=1, allow_inf_nan=False)] = 0.1
 
 
 COMPARE_BATCH = 10

@@ -2,10 +2,12 @@
 // sentence (`detail`) so pages can show it to the student as is.
 
 export class ApiError extends Error {
-  constructor(status, detail) {
+  /** `body`: the whole JSON error, for fields beside `detail` (e.g. an impossible layer's `formula`). */
+  constructor(status, detail, body = null) {
     super(detail);
     this.status = status;
     this.detail = detail;
+    this.body = body;
   }
 }
 
@@ -27,7 +29,7 @@ async function handle(response) {
     const detail = body && typeof body.detail === "string"
       ? body.detail
       : `The server answered ${response.status}.`;
-    throw new ApiError(response.status, detail);
+    throw new ApiError(response.status, detail, body);
   }
   return body;
 }

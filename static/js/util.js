@@ -1,5 +1,18 @@
 // Small DOM and number helpers shared by the pages.
 
+/** The element with this id. */
+export const $ = (id) => document.getElementById(id);
+
+const SVG = "http://www.w3.org/2000/svg";
+
+/** svgEl("rect", {x: 1, class: "cell"}, "optional text"): an SVG element. */
+export function svgEl(tag, attrs = {}, text) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
 /** el("div", {class: "x", onclick: fn}, child, "text") */
 export function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.tensors import tensor_json
-from engine import reference
+from app.encode import tensor_json
+from engine.ops import reference
 
 
 def t(a) -> dict:
@@ -114,6 +114,52 @@ def test_output_size_rejects(client, body, needle):
     r = client.post("/api/output-size", json=body)
     assert r.status_code == 422
     assert needle in r.json()["detail"]
+
+
+def test_output_size_says_where_the_windows_sit(client):
+    """What the calculator draws: window starts and tap offsets per axis, the dilated span,
+    the last cell reached, padded sizes (padded cells, as ``unread``)."""
+    r = client.post("/api/output-size", json={"input_size": [9, 7], "kernel_size": 3, "dilation": [2, 1],
+                                              "stride": [1, 3], "padding": [1, 0, 1, 0]}).json()
+    assert r["output_size"] == [7, 2] and r["axes"]["cap"] == 300
+    rows, cols = r["axes"]["rows"], r["axes"]["columns"]
+    assert rows == {"padded": 11, "span": 5, "starts": [0, 1, 2, 3, 4, 5, 6], "taps": [0, 2, 4],
+                    "last": 10, "overlap": 5, "capped": False}
+    assert cols == {"padded": 7, "span": 3, "starts": [0, 3], "taps": [0, 1, 2], "last": 5,
+                    "overlap": 1, "capped": False}
+    assert r["unread"]["columns"] == [6]
+
+
+def test_output_size_windows_are_capped_at_the_cells_drawn(client):
+    r = client.post("/api/output-size", json={"input_size": 100000, "kernel_size": 60000,
+                                              "padding": 10000}).json()
+    ax = r["axes"]["rows"]
+    assert ax["capped"] and len(ax["starts"]) == len(ax["taps"]) == 300
+    assert (ax["span"], ax["last"], ax["padded"]) == (60000, 119999, 120000)
+
+
+@pytest.mark.parametrize(("route", "body", "formula"), [
+    ("/api/output-size", {"input_size": 6, "kernel_size": 7}, "(6 - 7 + 2*0)/1 + 1 = 0"),
+    ("/api/output-size", {"input_size": [6, 9], "kernel_size": 9, "stride": 2, "padding": 1},
+     "rows: (6 - 9 + 2*1)/2 + 1 = 0.50"),
+    ("/api/conv", {"input": {"shape": [1, 6, 6], "data": [0.0] * 36},
+                   "weights": {"shape": [1, 1, 7, 7], "data": [0.0] * 49}}, "(6 - 7 + 2*0)/1 + 1 = 0"),
+])
+def test_an_impossible_layer_is_refused_with_its_formula(client, route, body, formula):
+    """The 422's ``detail`` says why in a sentence; ``formula`` is the output-size sum."""
+    r = client.post(route, json=body)
+    assert r.status_code == 422
+    out = r.json()
+    assert "larger than the padded input" in out["detail"] and out["formula"] == formula
+
+
+def test_other_refusals_carry_no_formula(client):
+    out = client.post("/api/output-size", json={"input_size": 100000, "kernel_size": 101,
+                                                "dilation": 1000}).json()
+    assert "at most 100,000" in out["detail"] and "formula" not in out
+    pool = client.post("/api/pool", json={"input": t(np.zeros((1, 4, 4))), "kernel_size": 2,
+                                          "padding": 2})
+    assert pool.status_code == 422 and "at most half" in pool.json()["detail"]
 
 
 def test_conv_matches_reference_and_traces(client):

@@ -631,11 +631,13 @@ def test_memory_does_not_grow_across_1000_requests(hc):
     assert hc.get("/api/health").status_code == 200
 
 
-def test_trace_refuses_huge_input_values(client):
-    """Values that would overflow float32 in the network are refused, not answered with null."""
+def test_trace_takes_no_input_only_a_run_id(client):
+    """The input does not travel back (a 4 MB body once); a forged or unknown run id is 410."""
     body = {"layer": "x", "channel": 0, "row": 0, "col": 0,
             "input": {"shape": [1, 1, 28, 28], "data": [1e300] * 784}}
     r = client.post("/api/models/lenet5/trace", json=body)
-    assert r.status_code == 422
-    assert r.json()["detail"]
+    assert r.status_code == 422 and "input" in r.json()["detail"]
+    body = {"layer": "x", "channel": 0, "row": 0, "col": 0, "run": "A" * 22}
+    r = client.post("/api/models/lenet5/trace", json=body)
+    assert r.status_code in (404, 410) and r.json()["detail"]
     assert client.get("/api/health").status_code == 200

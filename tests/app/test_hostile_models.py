@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app.usermodels import MAX_VALUES
+from app.services.usermodels import MAX_VALUES
 from tests.app import costly_models as C
 from tests.app.hostile_kit import encode
 from tests.serverkit import LiveServer
@@ -104,7 +104,7 @@ def test_costly_uploads_are_refused_before_decoding(server, client, build, needl
 
 def test_unused_weights_refused_and_held_bytes_counted():
     from app.errors import ApiError
-    from app.usermodels import build_user_model
+    from app.services.usermodels import build_user_model
     from tests.app.modelkit import tiny_cnn
 
     def build(data):
@@ -131,7 +131,7 @@ def test_four_inspects_of_the_largest_model_fit_the_budget(server, client):
 
 
 def test_denormals_are_flushed_in_both_runtimes(server, client):
-    from app.modelstore import make_session
+    from app.services.model import make_session
     from engine.graph import load_graph, run
 
     data = C.denormal_matmuls()
@@ -153,8 +153,8 @@ def test_denormals_are_flushed_in_both_runtimes(server, client):
 
 def test_trace_through_600_relus(server, client):
     name = uploaded(client, C.relu_chain(600))
-    x = send(client, name).json()["input"]
-    body = {"layer": "relu599", "channel": 0, "row": 3, "col": 5, "input": x}
+    run = send(client, name).json()["run"]
+    body = {"layer": "relu599", "channel": 0, "row": 3, "col": 5, "run": run}
 
     def check(r):
         assert r.status_code == 200, r.text[:300]  # was 500 (RecursionError)

@@ -8,7 +8,6 @@ columns with NaN and watching which outputs turn NaN.
 from __future__ import annotations
 
 import io
-import json
 import math
 
 import numpy as np
@@ -19,10 +18,10 @@ from fastapi.testclient import TestClient
 from PIL import Image, ImageDraw
 
 from app.config import Settings
-from app.inspection import MAX_LAYER_VALUES, MAX_TOTAL_VALUES
+from app.encode import decode_f16
 from app.main import create_app
-from app.samples import generated
-from app.tensors import decode_f16
+from app.services.layers import MAX_LAYER_VALUES, MAX_TOTAL_VALUES
+from app.services.samples import generated
 from engine.graph import load_graph, run
 from tests.app.modelkit import tiny_cnn, write_model
 from tests.app.netkit import Builder, cifar_like, lenet5, mixed, squeeze_excite
@@ -208,7 +207,7 @@ def test_inspect_errors(mclient):
 
 def post_trace(mclient, name, body, layer, channel, row=0, col=0):
     return mclient.post(f"/api/models/{name}/trace", json={
-        "layer": layer, "channel": channel, "row": row, "col": col, "input": body["input"]})
+        "layer": layer, "channel": channel, "row": row, "col": col, "run": body["run"]})
 
 
 def layer_value(body, name, layer, channel, row=0, col=0):
@@ -351,20 +350,19 @@ def test_activation_traces_show_their_source(mclient, inspected):
 ])
 def test_trace_422(mclient, inspected, patch, needle):
     body, _ = inspected["tiny-digits"]
-    req = {"layer": "conv1", "channel": 0, "row": 0, "col": 0, "input": body["input"], **patch}
+    req = {"layer": "conv1", "channel": 0, "row": 0, "col": 0, "run": body["run"], **patch}
     r = mclient.post("/api/models/tiny-digits/trace", json=req)
     assert r.status_code == 422, r.text
     assert needle in r.json()["detail"]
 
 
-def test_trace_input_validation(mclient, inspected):
+def test_trace_request_validation(mclient, inspected):
     body, _ = inspected["tiny-digits"]
-    good = {"layer": "conv1", "channel": 0, "row": 0, "col": 0, "input": body["input"]}
-    rgb = inspected["mixed"][0]["input"]
+    good = {"layer": "conv1", "channel": 0, "row": 0, "col": 0, "run": body["run"]}
     cases = [
-        ({**good, "input": rgb}, "input shape [1, 1, 28, 28]"),
-        ({**good, "input": {"shape": [1, 1, 300, 300], "data": [0.0] * 10}}, "input.shape"),
-        ({**good, "input": {"shape": [1, 28, 28], "data": [0.0] * 5}}, "needs 784 values"),
+        ({**good, "input": body["input"]}, "input: Extra"),  # the input no longer travels back
+        ({**good, "run": "not/an id"}, "run"),
+        ({**good, "run": "x" * 65}, "run"),
         ({**good, "extra": 1}, "extra"),
         ({**good, "channel": -1}, "channel"),
         ({**good, "channel": "0"}, "channel"),
@@ -373,25 +371,32 @@ def test_trace_input_validation(mclient, inspected):
         r = mclient.post("/api/models/tiny-digits/trace", json=req)
         assert r.status_code == 422, (req.keys(), r.text)
         assert needle in r.json()["detail"], r.json()["detail"]
-    text = json.dumps(good).replace(str(body["input"]["data"][0]), "NaN", 1)
-    r = mclient.post("/api/models/tiny-digits/trace", content=text, headers={"content-type": "application/json"})
-    assert r.status_code == 422
-    ok = mclient.post("/api/models/tiny-digits/trace", json={**good, "input": {
-        "shape": [1, 28, 28], "data": body["input"]["data"]}})  # (C, H, W) works too
-    assert ok.status_code == 200
+    assert mclient.post("/api/models/tiny-digits/trace", json=good).status_code == 200
 
 
-def test_trace_of_new_input_runs_the_engine(mclient, inspected):
-    """A trace for an input never inspected is computed, not looked up."""
+def test_a_run_id_names_one_run_of_one_model(mclient, inspected):
+    """Unknown ids, and one model's run asked of another model, answer 410: inspect again."""
     body, _ = inspected["tiny-digits"]
-    x = np.zeros((1, 1, 28, 28), np.float32)
-    x[0, 0, 3:6, 3:6] = 1.0
-    r = mclient.post("/api/models/tiny-digits/trace", json={
-        "layer": "conv1", "channel": 0, "row": 3, "col": 3,
-        "input": {"shape": [1, 1, 28, 28], "data": x.ravel().tolist()}}).json()
-    graph = load_graph(MODELS["tiny-digits"][0])
-    assert r["value"] == pytest.approx(float(run(graph, x)["conv"][0, 0, 3, 3]), abs=1e-6)
-    assert np.asarray(r["channels"][0]["patch"]).sum() == pytest.approx(9.0)
+    good = {"layer": "conv1", "channel": 0, "row": 0, "col": 0, "run": body["run"]}
+    assert len(body["run"]) >= 22 and body["run"] != inspected["mixed"][0]["run"]
+    for name, req in (("tiny-digits", {**good, "run": "A" * 22}), ("mixed", good)):
+        r = mclient.post(f"/api/models/{name}/trace", json=req)
+        assert r.status_code == 410, r.text
+        assert "inspect" in r.json()["detail"] and "again" in r.json()["detail"]
+
+
+def test_a_run_whose_tensors_were_dropped_is_run_again_from_its_input(mclient, inspected):
+    """More runs than the cache keeps: the first one's tensors are gone, its input is not."""
+    body, _ = inspected["tiny-digits"]
+    runs = mclient.app.state.runs
+    first = post_trace(mclient, "tiny-digits", body, "conv1", 1, 5, 7).json()
+    for _ in range(runs.max_runs + 1):
+        r = mclient.post("/api/models/tiny-digits/inspect", files={"file": ("x.png", IMAGES["L"], "image/png")})
+        assert r.status_code == 200
+    assert body["run"] not in runs._runs and body["run"] in runs._inputs
+    again = post_trace(mclient, "tiny-digits", body, "conv1", 1, 5, 7).json()
+    assert again == first
+    assert again["value"] == pytest.approx(layer_value(body, "tiny-digits", "conv1", 1, 5, 7), abs=1e-6)
 
 
 def test_gelu_spelled_out_with_constant_nodes_is_one_layer(mclient, inspected):
@@ -460,7 +465,7 @@ def test_after_a_squeeze_and_excitation_gate_every_pixel_counts(mclient, inspect
 
 
 def test_feature_maps_beyond_float16_are_clipped_and_counted_not_infinite():
-    from app.tensors import f16_json
+    from app.encode import f16_json
 
     payload = f16_json(np.array([[70000.0, 1.0], [-1e9, 0.5]], np.float32))
     values = decode_f16(payload)

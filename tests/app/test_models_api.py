@@ -164,7 +164,7 @@ def test_cards_json_roundtrip(models_dir):
 
 def test_an_input_onnxruntime_refuses_is_a_422_not_a_500(tmp_path):
     from app.errors import ApiError
-    from app.modelstore import ModelStore
+    from app.services.modelstore import ModelStore
 
     write_model(tmp_path, "tiny", tiny_cnn())
     store = ModelStore(threads=1)

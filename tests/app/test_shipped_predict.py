@@ -15,7 +15,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from app.config import MODELS_DIR
-from app.imaging import prepare_mnist
+from app.services.preprocess import prepare_mnist
 
 pytestmark = pytest.mark.skipif(
     not (MODELS_DIR / "mnist-cnn.onnx").exists(), reason="models/mnist-cnn.onnx is not there"

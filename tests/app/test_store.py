@@ -1,4 +1,4 @@
-"""The shared store (app/store.py): the same tests for the embedded SQLite store and for
+"""The shared store (app/services/store.py): the same tests for the embedded SQLite store and for
 Redis (a real redis-server), with a clock the tests move."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from app.store import Limits, SQLiteStore, StoreFull, runtime_dir
+from app.services.store import Limits, SQLiteStore, StoreFull, runtime_dir
 from tests.app.storekit import redis_server
 
 LIMITS = Limits(idle_s=100, total_bytes=1000, owner_bytes=400, owner_items=3, address_bytes=600)
@@ -37,7 +37,7 @@ def store(request, tmp_path):
     else:
         import redis
 
-        from app.store_redis import RedisStore
+        from app.services.store_redis import RedisStore
 
         client = redis.Redis.from_url(request.getfixturevalue("redis_url"))
         client.flushdb()

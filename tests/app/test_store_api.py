@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 
 from app.config import Settings
 from app.main import create_app
-from app.store import Limits
-from app.store_models import CACHE_ITEMS, HANDLE, new_handle
+from app.services.store import Limits
+from app.services.store_models import CACHE_ITEMS, HANDLE, new_handle
 from tests.app.modelkit import tiny_cnn, write_model
 from tests.app.storekit import redis_server
 from tests.app.test_user_models import dense_model, png, upload
@@ -159,7 +159,7 @@ def test_bytes_changed_in_redis_are_checked_again(tmp_path_factory):
     check again, so bytes swapped for a cost bomb there are refused, not run."""
     import redis
 
-    from app.store_redis import PREFIX
+    from app.services.store_redis import PREFIX
     from tests.app.test_user_models import pooling_bomb_model
 
     with redis_server() as url, TestClient(make_app(tmp_path_factory, store_url=url)) as alice:

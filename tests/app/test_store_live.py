@@ -56,7 +56,7 @@ def test_upload_on_one_server_use_on_the_other(two_servers):
         i = httpx.post(f"{b.url}/api/models/{handle}/inspect",
                        files={"file": ("r.png", RED, "image/png")}, timeout=30)
         t = httpx.post(f"{b.url}/api/models/{handle}/trace", timeout=30, json={
-            "layer": "conv1", "channel": 1, "row": 3, "col": 4, "input": i.json()["input"]})
+            "layer": "conv1", "channel": 1, "row": 3, "col": 4, "run": i.json()["run"]})
     assert p.status_code == 200 and i.status_code == 200 and t.status_code == 200, t.text
     assert p.json()["label"] == i.json()["label"]
     assert t.json()["result"] == pytest.approx(t.json()["value"], abs=1e-5)

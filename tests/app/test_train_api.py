@@ -7,7 +7,7 @@ import copy
 import numpy as np
 import pytest
 
-from app.tensors import decode_f16
+from app.encode import decode_f16
 
 
 def step(client, **body):

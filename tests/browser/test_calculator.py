@@ -55,6 +55,8 @@ def test_course_examples_one_click(page, live_server, console_errors, shot):
     # An impossible layer: the server's sentence is shown (the browser logs the 422 itself).
     page.fill("#in-f", "300")
     expect(page.locator("#layer-error")).to_contain_text("larger than the padded input")
+    expect(page.locator("#layer-error .formula")).to_have_text("(227 - 300 + 2*0)/4 + 1 = -17.25")
+    shot("calculator-impossible-desktop")
     assert [e for e in console_errors if "status of 422" not in e] == []
 
 
@@ -163,6 +165,14 @@ def test_a_stride_larger_than_the_window_marks_the_rows_it_skips(page, live_serv
     assert page.locator("#grid-svg rect.cell.missed").count() == 7 * 7 - 4 * 4
     assert page.locator("#strip-svg rect.cell.missed").count() == 3
     shot("calculator-stride-skips-desktop")
+    # Dilation 2: each window reads every second cell; the taps drawn are the API's.
+    page.goto(live_server + "/calculator?h=9&w=9&c=1&k=1&f=3&s=1&p=0&d=2")
+    expect(page.locator("#out-size")).to_have_text("5x5")
+    assert page.locator("#grid-svg rect.tap").count() == 9
+    assert page.locator("#strip-svg rect.bar").count() == 5
+    assert page.locator("#strip-svg rect.tick").count() == 5 * 3
+    expect(page.locator("#strip-label")).to_contain_text("the window (5 cells wide, stride 1)")
+    shot("calculator-dilated-desktop")
     assert console_errors == []
 
 

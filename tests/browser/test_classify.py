@@ -321,19 +321,23 @@ def test_the_last_sample_clicked_wins_even_when_an_earlier_one_arrives_later(pag
         labels[name] = api(site.base, f"/api/models/{site.grey}/inspect", {"file": ("s.png", png, "image/png")})["label"]
     a, b = next((x, y) for x in labels for y in labels if labels[x] != labels[y])
     held = []
-    page.route(f"**/api/samples/{a}/image.png?size=112", lambda route: held.append(route))
-    page.locator(f'#pane-samples .sample[data-sample="{a}"]').click()
-    page.wait_for_function("() => true")  # let the browser send A's request
-    with page.expect_response(lambda r: r.url.endswith("/inspect")):
-        page.locator(f'#pane-samples .sample[data-sample="{b}"]').click()
-    page.wait_for_function("(l) => document.querySelector('#verdict-label').textContent === l", arg=labels[b])
+    a_url = f"/api/samples/{a}/image.png?size=112"
+    page.route(f"**{a_url}", lambda route: held.append(route))
+    with page.expect_request(lambda r: r.url.endswith(a_url)):  # A's image is on its way
+        page.locator(f'#pane-samples .sample[data-sample="{a}"]').click()
     inspects = []
     page.on("request", lambda r: inspects.append(r.url) if r.url.endswith("/inspect") else None)
+    # The signal that A can never land: clicking B cancels A's request (it fails, aborted),
+    # so no answer to it can reach the page, however late the server sends one.
+    with page.expect_event("requestfailed", lambda r: r.url.endswith(a_url), timeout=10_000) as gone, \
+            page.expect_response(lambda r: r.url.endswith("/inspect")):
+        page.locator(f'#pane-samples .sample[data-sample="{b}"]').click()
+    assert "ABORTED" in (gone.value.failure or "").upper(), gone.value.failure
+    page.wait_for_function("(l) => document.querySelector('#verdict-label').textContent === l", arg=labels[b])
     for route in held:
-        with contextlib.suppress(PlaywrightError):  # the page already aborted it: the point
+        with contextlib.suppress(PlaywrightError):  # the page already aborted it
             route.continue_()
-    page.wait_for_timeout(800)
-    assert inspects == [], "the late sample image started another classification"
+    assert len(inspects) == 1, f"one classification (B's), not {inspects}"
     assert page.locator("#verdict-label").inner_text() == labels[b]
     assert page.locator(f'#pane-samples .sample[data-sample="{b}"]').get_attribute("aria-pressed") == "true"
     assert page.evaluate("document.body.classList.contains('cls-busy')") is False
@@ -351,14 +355,50 @@ def test_a_trace_still_on_its_way_never_lands_under_another_map(page, site, cons
     size = page.locator("#detail-map").bounding_box()
     page.locator("#detail-map").click(position={"x": size["width"] / 2, "y": size["height"] / 2})
     page.wait_for_function("() => document.querySelector('#trace').textContent.includes('asking the engine')")
-    col.locator(".thumb").nth(1).click()  # another map while map 0's trace is held back
+    assert len(held) == 1
+    # The signal that map 0's trace can never land: choosing map 1 cancels its request
+    # (it fails, aborted), so no answer to it can reach the page.
+    with page.expect_event("requestfailed", lambda r: r.url.endswith("/trace"), timeout=10_000) as gone:
+        col.locator(".thumb").nth(1).click()  # another map while map 0's trace is held back
+    assert "ABORTED" in (gone.value.failure or "").upper(), gone.value.failure
     assert f"{conv['name']}: map 1" in page.locator("#detail-title").inner_text()
     for route in held:
-        with contextlib.suppress(PlaywrightError):  # aborted by the page: the point
+        with contextlib.suppress(PlaywrightError):  # already aborted by the page
             route.continue_()
     page.unroute("**/trace")
-    page.wait_for_timeout(800)
     assert "Click a pixel of the map" in page.locator("#trace").inner_text()
     assert page.locator("#trace .equation").count() == 0
     assert page.locator("#detail-field").is_hidden()
     assert console_errors == []
+
+
+def test_a_trace_sends_the_run_id_and_a_dropped_run_is_inspected_again(page, site, console_errors):
+    """The trace asks by the run id /inspect answered (the input never travels back); when
+    the server no longer keeps the run (410) the page inspects the same image again and
+    asks once more, so the student still sees the arithmetic."""
+    body = open_page(page, site, site.grey)
+    conv = next(la for la in body["layers"] if la["op_type"] == "Conv")
+    page.locator(f'#layers .layer-col[data-layer="{conv["name"]}"] .thumb').nth(0).click()
+    page.wait_for_selector("#detail:not([hidden])")
+    sent, gone = [], {"status": 410, "content_type": "application/json",
+                      "body": json.dumps({"detail": "This run is no longer kept: inspect again."})}
+
+    def first_is_gone(route):
+        sent.append(json.loads(route.request.post_data))
+        if len(sent) == 1:
+            route.fulfill(**gone)
+        else:
+            route.continue_()
+
+    page.route("**/trace", first_is_gone)
+    size = page.locator("#detail-map").bounding_box()
+    with page.expect_response(lambda r: r.url.endswith("/inspect")) as again:
+        page.locator("#detail-map").click(position={"x": size["width"] / 2, "y": size["height"] / 2})
+    page.wait_for_selector("#trace .equation")
+    page.unroute("**/trace")
+    fresh = again.value.json()["run"]
+    assert [s["run"] for s in sent] == [body["run"], fresh] and fresh != body["run"]
+    assert all("input" not in s for s in sent)
+    assert page.locator("#trace .m-grid").count() >= 3
+    assert page.locator("#trace .error").count() == 0
+    assert [e for e in console_errors if "410" not in e] == []

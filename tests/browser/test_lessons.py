@@ -95,7 +95,7 @@ def test_pooling_window_by_window(page, live_server, console_errors, shot):
 
     # Average pooling: the same windows, averaged.
     page.click("#pool-avg")
-    page.wait_for_function("() => document.querySelector('#pool-output .cell').textContent === '3.25'")
+    page.wait_for_function("() => document.querySelector('#pool-output .cell')?.textContent === '3.25'")
     assert _outputs(page) == ["3.25", "5.25", "2", "2"]
     assert page.locator("#pool-input .cell.winner").count() == 0
     shot("lessons-pool-avg")
@@ -107,7 +107,7 @@ def test_pooling_window_by_window(page, live_server, console_errors, shot):
     data = [9, 1, 2, 4, 5, 6, 7, 8, 3, 2, 1, 0, 1, 2, 3, 4]
     api = _api(page, live_server, "/api/pool",
                {"input": {"shape": [1, 4, 4], "data": data}, "mode": "avg"})
-    page.wait_for_function("() => document.querySelector('#pool-output .cell').textContent !== '3.25'")
+    page.wait_for_function("() => document.querySelector('#pool-output .cell')?.textContent !== '3.25'")
     assert [_num(t) for t in _outputs(page)] == pytest.approx(api["output"]["data"])
     assert _num(_outputs(page)[0]) == 5.25
 
@@ -121,7 +121,7 @@ def test_pooling_window_by_window(page, live_server, console_errors, shot):
     first.press("Tab")
     page.wait_for_function("() => document.querySelector('#pool-error').hidden")
     page.reload()
-    page.wait_for_function("() => document.querySelector('#pool-output .cell').textContent === '5.25'")
+    page.wait_for_function("() => document.querySelector('#pool-output .cell')?.textContent === '5.25'")
     assert page.locator("#pool-input .cell").first.input_value() == "9"
     assert page.get_attribute("#pool-avg", "aria-pressed") == "true"
     assert console_errors == []
@@ -172,7 +172,10 @@ def test_activation_plots_and_saturating_neuron(page, live_server, console_error
     page.locator("#plot-sigmoid").scroll_into_view_if_needed()
     box = page.locator("#plot-sigmoid .hit").bounding_box()
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-    assert "σ′(x) = 0.25" in page.inner_text("#plot-sigmoid .readout")
+    # Labelled as the registry writes the function: its symbol (σ) if it has one, else its title.
+    sigmoid = next(a for a in page.request.get(live_server + "/api/registry").json()["activations"]
+                   if a["name"] == "sigmoid")
+    assert f"{sigmoid.get('symbol') or sigmoid['title']}′(x) = 0.25" in page.inner_text("#plot-sigmoid .readout")
 
     # The same feature map before and after each activation.
     page.wait_for_function("() => document.querySelector('#am-tanh-range').textContent.length > 0")

@@ -78,6 +78,10 @@ def test_your_models_are_kept_in_this_browser_and_deleted(page, base, console_er
     shot("user-models-390")
 
     page.select_option("#model-select", handle)
+    # Its predict and inspect finish first: a request still in flight when the model is
+    # deleted rightly gets a 404, which the browser logs (seen on a loaded machine).
+    wait_for_verdict(page)
+    page.wait_for_load_state("networkidle")
     with page.expect_response(lambda r: r.request.method == "DELETE") as gone:
         page.get_by_role("button", name="Delete Your model: my-net.onnx").click()
     assert gone.value.status == 204

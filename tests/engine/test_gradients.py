@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import engine
+from engine import registry
 from tests.engine.gradcheck import numeric_gradient
 
 
@@ -27,9 +28,9 @@ def check(forward, backward, arrays, seed=0):
     dout = np.random.default_rng(seed).standard_normal(out.shape)
     grads = backward(dout, cache)
     grads = grads if isinstance(grads, tuple) else (grads,)
-    for array, grad in zip(arrays, grads, strict=False):
+    for array, grad in zip(arrays, grads, strict=True):  # one gradient per input, no fewer
         numeric = numeric_gradient(lambda: float(np.sum(forward(*arrays)[0] * dout)), array)
-        assert grad.shape == array.shape
+        assert grad is not None and grad.shape == array.shape
         assert_close(grad, numeric)
 
 
@@ -133,6 +134,18 @@ def test_activation_backward(forward, backward):
     check(forward, backward, [_away_from_zero((3, 4, 5), 6)])
 
 
+@pytest.mark.parametrize("name", list(registry.ACTIVATIONS))
+def test_every_registered_activation_has_the_right_gradient(name):
+    """A new entry in engine/registry.py is gradient-checked with no test of its own."""
+    a = registry.ACTIVATIONS[name]
+    check(a.forward, a.backward, [_away_from_zero((3, 4, 5), 7)])
+
+
+def test_swish_alpha_backward():
+    check(lambda x: engine.swish_forward(x, 1.7), engine.swish_backward,
+          [_away_from_zero((3, 4, 5), 8)])
+
+
 def test_gelu_backward_over_a_wide_range():
     x = np.linspace(-7.0, 7.0, 141).reshape(3, 47)
     check(engine.gelu_forward, engine.gelu_backward, [x])
@@ -142,11 +155,24 @@ def test_gelu_backward_over_a_wide_range():
 def test_dense_backward(bias):
     rng = np.random.default_rng(7)
     x, w, b = rng.standard_normal((4, 6)), rng.standard_normal((3, 6)), rng.standard_normal(3)
-    arrays = [x, w, b] if bias else [x, w]
-    check(engine.dense_forward, engine.dense_backward, arrays)
-    if not bias:
+    if bias:
+        check(engine.dense_forward, engine.dense_backward, [x, w, b])
+    else:  # (dx, dw, None): no bias, no db; the two gradients there are are checked
         _, cache = engine.dense_forward(x, w)
         assert engine.dense_backward(np.ones((4, 3)), cache)[2] is None
+        check(engine.dense_forward, lambda dout, cache: engine.dense_backward(dout, cache)[:2],
+              [x, w])
+
+
+def test_check_notices_a_backward_that_forgets_a_gradient():
+    rng = np.random.default_rng(10)
+    x, w, b = rng.standard_normal((2, 3)), rng.standard_normal((4, 3)), rng.standard_normal(4)
+    forgetful = lambda dout, cache: engine.dense_backward(dout, cache)[:2]  # noqa: E731  no db
+    with pytest.raises(ValueError, match="zip"):
+        check(engine.dense_forward, forgetful, [x, w, b])
+    absent = lambda dout, cache: (*engine.dense_backward(dout, cache)[:2], None)  # noqa: E731
+    with pytest.raises(AssertionError):
+        check(engine.dense_forward, absent, [x, w, b])
 
 
 @pytest.mark.parametrize(("shape", "axis"), [((4, 5), -1), ((2, 3, 4), 1), ((3, 4), 0)])

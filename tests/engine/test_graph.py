@@ -9,6 +9,7 @@ external data (never opened), cycles, undefined tensors, malformed bytes, limits
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -32,6 +33,7 @@ from engine.graph import (
     node_params,
     run,
 )
+from engine.registry import ACTIVATIONS
 
 TOL = 1e-4
 MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
@@ -88,9 +90,17 @@ def ort_all(model, feeds) -> dict[str, np.ndarray]:
 
 def check(model, feeds, tol=TOL, shape_inference=True):
     """Run ``model`` through the engine; compare every tensor with onnxruntime and shapes
-    with ONNX shape inference. Returns the engine's tensors."""
+    with ONNX shape inference. Returns the engine's tensors.
+
+    The graph runs twice: the first run compiles its plan and checks each op's input
+    shapes; the second runs the plan with the geometry each op remembered for them.
+    Both are compared with onnxruntime."""
     graph = load_graph(model.SerializeToString())
+    first = run(graph, feeds)
     ours = run(graph, feeds)
+    assert list(ours) == list(first)
+    for name, value in first.items():
+        np.testing.assert_allclose(ours[name], value, rtol=1e-6, atol=1e-6, err_msg=name)
     theirs = ort_all(model, feeds)
     shapes = (
         inferred_shapes(model)[0] if shape_inference else {k: v.shape for k, v in theirs.items()}
@@ -150,6 +160,81 @@ def test_conv(c, k, kernel, attrs, bias):
     if bias:
         inits["b"] = rand(k, seed=3)
     check_one("Conv", {"x": rand(2, c, 9, 8, seed=1)}, inits, **attrs)
+
+
+@pytest.mark.parametrize("n", [1, 3])
+@pytest.mark.parametrize(
+    "attrs", [{}, {"pads": [1, 2, 0, 1], "strides": [2, 1]}, {"group": 2, "dilations": [1, 2]}]
+)
+def test_conv_weights_fed_and_batch_one(n, attrs):
+    """Weights and bias as graph inputs (nothing known ahead), batch 1 and 3."""
+    group = attrs.get("group", 1)
+    feeds = {"x": rand(n, 4, 7, 9, seed=40), "w": rand(6, 4 // group, 3, 2, seed=41),
+             "b": rand(6, seed=42)}
+    check_one("Conv", feeds, **attrs)
+
+
+def test_gemm_weights_fed():
+    check_one("Gemm", {"A": rand(1, 5, seed=43), "B": rand(4, 5, seed=44), "C": rand(4, seed=45)},
+              transB=1, alpha=0.5)
+
+
+@pytest.mark.parametrize("op_type", ["Conv", "MaxPool", "Gemm"])
+def test_new_input_shapes_after_the_first_run(op_type):
+    """Ops remember geometry per input shape: a graph fed several batch sizes and sizes,
+    in any order, gives what a fresh graph gives for each."""
+    if op_type == "Gemm":
+        nodes, inits = [node("Gemm", ["x", "w"], transB=1)], {"w": rand(3, 6, seed=46)}
+        shapes = [(1, 6), (4, 6), (1, 6), (2, 6)]
+    else:
+        attrs = {"kernel_shape": [3, 3], "strides": [2, 2]}
+        inputs = ["x", "w"] if op_type == "Conv" else ["x"]
+        nodes = [node(op_type, inputs, pads=[1, 1, 1, 1], **attrs)] if op_type == "Conv" else [
+            node(op_type, inputs, **attrs)]
+        inits = {"w": rand(2, 3, 3, 3, seed=47)} if op_type == "Conv" else {}
+        shapes = [(1, 3, 9, 9), (2, 3, 9, 9), (1, 3, 12, 7), (1, 3, 9, 9)]
+    model = make_model(nodes, {"x": ["N", *(["C", "H", "W"] if op_type != "Gemm" else ["K"])]},
+                       ["y"], inits)
+    graph = load_graph(model.SerializeToString())
+    for i, shape in enumerate(shapes):
+        x = rand(*shape, seed=48 + i)
+        expected = run(load_graph(model.SerializeToString()), x)["y"]
+        np.testing.assert_allclose(run(graph, x)["y"], expected, rtol=1e-6, atol=1e-6)
+
+
+def test_denormals_are_flushed_in_every_layer_of_every_run():
+    """A layer whose products underflow (1e-20 * 1e-20) gives 0, not a denormal, on the
+    first and on later runs; so does every layer after it, and the input itself."""
+    tiny = np.float32(1e-20)
+    model = make_model(
+        [node("Conv", ["x", "w", "b"], ["c"]), node("Relu", ["c"], ["r"]),
+         node("MaxPool", ["r"], ["p"], kernel_shape=[2, 2]), node("Flatten", ["p"], ["f"]),
+         node("Gemm", ["f", "g"], ["y"], transB=1)],
+        {"x": (1, 2, 5, 5)}, ["y"],
+        {"w": np.full((3, 2, 2, 2), tiny), "b": np.zeros(3, np.float32),
+         "g": np.full((2, 27), tiny)},
+    )
+    graph = load_graph(model.SerializeToString())
+    x = np.full((1, 2, 5, 5), tiny)
+    x[0, 0, 0, 0] = np.float32(1e-39)  # a denormal input
+    for _ in range(2):
+        out = run(graph, x)
+        for name, value in out.items():
+            mag = np.abs(value)
+            assert not np.any((mag > 0) & (mag < np.finfo(np.float32).tiny)), name
+        assert np.all(out["c"] == 0) and np.all(out["y"] == 0)
+
+
+def test_the_plan_is_compiled_once_per_graph():
+    graph = load_graph(small_cnn())
+    x = rand(2, 3, 10, 9, seed=49)
+    run(graph, x)
+    plan = graph._plan
+    run(graph, x, keep=False)
+    assert graph._plan is plan
+    copy = dataclasses.replace(graph)
+    assert copy._plan is None
+    np.testing.assert_array_equal(run(copy, x)["probs"], run(graph, x)["probs"])
 
 
 @pytest.mark.parametrize(
@@ -552,6 +637,15 @@ def test_gelu_erf_head_opset20():
     assert np.abs(ours["diff"]).max() < 1e-5
 
 
+@pytest.mark.parametrize("entry", [a for a in ACTIVATIONS.values() if a.onnx_op],
+                         ids=lambda a: a.name)
+def test_every_registered_activation_matches_onnxruntime(entry):
+    """The graph runner takes its activation ops from engine/registry.py."""
+    opset = max(20, entry.onnx_since)
+    x = rand(2, 3, 5, 5, seed=41) * 3
+    check_one(entry.onnx_op, {"x": x}, opset=opset, **dict(entry.onnx_attrs))
+
+
 # ------------------------------------------------------------------ API details
 
 
@@ -596,6 +690,7 @@ def test_graph_structure():
         "Pad",
         "Clip",
         "Constant",
+        "Swish",
     } == SUPPORTED_OPS
 
 
@@ -907,3 +1002,21 @@ def test_shipped_model_every_layer_matches(path):
     for name, value in theirs.items():
         assert ours[name].shape == expected_shapes[name], name
         np.testing.assert_allclose(ours[name], value, rtol=TOL, atol=TOL, err_msg=name)
+
+
+def test_one_graph_run_from_many_threads():
+    """The plan and the geometry ops remember are shared by threads (the app runs one
+    loaded model for concurrent requests): every thread gets its own input's tensors."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    data = small_cnn()
+    graph = load_graph(data)
+    inputs = [rand(2, 3, 10, 9, seed=60 + i) for i in range(8)]
+    expected = [run(load_graph(data), x) for x in inputs]
+    with ThreadPoolExecutor(4) as pool:
+        for _ in range(3):
+            got = list(pool.map(lambda x: run(graph, x), inputs))
+            for ours, theirs in zip(got, expected, strict=True):
+                assert list(ours) == list(theirs)
+                for name in theirs:
+                    np.testing.assert_allclose(ours[name], theirs[name], rtol=1e-6, atol=1e-6)

@@ -5,17 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.conv import conv2d_forward
-from engine.shapes import (
-    activation_count,
-    conv_output_shape,
-    conv_params,
-    dense_params,
-    float32_bytes,
-    output_size,
-    same_padding,
-    unread,
-)
+from engine.ops.conv import conv2d_forward
+from engine.ops.counts import activation_count, conv_params, dense_params, float32_bytes
+from engine.ops.shapes import conv_output_shape, output_size, same_padding, unread
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""The vectorised conv and pooling ops agree with the loop versions in engine.reference."""
+"""The vectorised conv and pooling ops agree with the loop versions in engine.ops.reference."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from engine import (
     maxpool2d_argmax,
     maxpool2d_forward,
 )
-from engine.reference import avgpool2d_reference, conv2d_reference, maxpool2d_reference
+from engine.ops.reference import avgpool2d_reference, conv2d_reference, maxpool2d_reference
 
 STRIDES = [(1, 1), (2, 2), (3, 1)]
 PADS = [(0, 0, 0, 0), (1, 1, 1, 1), (2, 0, 1, 2)]

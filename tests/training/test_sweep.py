@@ -52,7 +52,7 @@ def test_a_missing_data_folder_is_a_clear_error_before_anything_runs(tmp_path, c
 
 def test_a_sweep_trains_each_job_and_writes_results_summary_and_one_log(tmp_path, cache):
     torch = pytest.importorskip("torch")
-    from tests.training.conftest import write_cifar_zip
+    from tests.datasets.kit import write_cifar_zip
     from training.models import cifar10_net
 
     res3_net = lambda widths: cifar10_net(widths, residual=True)  # noqa: E731
@@ -83,7 +83,7 @@ def test_a_sweep_trains_each_job_and_writes_results_summary_and_one_log(tmp_path
 
 def test_jobs_that_cannot_start_before_the_deadline_are_reported_not_run(tmp_path, cache):
     pytest.importorskip("torch")
-    from tests.training.conftest import write_cifar_zip
+    from tests.datasets.kit import write_cifar_zip
 
     (tmp_path / "data").mkdir()
     write_cifar_zip(tmp_path / "data")

@@ -8,7 +8,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from tests.training.conftest import write_cifar_zip  # noqa: E402
+from tests.datasets.kit import write_cifar_zip  # noqa: E402
 from training import recipes  # noqa: E402
 from training.cli import main  # noqa: E402
 from training.hyperparams import AIRBENCH  # noqa: E402

@@ -1,15 +1,15 @@
-"""Dataset loaders on synthetic files in every format, and the validation split."""
+"""training.data: splits, JPEG decoding and the cache on synthetic files in every format.
+
+The file readers themselves are tested in tests/datasets."""
 
 from __future__ import annotations
 
-import gzip
 import os
-import pickle
 
 import numpy as np
 import pytest
 
-from tests.training.conftest import (
+from tests.datasets.kit import (
     N_TRAIN,
     PER_CLASS,
     class_colour,
@@ -20,16 +20,7 @@ from tests.training.conftest import (
     write_mnist,
 )
 from training import data
-from training.data import CIFAR10_CLASSES, N_VAL, DataError, load_split
-
-
-def test_parse_idx_round_trip_and_bad_magic():
-    arr = np.arange(2 * 3 * 5, dtype=np.uint8).reshape(2, 3, 5)
-    np.testing.assert_array_equal(data.parse_idx(idx_bytes(arr)), arr)
-    with pytest.raises(DataError, match="not an unsigned-byte IDX"):
-        data.parse_idx(b"\x00\x00\x0d\x03" + idx_bytes(arr)[4:])
-    with pytest.raises(DataError, match="header says shape"):
-        data.parse_idx(idx_bytes(arr)[:-1])
+from training.data import N_VAL, DataError, load_split
 
 
 @pytest.mark.parametrize("gz", [True, False], ids=["gz", "raw"])
@@ -89,18 +80,6 @@ def test_cifar_batches_missing_file(tmp_path):
         load_split("cifar10", "train", tmp_path)
 
 
-def test_cifar_unpickler_refuses_code(tmp_path):
-    folder = write_cifar_dir(tmp_path)
-
-    class Evil:
-        def __reduce__(self):
-            return (os.system, ("echo pwned",))
-
-    (folder / "data_batch_1").write_bytes(pickle.dumps({b"data": Evil()}, protocol=2))
-    with pytest.raises(DataError, match="refusing to unpickle"):
-        load_split("cifar10", "train", tmp_path)
-
-
 def test_cifar_jpeg_zip_order_split_and_cache(tmp_path, cache):
     write_cifar_zip(tmp_path)
     val = load_split("cifar10", "val", tmp_path)
@@ -122,29 +101,6 @@ def test_cifar_jpeg_zip_order_split_and_cache(tmp_path, cache):
         load_split("cifar10", "test", tmp_path)
 
 
-def test_zip_member_order_is_number_then_class():
-    names = ["train/truck/0001.jpg", "train/cat/0001.jpg", "train/truck/0000.jpg",
-             "train/airplane/0000.jpg", "test/cat/0000.jpg", "train/unknown/0000.jpg", "README"]
-    assert data.zip_members(names, "train") == [
-        ("train/airplane/0000.jpg", 0), ("train/truck/0000.jpg", 9),
-        ("train/cat/0001.jpg", 3), ("train/truck/0001.jpg", 9)]
-    assert data.zip_members(names, "test") == [("test/cat/0000.jpg", CIFAR10_CLASSES.index("cat"))]
-
-
-def test_official_cifar_is_preferred_to_the_jpeg_copy(tmp_path):
-    write_cifar_zip(tmp_path, per_class=1)
-    write_cifar_dir(tmp_path)
-    assert data.find_cifar10(tmp_path)[0] == "cifar-python"
-    assert data.find_cifar10(tmp_path, "jpeg-zip")[0] == "jpeg-zip"
-
-
-def test_split_slices():
-    assert data.split_slices(60_000) == (slice(0, 55_000), slice(55_000, 60_000))
-    assert data.split_slices(12, n_val=2) == (slice(0, 10), slice(10, 12))
-    with pytest.raises(DataError, match="at least"):
-        data.split_slices(N_VAL)
-
-
 def test_data_dir_from_argument_or_environment(tmp_path, monkeypatch):
     monkeypatch.delenv("CONVLAB_DATA_DIR", raising=False)
     with pytest.raises(DataError, match="--data-dir DIR or set CONVLAB_DATA_DIR"):
@@ -157,10 +113,3 @@ def test_data_dir_from_argument_or_environment(tmp_path, monkeypatch):
         load_split("mnist", "val", tmp_path)
     with pytest.raises(DataError, match="no CIFAR-10 data"):
         load_split("cifar10", "val", tmp_path)
-
-
-def test_gzip_is_detected_by_content_not_name(tmp_path):
-    arr = np.full((N_TRAIN, 28, 28), 7, np.uint8)
-    (tmp_path / "train-images-idx3-ubyte").write_bytes(gzip.compress(idx_bytes(arr)))
-    (tmp_path / "train-labels-idx1-ubyte").write_bytes(idx_bytes(np.zeros(N_TRAIN, np.uint8)))
-    assert int(load_split("mnist", "val", tmp_path).images.max()) == 7

@@ -1,7 +1,7 @@
 // One feature map, enlarged: click a pixel (or move with the arrow keys) to ask the trace
 // API where its value came from; the receptive field is outlined on the model's input.
 
-import { latestOnly, postJSON } from "../api.js";
+import { latestOnly } from "../api.js";
 import { el, fmt, showError } from "../util.js";
 import { drawChannel, drawFilter, drawInput, valueAt } from "./maps.js";
 import { markThumb, opName, shapeText } from "./network.js";
@@ -24,7 +24,14 @@ function place(box, rows, cols, h, w) {
   box.hidden = false;
 }
 
-export function initDetail({ getBody, modelName, onPick }) {
+/**
+ * @param {object} opts
+ * @param {() => object} opts.getBody  the inspect answer drawn now
+ * @param {(request: object, opts: {signal}) => Promise<object>} opts.trace  asks the trace API
+ *   about a value of the current run ({layer, channel, row, col})
+ * @param {(patch: object) => void} opts.onPick  the open map and pixel, for the URL
+ */
+export function initDetail({ getBody, trace, onPick }) {
   const panel = document.getElementById("detail");
   const mapCanvas = document.getElementById("detail-map");
   const cursor = document.getElementById("detail-cursor");
@@ -34,7 +41,7 @@ export function initDetail({ getBody, modelName, onPick }) {
   const traceBox = document.getElementById("trace");
   const filtersBox = document.getElementById("detail-filters");
   let current = null; // {layer, channel, row, col}
-  const traceLatest = latestOnly((url, payload, opts) => postJSON(url, payload, opts));
+  const traceLatest = latestOnly((request, opts) => trace(request, opts));
 
   function dims() {
     const [, h, w] = current.layer.output.shape;
@@ -94,9 +101,7 @@ export function initDetail({ getBody, modelName, onPick }) {
     const shown = valueAt(current.layer.output, current.channel, row, col);
     traceBox.replaceChildren(el("p", { class: "muted" }, `Value ≈ ${fmt(shown, 3)}; asking the engine how it was computed…`));
     try {
-      const t = await traceLatest(`/api/models/${encodeURIComponent(modelName())}/trace`, {
-        layer: current.layer.name, channel: current.channel, row, col, input: getBody().input,
-      });
+      const t = await traceLatest({ layer: current.layer.name, channel: current.channel, row, col });
       if (!t) return;
       renderTrace(traceBox, t);
       if (t.field) {

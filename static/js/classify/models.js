@@ -44,6 +44,9 @@ function perClassTable(card) {
       el("tbody", {}, rows.map(([name, acc]) => el("tr", {}, el("th", { scope: "row" }, name), el("td", {}, `${(100 * acc).toFixed(1)}%`))))));
 }
 
+// Shipped models the /learn page can train live (its recipe names), for a "train it yourself" link.
+const LEARN_RECIPE = { "mnist-mlp": "keras-mlp", lenet5: "lenet5" };
+
 /** The card of the selected model: what it is, what it was trained on, how good it is. */
 export function renderCard(node, card) {
   node.replaceChildren();
@@ -63,6 +66,9 @@ export function renderCard(node, card) {
     el("p", { class: "model-title" }, card.title || card.name,
       card.source === "user" ? el("span", { class: "badge" }, "your model") : null),
     card.description ? el("p", { class: "small muted model-desc" }, card.description) : null,
+    LEARN_RECIPE[card.name] && card.source !== "user"
+      ? el("p", { class: "small" }, el("a", { href: `/learn?recipe=${LEARN_RECIPE[card.name]}` }, "Train this network yourself, live"))
+      : null,
     el("dl", { class: "facts" }, facts),
     perClassTable(card),
     card.notes && card.notes.length

@@ -1,15 +1,15 @@
-// Lesson 2: activation functions. Sigmoid, tanh and ReLU with their derivatives
+// Lesson 2: activation functions. The registry's lesson activations with their derivatives
 // (POST /api/activation on 201 points), the same functions on a feature map, and one
 // neuron whose gradient vanishes when its weight is large (POST /api/lessons/neuron).
 
 import { postJSON, tensor, latestOnly, turns } from "../api.js";
-import { debounce, fmt, showError } from "../util.js";
+import { $, debounce, fmt, showError } from "../util.js";
 import { drawMap } from "../draw/heatmap.js";
 import { checkedSamples, getFeatureMap } from "./common.js";
-import { NAMES, plotActivation } from "./plot.js";
+import { LESSON_ACTIVATIONS, title } from "../registry.js";
+import { names, plotActivation } from "./plot.js";
 
-const FUNCTIONS = ["sigmoid", "tanh", "relu"];
-const $ = (id) => document.getElementById(id);
+const FUNCTIONS = LESSON_ACTIVATIONS.map((a) => a.name);
 
 /** `count` evenly spaced inputs from `a` to `b` (the x values we ask the engine about). */
 function samplePoints(a, b, count) {
@@ -113,7 +113,7 @@ function initNeuron(state) {
     try {
       const [r, p] = await Promise.all([ask({ ...v, function: fn }), ensurePlot(fn)]);
       if (!r) return;
-      const n = NAMES[fn];
+      const n = names(fn);
       $("n-z-expr").textContent = `${fmt(r.w, 2)} × ${fmt(r.x, 2)} + ${fmt(r.b, 2)}`;
       $("n-z").textContent = fmt(r.z, 4);
       $("n-y-label").textContent = `y = ${n.fz}`;
@@ -127,8 +127,8 @@ function initNeuron(state) {
       p.setMarker({ z: r.z, y: r.y });
       verdict.className = r.saturated ? "warning" : "ok";
       verdict.textContent = r.saturated
-        ? (fn === "relu"
-          ? `Gradient near 0: z = ${fmt(r.z, 3)} is not positive (ReLU's slope is 0 for z ≤ 0), so ReLU passes no gradient back ` +
+        ? (r.local_gradient === 0
+          ? `Gradient near 0: ${title(fn)}'s slope is exactly 0 at z = ${fmt(r.z, 3)}, so it passes no gradient back ` +
             `(${n.dz} = ${fmt(r.local_gradient, 6)}). ∂L/∂w = ${fmt(r.dy_dw, 6)}: w does not learn from this input.`
           : `Gradient near 0: z = ${fmt(r.z, 3)} lies in the flat, saturated part of the curve, where ` +
             `${n.dz} = ${fmt(r.local_gradient, 6)} < ${r.threshold}. So ∂L/∂w = ${fmt(r.dy_dw, 6)} and a ` +
@@ -155,7 +155,7 @@ function initNeuron(state) {
   $("n-large").addEventListener("click", preset(8));
 
   // Restore from the URL (the sliders clamp anything out of range).
-  fnSelect.value = FUNCTIONS.includes(state.get("fn")) ? state.get("fn") : "sigmoid";
+  fnSelect.value = FUNCTIONS.includes(state.get("fn")) ? state.get("fn") : FUNCTIONS[0];
   for (const [k, s] of Object.entries(sliders)) s.value = String(state.get(k));
   update();
 }

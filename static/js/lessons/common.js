@@ -1,10 +1,7 @@
-// What the lessons share: the course's example values, the edge filters (inputs to
+// What the lessons share: the edge filters (inputs to
 // the engine, not results), and cached fetches of a sample and its feature map.
 
 import { getJSON, postJSON, tensor } from "../api.js";
-
-/** The course's 4x4 pooling example, row by row. */
-export const COURSE_POOL = [1, 1, 2, 4, 5, 6, 7, 8, 3, 2, 1, 0, 1, 2, 3, 4];
 
 /** 3x3 edge filters as a CNN uses them (cross-correlation, never flipped). */
 export const EDGE_FILTERS = {

@@ -2,15 +2,16 @@
 // with the saturated regions (derivative below a threshold) shaded and labelled.
 // The values come from the server; this module only places them on the page.
 
+import { symbol } from "../registry.js";
 import { fmt } from "../util.js";
 
 const d3 = window.d3;
 
-export const NAMES = {
-  sigmoid: { f: "σ(x)", d: "σ′(x)", fz: "σ(z)", dz: "σ′(z)" },
-  tanh: { f: "tanh(x)", d: "tanh′(x)", fz: "tanh(z)", dz: "tanh′(z)" },
-  relu: { f: "ReLU(x)", d: "ReLU′(x)", fz: "ReLU(z)", dz: "ReLU′(z)" },
-};
+/** How the formulas write `fn` and its derivative, at x and at z: σ(x), σ′(x), σ(z), σ′(z). */
+export function names(fn) {
+  const f = symbol(fn);
+  return { f: `${f}(x)`, d: `${f}′(x)`, fz: `${f}(z)`, dz: `${f}′(z)` };
+}
 
 /** Runs of consecutive indices where `grad` is below `threshold`: [[i0, i1], ...]. */
 function lowRuns(grad, threshold) {
@@ -33,7 +34,7 @@ function lowRuns(grad, threshold) {
  */
 export function plotActivation(box, fn, data, options = {}) {
   const { threshold = 0.05, readout = null, height = 230, width = 340 } = options;
-  const names = NAMES[fn];
+  const label = names(fn);
   const margin = { top: 14, right: 12, bottom: 26, left: 34 };
   const iw = width - margin.left - margin.right;
   const ih = height - margin.top - margin.bottom;
@@ -49,7 +50,7 @@ export function plotActivation(box, fn, data, options = {}) {
     .attr("viewBox", `0 0 ${width} ${height}`)
     .attr("class", "act-plot")
     .attr("role", "img")
-    .attr("aria-label", `${names.f} and its derivative ${names.d} for x from ${x[0]} to ${x[x.length - 1]}`);
+    .attr("aria-label", `${label.f} and its derivative ${label.d} for x from ${x[0]} to ${x[x.length - 1]}`);
   const g = svg.append("g").attr("transform", `translate(${margin.left},${margin.top})`);
 
   // Where a two-line label is furthest from both curves and the x axis.
@@ -75,7 +76,9 @@ export function plotActivation(box, fn, data, options = {}) {
     const x1 = sx(Math.min(x[x.length - 1], x[i1] + step / 2));
     const region = g.append("g").attr("class", "saturated");
     region.append("rect").attr("x", x0).attr("y", 0).attr("width", x1 - x0).attr("height", ih);
-    const [line1, line2] = fn === "relu" ? ["no gradient: ", "f′(x) = 0"] : ["saturated: ", "gradient near 0"];
+    // A run where the engine's derivative is exactly 0 passes no gradient at all (ReLU below 0).
+    const none = grad.slice(i0, i1 + 1).every((v) => v === 0);
+    const [line1, line2] = none ? ["no gradient: ", "f′(x) = 0"] : ["saturated: ", "gradient near 0"];
     labels.push({ cx: (x0 + x1) / 2, cy: labelHeight(i0, i1), line1, line2 });
   }
 
@@ -108,7 +111,7 @@ export function plotActivation(box, fn, data, options = {}) {
         guide.style("display", null).attr("transform", `translate(${sx(x[i])},0)`);
         dotF.attr("cy", sy(y[i]));
         dotD.attr("cy", sy(grad[i]));
-        readout.textContent = `x = ${fmt(x[i])}: ${names.f} = ${fmt(y[i])}, ${names.d} = ${fmt(grad[i])}`;
+        readout.textContent = `x = ${fmt(x[i])}: ${label.f} = ${fmt(y[i])}, ${label.d} = ${fmt(grad[i])}`;
       })
       .on("pointerleave", () => { guide.style("display", "none"); });
   }

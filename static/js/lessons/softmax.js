@@ -2,9 +2,7 @@
 // every value from POST /api/softmax; this module builds the inputs, table and bars.
 
 import { postJSON, latestOnly } from "../api.js";
-import { el, fmt, showError } from "../util.js";
-
-const $ = (id) => document.getElementById(id);
+import { $, el, fmt, showError } from "../util.js";
 const CLASSES = ["cat", "car", "frog", "dog", "ship", "truck", "bird", "horse", "deer", "plane"];
 const MIN_CLASSES = 2;
 const MAX_CLASSES = 10;

@@ -1,9 +1,10 @@
 // The classify page: pick a model and an image, then follow the image through the
-// network. One inspect request gives everything drawn here; clicking a value asks the
-// trace endpoint for its arithmetic. State (model, sample, open map and pixel) lives in
-// the URL; an uploaded or drawn image is kept in sessionStorage so a reload shows it again.
+// network. One inspect request gives everything drawn here (and a run id); clicking a
+// value asks the trace endpoint for its arithmetic in that run. State (model, sample,
+// open map and pixel) lives in the URL; an uploaded or drawn image is kept in
+// sessionStorage so a reload shows it again.
 
-import { getBlob, latestOnly, postForm, postJSON } from "../api.js";
+import { ApiError, getBlob, latestOnly, postForm, postJSON } from "../api.js";
 import { createState } from "../state.js";
 import { el, fmt, showError } from "../util.js";
 import { renderDense } from "../classify/dense.js";
@@ -22,7 +23,7 @@ const result = document.getElementById("result");
 let body = null;
 let blob = null;
 const inspectLatest = latestOnly((url, fields, opts) => postForm(url, fields, opts));
-const denseTrace = latestOnly((url, payload, opts) => postJSON(url, payload, opts));
+const denseTrace = latestOnly((request, opts) => traceRun(request, opts));
 
 const models = initModels({
   select: document.getElementById("model-select"),
@@ -54,7 +55,7 @@ const inputs = initInputs({
 
 const detail = initDetail({
   getBody: () => body,
-  modelName: () => state.get("model"),
+  trace: (request, opts) => traceRun(request, opts),
   onPick: (patch) => state.set(patch),
 });
 
@@ -142,13 +143,31 @@ function restoreDetail() {
   if (r >= 0 && c >= 0) detail.pick(r, c);
 }
 
+/**
+ * Ask the trace API about a value of the run drawn now (the inspect answer's run id; the
+ * input does not travel back). A run the server no longer keeps answers 410: the same
+ * image is inspected again (the same numbers, a new run id) and the trace asked once more.
+ */
+async function traceRun(request, { signal } = {}) {
+  const model = encodeURIComponent(state.get("model"));
+  const ask = () => postJSON(`/api/models/${model}/trace`, { ...request, run: body.run }, { signal });
+  try {
+    return await ask();
+  } catch (err) {
+    if (!(err instanceof ApiError) || err.status !== 410 || !blob) throw err;
+    const shown = body;
+    const fresh = await postForm(`/api/models/${model}/inspect`, { file: blob }, { signal });
+    if (body !== shown) throw err; // another image replaced this one meanwhile
+    body.run = fresh.run;
+    return ask();
+  }
+}
+
 async function traceDense(layer, index, className) {
   const box = document.getElementById("dense-trace");
   box.replaceChildren(el("p", { class: "muted" }, "Asking the engine…"));
   try {
-    const t = await denseTrace(`/api/models/${encodeURIComponent(state.get("model"))}/trace`, {
-      layer: layer.name, channel: index, row: 0, col: 0, input: body.input,
-    });
+    const t = await denseTrace({ layer: layer.name, channel: index, row: 0, col: 0 });
     if (t) renderTrace(box, t, { className });
   } catch (err) {
     const p = el("p", { class: "error" });

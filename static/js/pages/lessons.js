@@ -3,16 +3,16 @@
 // own part of it (static/js/lessons/*.js).
 
 import { createState } from "../state.js";
-import { COURSE_POOL } from "../lessons/common.js";
 import { initPooling } from "../lessons/pooling.js";
 import { initActivations } from "../lessons/activations.js";
-import { initDense } from "../lessons/dense.js";
+import { initNetwork } from "../lessons/dense.js";
+import { initFlatten } from "../lessons/flatten.js";
 import { initSoftmax } from "../lessons/softmax.js";
 
 const listeners = [];
 const state = createState({
   // 1. pooling
-  cells: COURSE_POOL,
+  cells: [], // the course example's values (GET /api/lessons/pooling)
   mode: "max",
   step: 0,
   sample: "digit-3",
@@ -33,5 +33,6 @@ state.subscribe = (fn) => listeners.push(fn);
 
 initPooling(state);
 initActivations(state);
-initDense(state);
+initFlatten(state);
+initNetwork(state);
 initSoftmax(state);

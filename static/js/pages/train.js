@@ -4,55 +4,18 @@
 
 import { decodeF16, postJSON } from "../api.js";
 import { createState } from "../state.js";
-import { debounce, el, showError } from "../util.js";
-import { BP_DEFAULT, initBackprop } from "../train/backprop.js";
+import { $, debounce, el, showError } from "../util.js";
+import { initBackprop } from "../train/backprop.js";
 import { num } from "../train/common.js";
 import { initCompare } from "../train/compare.js";
 import { NetworkView } from "../train/network.js";
 import { drawLossChart, drawSurface, drawThumb } from "../train/plots.js";
+import { DEFAULTS, FEATURES, sanitise, showSettings } from "../train/settings.js";
 
-const FEATURES = ["x1", "x2", "x1^2", "x2^2", "x1*x2", "sin(x1)", "sin(x2)"];
-const DATASETS = ["circle", "xor", "gaussians", "spiral"];
-const LRS = [0.00001, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10];
-const RATES = [0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10];
-const SPEEDS = [1, 5, 10, 25, 50];
 const MAX_HISTORY = 4000;
-const DEFAULTS = {
-  ds: "circle", noise: 0, ratio: 50, seed: 1, feats: ["x1", "x2"], hidden: [4, 2], act: "tanh",
-  lr: 0.03, batch: 10, reg: "none", rate: 0, speed: 10, test: false,
-  bp: { ...BP_DEFAULT }, cds: "circle", cseed: 4, csteps: 300, clr: 0.1,
-};
-
-const $ = (id) => document.getElementById(id);
 const root = $("train");
 const state = createState(DEFAULTS);
-sanitise();
-
-function sanitise() {
-  const s = state.all();
-  const patch = {};
-  const intIn = (v, lo, hi) => Number.isInteger(v) && v >= lo && v <= hi;
-  if (!DATASETS.includes(s.ds)) patch.ds = DEFAULTS.ds;
-  if (!intIn(s.noise, 0, 50) || s.noise % 5) patch.noise = 0;
-  if (!intIn(s.ratio, 10, 90) || s.ratio % 10) patch.ratio = 50;
-  if (!intIn(s.seed, 0, 999999)) patch.seed = 1;
-  const feats = Array.isArray(s.feats) ? FEATURES.filter((f) => s.feats.includes(f)) : [];
-  if (!feats.length) patch.feats = [...DEFAULTS.feats];
-  else if (JSON.stringify(feats) !== JSON.stringify(s.feats)) patch.feats = feats;
-  if (!Array.isArray(s.hidden) || s.hidden.length > 6 || !s.hidden.every((n) => intIn(n, 1, 8))) patch.hidden = [...DEFAULTS.hidden];
-  if (!["tanh", "sigmoid", "relu", "linear"].includes(s.act)) patch.act = "tanh";
-  if (!LRS.includes(s.lr)) patch.lr = DEFAULTS.lr;
-  if (!intIn(s.batch, 1, 30)) patch.batch = 10;
-  if (!["none", "l1", "l2"].includes(s.reg)) patch.reg = "none";
-  if (!RATES.includes(s.rate)) patch.rate = 0;
-  if (!SPEEDS.includes(s.speed)) patch.speed = DEFAULTS.speed;
-  if (!s.bp || typeof s.bp !== "object" || !Object.keys(BP_DEFAULT).every((k) => Number.isFinite(s.bp[k]))) patch.bp = { ...BP_DEFAULT };
-  if (!DATASETS.includes(s.cds)) patch.cds = "circle";
-  if (!intIn(s.cseed, 0, 999999)) patch.cseed = DEFAULTS.cseed;
-  if (![100, 200, 300, 500].includes(s.csteps)) patch.csteps = 300;
-  if (![0.01, 0.03, 0.1, 0.3].includes(s.clr)) patch.clr = 0.1;
-  if (Object.keys(patch).length) state.set(patch);
-}
+sanitise(state, [...$("act").options].map((o) => o.value));
 
 // ---------------------------------------------------------------- the playground
 
@@ -210,30 +173,7 @@ function reconfigure({ data = false } = {}) {
 }
 
 function renderControls() {
-  const s = state.all();
-  ui.lr.value = String(s.lr);
-  ui.act.value = s.act;
-  ui.reg.value = s.reg;
-  ui.rate.value = String(s.rate);
-  ui.rate.disabled = s.reg === "none";
-  ui.speed.value = String(s.speed);
-  ui.batch.value = String(s.batch);
-  $("batch-out").textContent = String(s.batch);
-  ui.noise.value = String(s.noise);
-  $("noise-out").textContent = String(s.noise);
-  ui.ratio.value = String(s.ratio);
-  $("ratio-out").textContent = String(s.ratio);
-  ui.seed.textContent = String(s.seed);
-  ui.showTest.checked = s.test;
-  for (const b of document.querySelectorAll(".tr-ds")) b.setAttribute("aria-pressed", String(b.dataset.ds === s.ds));
-  for (const box of ui.features.querySelectorAll("input")) {
-    box.checked = s.feats.includes(box.value);
-    box.disabled = box.checked && s.feats.length === 1;
-  }
-  const n = s.hidden.length;
-  ui.layerCount.textContent = `${n} hidden layer${n === 1 ? "" : "s"}`;
-  ui.layerAdd.disabled = n >= 6;
-  ui.layerRemove.disabled = n === 0;
+  showSettings(ui, state.all());
 }
 
 function buildFeatures() {

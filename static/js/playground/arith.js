@@ -2,9 +2,8 @@
 // patch x weights = products, their sum (per channel, then all channels), + bias = value.
 // Every number here is one the server sent; nothing is computed.
 
+import { title } from "../registry.js";
 import { el, fmt } from "../util.js";
-
-const ACT_NAMES = { relu: "ReLU", sigmoid: "sigmoid", tanh: "tanh" };
 
 function signClass(v) {
   return v > 0 ? "pos" : v < 0 ? "neg" : "zero";
@@ -110,7 +109,7 @@ export function renderArithmetic(root, trace, ctx) {
       el(
         "p",
         { class: "arith-total" },
-        `${ACT_NAMES[trace.activation]}(${fmt(trace.value, 4)}) = `,
+        `${title(trace.activation)}(${fmt(trace.value, 4)}) = `,
         el("output", { class: "arith-activated" }, fmt(trace.activated, 4)),
       ),
     );

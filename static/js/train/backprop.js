@@ -2,7 +2,7 @@
 // The numbers come from POST /api/train/backprop; this module lays them out.
 
 import { postJSON } from "../api.js";
-import { debounce, el, showError } from "../util.js";
+import { $, debounce, el, showError, svgEl as svg } from "../util.js";
 import { num, paren, rgb, tint } from "./common.js";
 
 export const BP_DEFAULT = {
@@ -10,7 +10,6 @@ export const BP_DEFAULT = {
   w1: 0.15, w2: 0.2, w3: 0.25, w4: 0.3, w5: 0.4, w6: 0.45, b1: 0.35, b2: 0.35, b3: 0.6,
 };
 const PARAMS = ["w1", "w2", "w3", "w4", "w5", "w6", "b1", "b2", "b3"];
-const SVG = "http://www.w3.org/2000/svg";
 const POS = { x1: [46, 62], x2: [46, 188], h1: [232, 62], h2: [232, 188], y: [404, 125] };
 // weight -> [from, to, where along the edge its label sits]
 const EDGES = {
@@ -18,16 +17,9 @@ const EDGES = {
   w5: ["h1", "y", 0.5], w6: ["h2", "y", 0.5],
 };
 
-function svg(tag, attrs = {}, text) {
-  const node = document.createElementNS(SVG, tag);
-  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
 
 /** Wire the section. get() / set(patch) read and write its slice of the page state. */
 export function initBackprop({ get, set }) {
-  const $ = (id) => document.getElementById(id);
   const inputs = { x1: $("bp-x1"), x2: $("bp-x2"), t: $("bp-target"), lr: $("bp-lr") };
   const box = $("bp-params");
   for (const p of PARAMS) {

@@ -1,6 +1,8 @@
 // Shared by the training page's modules: number formatting and the colour scales.
 // Orange is class 1 and positive values, blue class 0 and negative ones (as main.css).
 
+import { title } from "../registry.js";
+
 export const ORANGE = [194, 65, 12]; // --pos, #c2410c
 export const BLUE = [29, 78, 216]; // --neg, #1d4ed8
 
@@ -37,14 +39,25 @@ export function rgb([r, g, b]) {
   return `rgb(${Math.round(r)}, ${Math.round(g)}, ${Math.round(b)})`;
 }
 
-/** Series colours for the comparisons (distinct in hue and, for print, in dash). */
-export const SERIES = {
-  sigmoid: { color: "#7c3aed", dash: "6 4" },
-  tanh: { color: "#0e7490", dash: "2 3" },
-  relu: { color: "#c2410c", dash: null },
+/** Series colours for the comparisons (distinct in hue and, for print, in dash): the depth
+ * experiment's by name, any other run (one per activation) by its place in the list. */
+const DEPTH_SERIES = {
   "plain, 4 layers": { color: "#64748b", dash: "2 3" },
   "plain, 20 layers": { color: "#b91c1c", dash: "6 4" },
   "residual, 20 layers": { color: "#047857", dash: null },
 };
+const PALETTE = [
+  { color: "#7c3aed", dash: "6 4" }, { color: "#0e7490", dash: "2 3" }, { color: "#c2410c", dash: null },
+  { color: "#be185d", dash: "1 3" }, { color: "#4d7c0f", dash: "8 3 2 3" },
+];
 
-export const ACT_NAMES = { sigmoid: "Sigmoid", tanh: "tanh", relu: "ReLU", linear: "Linear" };
+export function seriesStyle(runs, run) {
+  return DEPTH_SERIES[run.label] || PALETTE[runs.indexOf(run) % PALETTE.length];
+}
+
+/** An activation's title from the registry ("ReLU"); "Linear" (no activation) and other
+ * labels capitalised. */
+export function actTitle(name) {
+  const t = title(name);
+  return t !== name ? t : name[0].toUpperCase() + name.slice(1);
+}

@@ -3,8 +3,8 @@
 // module draws their loss curves, per-layer gradient sizes and decision surfaces.
 
 import { decodeF16, postJSON } from "../api.js";
-import { el, showError } from "../util.js";
-import { ACT_NAMES, SERIES, num } from "./common.js";
+import { $, el, showError } from "../util.js";
+import { actTitle, num, seriesStyle } from "./common.js";
 import { drawNodeMap } from "./plots.js";
 
 const d3 = window.d3;
@@ -13,11 +13,11 @@ const H = 250;
 const M = { top: 12, right: 14, bottom: 36, left: 48 };
 const LOSS_CAP = 1.2;
 
-const label = (run) => ACT_NAMES[run.label] || run.label[0].toUpperCase() + run.label.slice(1);
+const label = (run) => actTitle(run.label);
 
 function legend(runs) {
   return el("ul", { class: "tr-chart-legend" }, ...runs.map((run) => el("li", {},
-    el("span", { class: "key", style: `background:${SERIES[run.label].color}` }), label(run))));
+    el("span", { class: "key", style: `background:${seriesStyle(runs, run).color}` }), label(run))));
 }
 
 function lossChart(box, runs) {
@@ -48,7 +48,7 @@ function lossChart(box, runs) {
   }
   const line = d3.line().defined((d) => d[1] !== null).x((d) => x(d[0])).y((d) => y(Math.min(d[1], top * 1.05)));
   for (const run of runs) {
-    const s = SERIES[run.label];
+    const s = seriesStyle(runs, run);
     svg.append("path").attr("class", "curve").attr("clip-path", `url(#${id})`)
       .attr("data-label", run.label)
       .attr("fill", "none").attr("stroke", s.color).attr("stroke-width", 2.2)
@@ -81,7 +81,7 @@ function gradChart(box, runs) {
   svg.append("text").attr("class", "tr-axis-label").attr("x", (M.left + W - M.right) / 2).attr("y", H - 4)
     .attr("text-anchor", "middle").text("layer (1 = next to the input)");
   for (const run of runs) {
-    const s = SERIES[run.label];
+    const s = seriesStyle(runs, run);
     svg.append("g").selectAll("rect").data(run.grad_means).join("rect")
       .attr("class", "bar").attr("data-label", run.label)
       .attr("x", (_, i) => x(i + 1) + inner(run.label))
@@ -103,7 +103,7 @@ function minis(box, runs) {
     return el("figure", { class: "tr-mini", dataset: { label: run.label } },
       canvas,
       el("figcaption", {},
-        el("span", { class: "key", style: `background:${SERIES[run.label].color}` }),
+        el("span", { class: "key", style: `background:${seriesStyle(runs, run).color}` }),
         el("strong", {}, label(run)),
         el("br"),
         `loss ${num(final, 3)} · test accuracy ${num(100 * run.test_accuracy, 3)}%`,
@@ -131,7 +131,6 @@ function describe(s) {
 
 /** Wire the section. get() / set(patch) read and write its slice of the page state. */
 export function initCompare({ get, set }) {
-  const $ = (id) => document.getElementById(id);
   const ctl = { data: $("cmp-data"), seed: $("cmp-seed"), steps: $("cmp-steps"), lr: $("cmp-lr") };
   const error = $("cmp-error");
   const button = $("cmp-run");

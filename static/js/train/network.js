@@ -2,11 +2,11 @@
 // input plane), weights as lines whose width and colour show size and sign, and an info
 // box that explains the weight or neuron under the pointer or keyboard focus.
 
-import { el } from "../util.js";
-import { ACT_NAMES, num, paren, rgb, tint } from "./common.js";
+import { el, svgEl as svg } from "../util.js";
+import { activation } from "../registry.js";
+import { actTitle, num, paren, rgb, tint } from "./common.js";
 import { drawNodeMap } from "./plots.js";
 
-const SVG = "http://www.w3.org/2000/svg";
 const NODE = 38;
 const ROW = 52;
 const HEAD = 64;
@@ -22,11 +22,6 @@ const FEATURE_TEXT = {
   "sin(x2)": "the sine of the second coordinate",
 };
 
-function svg(tag, attrs = {}) {
-  const node = document.createElementNS(SVG, tag);
-  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
-  return node;
-}
 
 export class NetworkView {
   /**
@@ -181,12 +176,14 @@ export class NetworkView {
     if (!this.grids) return;
     const plane = this.res * this.res;
     const cols = this.sizes.length;
-    const act = this.activation;
+    // A hidden neuron's colour range is its activation's output range (the registry's):
+    // (0, 1) like a probability, (-1, 1), or, when unbounded, its own largest value.
+    const [lo, hi] = activation(this.activation)?.range || [null, null];
     let k = 0;
     for (const { canvas, c } of this.nodeEls) {
       let kind = "auto";
-      if (c === cols - 1 || (c > 0 && act === "sigmoid")) kind = "prob";
-      else if (c > 0 && act === "tanh") kind = "tanh";
+      if (c === cols - 1 || (c > 0 && lo === 0 && hi === 1)) kind = "prob";
+      else if (c > 0 && lo === -1 && hi === 1) kind = "signed";
       drawNodeMap(canvas, this.grids, k * plane, this.res, kind);
       k++;
     }
@@ -230,7 +227,7 @@ export class NetworkView {
       const out = a.c === this.sizes.length - 1;
       title = out ? "The output neuron" : `Neuron ${a.r + 1} of hidden layer ${a.c}`;
       const b = this.net.biases[a.c - 1][a.r];
-      const fn = out ? "p = sigmoid(z)" : `${ACT_NAMES[this.activation]}(z)`;
+      const fn = out ? "p = sigmoid(z)" : `${actTitle(this.activation)}(z)`;
       value = el("p", {}, `Its output is ${fn} with z = Σ w × input + b. Bias b = `, el("strong", { class: "tr-wval" }, num(b, 5)), out ? ". The square is p, the probability of orange, over the plane." : ". The square is its output over the plane.");
       if (last) {
         const before = last.biases_before[a.c - 1][a.r];

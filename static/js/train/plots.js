@@ -84,14 +84,14 @@ export function drawSurface(canvas, probs, res, points, { extent = 6, showTest =
 
 /**
  * One neuron's output over the plane into its own small canvas (native size, CSS scales it).
- * kind: "prob" (centre 0.5, range 0..1), "surface" (the same, lighter), "tanh" (-1..1),
+ * kind: "prob" (centre 0.5, range 0..1), "surface" (the same, lighter), "signed" (-1..1),
  * or "auto" (centred on 0, range from the data).
  */
 export function drawNodeMap(canvas, data, offset, res, kind) {
   let colour;
   if (kind === "prob") colour = (v) => tint(2 * v - 1);
   else if (kind === "surface") colour = probColour;
-  else if (kind === "tanh") colour = (v) => tint(v);
+  else if (kind === "signed") colour = (v) => tint(v);
   else {
     let m = 0;
     for (let i = 0; i < res * res; i++) m = Math.max(m, Math.abs(data[offset + i]));

@@ -1,0 +1,134 @@
+"""The images training runs learn from, as :class:`course.learn.LearnData` (uint8 NCHW).
+
+- No data folder (the default): the subsets shipped in ``datasets/subset/`` (MNIST
+  10,000 + 2,000 held-out, CIFAR-10 5,000 + 1,000; datasets/README.md says how they
+  were made).
+- ``CONVLAB_DATA_DIR`` set: the full training files found there, with the held-out
+  split of :mod:`datasets.splits` (the last 5,000 images of the file). The official test
+  splits are never read. When a data set's files are not in the folder, its subset is
+  used and :func:`describe` says so.
+
+Each process loads a data set once (``lru_cache``) and keeps it read-only.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from course.learn import LearnData
+from course.learn.recipes import DATASETS
+from datasets import (
+    DataError,
+    find_cifar10,
+    find_mnist,
+    list_zip,
+    read_cifar_python,
+    read_mnist,
+    read_zip,
+    split_slices,
+)
+from datasets.subset import SIZES, read_cifar10_subset, read_mnist_subset
+
+log = logging.getLogger("convlab")
+
+LICENCES = {
+    "mnist": "MNIST: Yann LeCun and Corinna Cortes, CC BY-SA 3.0",
+    "cifar10": 'CIFAR-10: Alex Krizhevsky, "Learning Multiple Layers of Features from Tiny '
+               'Images", 2009 (JPEG copy of the training images)',
+}
+_lock = threading.Lock()
+
+
+def decode_jpegs(blobs: list[bytes]) -> np.ndarray:
+    """JPEG files -> uint8 ``(N, 3, H, W)`` (Pillow; threads, as Pillow releases the GIL)."""
+    def one(blob: bytes) -> np.ndarray:
+        with Image.open(io.BytesIO(blob), formats=["JPEG"]) as im:
+            return np.asarray(im.convert("RGB"))
+    with ThreadPoolExecutor(4) as pool:
+        images = list(pool.map(one, blobs, chunksize=256))
+    return np.ascontiguousarray(np.stack(images).transpose(0, 3, 1, 2))
+
+
+def source(dataset: str, data_dir: Path | None) -> str:
+    """'full' when ``data_dir`` holds the data set's training files, else 'subset'."""
+    if data_dir is None or not data_dir.is_dir():
+        return "subset"
+    if dataset == "mnist":
+        return "full" if find_mnist(data_dir, "train") is not None else "subset"
+    try:
+        find_cifar10(data_dir)
+    except DataError:
+        return "subset"
+    return "full"
+
+
+def _frozen(data: LearnData) -> LearnData:
+    for a in data[1:]:
+        a.setflags(write=False)
+    return data
+
+
+@lru_cache(maxsize=4)
+def _load(dataset: str, data_dir: Path | None) -> LearnData:
+    if source(dataset, data_dir) == "subset":
+        if dataset == "mnist":
+            s = read_mnist_subset()
+            return _frozen(LearnData("mnist", s.train_x[:, None], s.train_y,
+                                     s.val_x[:, None], s.val_y))
+        c = read_cifar10_subset()
+        return _frozen(LearnData("cifar10", decode_jpegs(c.train), c.train_y,
+                                 decode_jpegs(c.val), c.val_y))
+    assert data_dir is not None
+    if dataset == "mnist":
+        images, labels, _ = read_mnist(data_dir, "train")
+        x, y = images[:, None], labels.astype(np.int64)
+    else:
+        kind, path = find_cifar10(data_dir)
+        if kind == "cifar-python":
+            nhwc, y = read_cifar_python(path, "train")
+            x = np.ascontiguousarray(nhwc.transpose(0, 3, 1, 2))
+        else:
+            members = list_zip(path, "train")
+            x = decode_jpegs(read_zip(path, [m for m, _ in members]))
+            y = np.array([label for _, label in members], np.int64)
+    train, val = split_slices(len(y))
+    return _frozen(LearnData(dataset, x[train], y[train], x[val], y[val]))
+
+
+def load(dataset: str, data_dir: Path | None) -> LearnData:
+    """The data set's training and held-out images (loaded once per process)."""
+    if dataset not in DATASETS:
+        raise ValueError(f"unknown data set {dataset!r}; known: {', '.join(DATASETS)}")
+    with _lock:  # one load at a time: two requests must not both decode 50,000 JPEGs
+        return _load(dataset, data_dir)
+
+
+def describe(dataset: str, data_dir: Path | None) -> dict:
+    """Sizes and source of a data set without loading it (for ``GET /api/learn/recipes``)."""
+    kind = source(dataset, data_dir)
+    if kind == "subset":
+        n_train, n_val = SIZES[dataset]
+    else:
+        assert data_dir is not None
+        n = _count_full(dataset, data_dir)
+        train, val = split_slices(n)
+        n_train, n_val = train.stop - train.start, val.stop - val.start
+    return {"train": n_train, "val": n_val, "source": kind, "licence": LICENCES[dataset]}
+
+
+@lru_cache(maxsize=4)
+def _count_full(dataset: str, data_dir: Path) -> int:
+    """Images in the full training file, without decoding the CIFAR JPEGs."""
+    if dataset == "cifar10":
+        kind, path = find_cifar10(data_dir)
+        if kind == "jpeg-zip":
+            return len(list_zip(path, "train"))
+    return len(load(dataset, data_dir).train_y) + len(load(dataset, data_dir).val_y)

@@ -1,0 +1,255 @@
+"""Window ops: ``Conv``, ``MaxPool``, ``AveragePool``, ``GlobalAveragePool``.
+
+Each resolves its ONNX attributes (``auto_pad`` included) with :func:`node_window`
+and calls :mod:`engine.ops.conv`, :mod:`engine.ops.pool` or :mod:`engine.ops.avgpool`.
+``Conv`` and ``MaxPool`` are also *prepared* (see :mod:`engine.graph.ops_common`): the
+first input of each shape goes through the engine's op, which checks everything; the
+window geometry it used is then remembered for that shape, and later inputs of the
+same shape run the same arithmetic without working it out again (an im2col copy
+through a window view of the remembered shape and strides, then one matmul; a running
+maximum over the kernel taps' strided slices).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from engine.graph.ops_common import MAX_MACS, as_float, check_size, const, op_of
+from engine.ops.arrays import pad_hw
+from engine.ops.avgpool import avgpool2d_forward, global_avgpool_forward
+from engine.ops.conv import _windows, conv2d_forward
+from engine.ops.pool import MaxPoolCache, maxpool2d_forward
+from engine.ops.shapes import conv_output_shape
+
+__all__ = ["average_pool", "global_average_pool", "node_window", "prepare_conv",
+           "prepare_max_pool"]
+
+_F32 = np.dtype(np.float32)
+_SHAPES = 16  # input shapes remembered per node (a model is usually fed one or two)
+
+
+def _window_pads(x_hw, kernel, strides, dilations, attrs) -> tuple[int, int, int, int]:
+    """ONNX ``pads`` for a 2-D window op, resolving ``auto_pad``."""
+    auto_pad = attrs.get("auto_pad", "NOTSET")
+    if auto_pad == "VALID":
+        return (0, 0, 0, 0)
+    if auto_pad in ("SAME_UPPER", "SAME_LOWER"):
+        begin, end = [], []
+        for n, k, s, d in zip(x_hw, kernel, strides, dilations, strict=True):
+            out = -(-n // s)  # ceil(n / s)
+            total = max(0, (out - 1) * s + d * (k - 1) + 1 - n)
+            small, big = total // 2, total - total // 2
+            begin.append(small if auto_pad == "SAME_UPPER" else big)
+            end.append(big if auto_pad == "SAME_UPPER" else small)
+        return (begin[0], begin[1], end[0], end[1])
+    if auto_pad != "NOTSET":
+        raise ValueError(
+            f"auto_pad must be NOTSET, SAME_UPPER, SAME_LOWER or VALID, got {auto_pad!r}"
+        )
+    pads = tuple(attrs.get("pads", (0, 0, 0, 0)))
+    if len(pads) != 4:
+        raise ValueError(f"only 2-D windows are supported: pads must have 4 entries, got {pads}")
+    return pads
+
+
+def node_window(x: np.ndarray, attrs: dict, kernel=None, *, with_dilations=True):
+    """Checked ``(kernel, strides, pads, dilations)`` of a 2-D window op (Conv, pooling) on
+    NCHW ``x``, with ``auto_pad`` resolved; also used by the app's trace to find windows."""
+    if x.ndim != 4:
+        raise ValueError(f"only 2-D (N, C, H, W) inputs are supported, got shape {x.shape}")
+    given = attrs.get("kernel_shape")
+    if kernel is None:
+        if given is None:
+            raise ValueError("the kernel_shape attribute is required")
+        kernel = given
+    elif given is not None and tuple(given) != tuple(kernel):
+        raise ValueError(f"kernel_shape {tuple(given)} does not match the weights' {tuple(kernel)}")
+    kernel = tuple(int(k) for k in kernel)
+    strides = tuple(attrs.get("strides", (1, 1)))
+    dilations = tuple(attrs.get("dilations", (1, 1))) if with_dilations else (1, 1)
+    if len(kernel) != 2 or len(strides) != 2 or len(dilations) != 2:
+        raise ValueError(
+            f"only 2-D windows are supported, got kernel {kernel}, "
+            f"strides {strides}, dilations {dilations}"
+        )
+    pads = _window_pads(x.shape[2:], kernel, strides, dilations, attrs)
+    if min(pads) < 0:
+        raise ValueError(f"pads must be >= 0, got {pads}")
+    check_size((x.shape[2] + pads[0] + pads[2], x.shape[3] + pads[1] + pads[3]), "padded input")
+    return kernel, strides, pads, dilations
+
+
+# ------------------------------------------------------------------ Conv
+
+
+def _conv_checked(x, w, b, attrs, group):
+    """The convolution through :func:`conv2d_forward`, and the geometry it used."""
+    if w.ndim != 4:
+        raise ValueError(f"only 2-D convolutions are supported, got weights of shape {w.shape}")
+    kernel, strides, pads, dilations = node_window(x, attrs, w.shape[2:])
+    oh, ow = conv_output_shape(x.shape[2:], kernel, strides, pads, dilations)
+    n, c = x.shape[:2]
+    check_size((n, oh, ow, c, *kernel), "the convolution's im2col matrix")
+    check_size((n, w.shape[0], oh, ow, c // max(group, 1), *kernel), "the multiply-adds", MAX_MACS)
+    out, _ = conv2d_forward(x, w, b, strides=strides, pads=pads, dilations=dilations, group=group)
+    # The im2col window view conv2d_forward copied, as (shape, strides) of a C-ordered
+    # padded input: sliding_window_view works them out once, on uncommitted memory.
+    padded = np.empty((n, c, x.shape[2] + pads[0] + pads[2], x.shape[3] + pads[1] + pads[3]),
+                      np.float32)
+    view = _windows(padded, kernel, strides, (0, 0, 0, 0), dilations)
+    view = view.transpose(0, 1, 4, 5, 2, 3)  # (N, C, KH, KW, OH, OW), as _im2col_ck
+    f = w.shape[0]
+    k = (c // group) * kernel[0] * kernel[1]
+    return out, (pads if any(pads) else None, view.shape, view.strides, n, f, group, k, oh, ow)
+
+
+def prepare_conv(attrs, opset, consts):
+    """ONNX ``Conv`` (2-D, grouped, dilated, ``auto_pad``): ``conv2d_forward``."""
+    group = int(attrs.get("group", 1))
+    w_const, b_const = const(consts, 1), const(consts, 2)
+    w_fixed = None if w_const is None else as_float(w_const)
+    b_fixed = None if b_const is None else as_float(b_const)
+    geometry: dict[tuple, tuple] = {}
+
+    def conv(ins):
+        x = as_float(ins[0])
+        w = w_fixed if w_fixed is not None else as_float(ins[1])
+        b = ins[2] if len(ins) > 2 else None
+        if b is not None:
+            b = b_fixed if b_fixed is not None else as_float(b)
+        key = (x.shape, w.shape, None if b is None else b.shape)
+        geom = geometry.get(key)
+        if geom is None:
+            out, geom = _conv_checked(x, w, b, attrs, group)
+            if len(geometry) < _SHAPES:
+                geometry[key] = geom
+            return (out,)
+        pads, shape, strides, n, f, g, k, oh, ow = geom
+        xp = x if pads is None else pad_hw(x, pads)
+        if not xp.flags.c_contiguous:
+            xp = np.ascontiguousarray(xp)
+        cols = np.ascontiguousarray(np.ndarray(shape, _F32, xp, 0, strides))  # im2col: a copy
+        if g == 1:
+            out = np.matmul(w.reshape(f, k), cols.reshape(k, oh * ow) if n == 1
+                            else cols.reshape(n, k, oh * ow))
+        else:
+            out = np.matmul(w.reshape(g, f // g, k), cols.reshape(n, g, k, oh * ow))
+        out = out.reshape(n, f, oh, ow)
+        if b is not None:
+            out += b.reshape(f, 1, 1)
+        return (out,)
+
+    return conv
+
+
+# ------------------------------------------------------------------ pooling
+
+
+class _MaxPoolResults:
+    """``(Y, Indices)`` where Indices (flat NCHW offsets, as ONNX) is only worked out when a
+    node asks for that second output: most models never do, and it costs more than Y."""
+
+    def __init__(self, out, x, window, ceil_mode):
+        self.out, self.x, self.window, self.ceil_mode = out, x, window, ceil_mode
+
+    def __len__(self) -> int:
+        return 2
+
+    def __getitem__(self, i: int):
+        if i == 0:
+            return self.out
+        return list(self)[i]
+
+    def __iter__(self):
+        yield self.out
+        cache = MaxPoolCache(self.x, *self.window, self.ceil_mode)
+        n, c, h, w = self.x.shape
+        plane = (np.arange(n * c, dtype=np.int64).reshape(n, c, 1, 1)) * (h * w)
+        yield plane + cache.rows * w + cache.cols
+
+
+def prepare_max_pool(attrs, opset, consts):
+    """ONNX ``MaxPool`` (2-D, dilated, ``ceil_mode``, ``auto_pad``): ``maxpool2d_forward``."""
+    if int(attrs.get("storage_order", 0)) != 0:
+        raise ValueError("MaxPool with storage_order=1 (column-major indices) is not supported")
+    ceil_mode = bool(attrs.get("ceil_mode", 0))
+    geometry: dict[tuple, tuple] = {}
+
+    def max_pool(ins):
+        x = as_float(ins[0])
+        geom = geometry.get(x.shape)
+        if geom is None or geom[1] is None:
+            window = node_window(x, attrs)
+            out, _ = maxpool2d_forward(x, kernel_shape=window[0], strides=window[1],
+                                       pads=window[2], dilations=window[3], ceil_mode=ceil_mode)
+            if geom is None and len(geometry) < _SHAPES:
+                geometry[x.shape] = (window, _taps(x.shape, window, out.shape))
+            return _MaxPoolResults(out, x, window, ceil_mode)
+        window, taps = geom
+        if isinstance(taps, tuple):  # windows tile the input: max over rows, then columns
+            (kh, kw), shape = window[0], taps
+            rows = x.reshape(-1, kh, x.shape[3])
+            out = _max_of(rows[:, i] for i in range(kh)).reshape(-1, kw)
+            out = _max_of(out[:, j] for j in range(kw)).reshape(shape)
+        else:
+            out = _max_of(x[tap] for tap in taps)
+        return _MaxPoolResults(out, x, window, ceil_mode)
+
+    return max_pool
+
+
+def _max_of(arrays):
+    """Element-wise maximum of several arrays, in a new array."""
+    arrays = iter(arrays)
+    out = next(arrays).copy()
+    for a in arrays:
+        np.maximum(out, a, out=out)
+    return out
+
+
+def _taps(x_shape, window, out_shape):
+    """How the plan takes maxima for inputs of ``x_shape``: the output shape where the
+    windows tile the input exactly (no padding, stride = kernel, no dilation); else the
+    index of each kernel tap ``(p, q)`` into the input, as ``engine.ops.pool`` slices its
+    padded one; None where the windows read padding (the engine's op does it then)."""
+    (kh, kw), (sh, sw), pads, (dh, dw) = window
+    oh, ow = out_shape[2:]
+    if any(pads) or (oh - 1) * sh + dh * (kh - 1) >= x_shape[2] or (
+        (ow - 1) * sw + dw * (kw - 1) >= x_shape[3]
+    ):
+        return None
+    if (sh, sw, dh, dw) == (kh, kw, 1, 1) and (oh * kh, ow * kw) == tuple(x_shape[2:]):
+        return tuple(out_shape)
+    return [
+        (slice(None), slice(None), slice(p * dh, p * dh + sh * (oh - 1) + 1, sh),
+         slice(q * dw, q * dw + sw * (ow - 1) + 1, sw))
+        for p in range(kh) for q in range(kw)
+    ]
+
+
+def average_pool(ins, attrs, opset):
+    """ONNX ``AveragePool`` (2-D, ``ceil_mode``, ``count_include_pad``): ``avgpool2d_forward``."""
+    x = as_float(ins[0])
+    if any(d != 1 for d in attrs.get("dilations", (1, 1))):
+        raise ValueError(
+            f"dilated AveragePool is not supported, got dilations {attrs['dilations']}"
+        )
+    kernel, strides, pads, _ = node_window(x, attrs, with_dilations=False)
+    out, _ = avgpool2d_forward(
+        x,
+        kernel_shape=kernel,
+        strides=strides,
+        pads=pads,
+        ceil_mode=bool(attrs.get("ceil_mode", 0)),
+        count_include_pad=bool(attrs.get("count_include_pad", 0)),
+    )
+    return (out,)
+
+
+def global_average_pool(ins, attrs, opset):
+    """ONNX ``GlobalAveragePool``: the mean of each channel, ``(N, C, 1, 1)``."""
+    return (global_avgpool_forward(as_float(ins[0]))[0],)
+
+
+conv = op_of(prepare_conv)
+max_pool = op_of(prepare_max_pool)

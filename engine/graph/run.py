@@ -1,0 +1,238 @@
+"""Run a :class:`~engine.graph.model.Graph` layer by layer with the engine's ops, keeping
+every tensor, so that a page can show what each layer made of an image.
+
+The first :func:`run` of a graph compiles a *plan*, kept on the graph: each node's op
+resolved (prepared with its attributes and weights where :data:`~engine.graph.ops.PREPARED`
+has it), each tensor a numbered slot in a list, the inputs each node reads and the
+slots each writes, which outputs can hold new denormals, and what can be freed when.
+Running is then one loop over the plan's steps. Ops that see a new input shape check it
+as before; they remember the geometry for that shape, not the tensors.
+
+Denormals (float32 values ``0 < |v| < 1.18e-38``) are flushed to 0 in every layer's
+output: CPUs compute with them up to a hundred times more slowly. An op that only
+selects or moves values (ReLU, max pooling, reshapes) cannot make a new one from
+flushed inputs, so its output is not checked again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from engine.graph.model import Graph, GraphError, UnsupportedOpError
+from engine.graph.ops import MAX_ELEMENTS, OPS, PREPARED
+
+__all__ = ["flush_denormals", "infer_shapes", "run"]
+
+_TINY = np.finfo(np.float32).tiny  # the smallest normal float32, about 1.18e-38
+_F32 = np.dtype(np.float32)
+_OP_ERRORS = (ValueError, TypeError, IndexError, KeyError, ArithmeticError)
+# Ops whose float outputs are values of their float inputs, or 0 / -inf: no new denormals.
+_SELECTING = frozenset({"Relu", "MaxPool", "Flatten", "Reshape", "Transpose", "Identity",
+                        "Dropout", "Concat"})
+
+
+def flush_denormals(arr: np.ndarray) -> np.ndarray:
+    """``arr`` with its denormal float32 values (0 < |v| < 1.18e-38) replaced by 0.
+
+    CPUs compute with denormals up to a hundred times more slowly than with normal
+    numbers, so a model that adds 1e-39 to a black image would make every later layer
+    crawl. Flushing each layer's output keeps every op on normal numbers, as
+    onnxruntime's ``session.set_denormal_as_zero`` does. Non-float arrays pass through;
+    ``arr`` itself is returned when it holds no denormal.
+    """
+    if arr.dtype != _F32 or arr.size == 0:
+        return arr
+    mag = np.abs(arr)
+    low = np.fmin.reduce(mag, axis=None)  # the smallest |v| (NaN ignored)
+    if low >= _TINY:
+        return arr  # the usual case for a layer's output: no zero, no denormal
+    small = mag < _TINY
+    if low == 0 and np.count_nonzero(small) == np.count_nonzero(mag == 0):
+        return arr  # zeros (after a ReLU, say), but no denormal
+    return np.where(small, np.float32(0), arr)
+
+
+class _Plan:
+    """A graph compiled for :func:`run` (see the module docstring)."""
+
+    def __init__(self, graph: Graph):
+        slot_of = {"": 0}  # slot 0 stays None: an omitted optional input
+        initial: list = [None]
+
+        def new(name: str) -> int:
+            slot_of[name] = len(initial)
+            initial.append(None)
+            return slot_of[name]
+
+        weights = set()
+        for name, arr in graph.initializers.items():
+            weights.add(new(name))
+            initial[-1] = flush_denormals(arr)
+        self.inputs = []
+        for info in graph.inputs:
+            weights.discard(slot_of.get(info.name))
+            self.inputs.append(_input_spec(info, new(info.name)))
+        self.steps = []
+        produced = []
+        for node in graph.nodes:
+            missing = [n for n in node.inputs if n not in slot_of]
+            if missing:
+                raise GraphError(
+                    f"node '{node.name}' uses tensor '{missing[0]}', which is not defined yet"
+                )
+            ins = tuple(slot_of[n] for n in node.inputs)
+            step = _step(node, graph.opset, [initial[s] if s in weights else None for s in ins])
+            outs = list(node.outputs)
+            while outs and not outs[-1]:
+                outs.pop()  # a trailing omitted output is never asked of the op
+            out_slots = tuple(new(name) if name else -1 for name in outs)
+            self.steps.append((step, ins, out_slots, node.op_type not in _SELECTING, node))
+            produced += [(name, s) for name, s in zip(outs, out_slots, strict=True) if name]
+        self.initial = initial
+        self.kept = [spec[:2] for spec in self.inputs] + produced
+        wanted = {o.name for o in graph.outputs}
+        self.wanted = [(name, s) for name, s in produced if name in wanted]
+        # keep=False: each step's inputs that no later step reads are freed after it.
+        last = {s: i for i, step in enumerate(self.steps) for s in step[1]}
+        keep = weights | {s for _, s in self.wanted} | {0}
+        self.frees: list[list[int]] = [[] for _ in self.steps]
+        for s, i in last.items():
+            if s not in keep:
+                self.frees[i].append(s)
+
+
+def _step(node, opset: int, consts: list):
+    """The callable ``step(ins) -> outputs`` of one node."""
+    op = OPS.get(node.op_type)
+    if op is None:
+        raise UnsupportedOpError(node.op_type, node.name)
+    prepare = PREPARED.get(node.op_type)
+    if prepare is None:
+        attrs = node.attributes
+
+        def step(ins):
+            return op(ins, attrs, opset)
+
+        return step
+    try:
+        return prepare(node.attributes, opset, consts)
+    except _OP_ERRORS as e:
+        raise GraphError(f"node '{node.name}' ({node.op_type}): {e}") from None
+
+
+def _plan(graph: Graph) -> _Plan:
+    key = (id(graph.nodes), len(graph.nodes), id(graph.initializers), len(graph.initializers),
+           id(graph.inputs), len(graph.inputs), graph.opset)
+    cached = graph._plan
+    if cached is None or cached[0] != key:
+        cached = graph._plan = (key, _Plan(graph))
+    return cached[1]
+
+
+def _input_spec(info, slot: int) -> tuple:
+    """``(name, slot, shape or None, fixed (axis, size) pairs, dtype)`` of a graph input."""
+    fixed = () if info.shape is None else tuple(
+        (i, d) for i, d in enumerate(info.shape) if isinstance(d, int) and d > 0)
+    kind = np.dtype(info.dtype).kind if info.dtype != "unknown" else "f"
+    dtype = np.dtype(np.int64 if kind in "iu" else bool if kind == "b" else np.float32)
+    return info.name, slot, info.shape, fixed, dtype
+
+
+def _feed(slots: list, plan: _Plan, x) -> None:
+    """Check the inputs and put them (cast, denormals flushed) in their slots."""
+    if not isinstance(x, Mapping):
+        if len(plan.inputs) != 1:
+            raise GraphError(
+                f"the model has {len(plan.inputs)} inputs "
+                f"{[spec[0] for spec in plan.inputs]}: pass a dict of arrays"
+            )
+        x = {plan.inputs[0][0]: x}
+    for name, slot, shape, fixed, dtype in plan.inputs:
+        if name not in x:
+            raise GraphError(f"missing input '{name}'")
+        arr = np.asarray(x[name])
+        if arr.dtype.kind not in "fiub":
+            raise GraphError(f"input '{name}' must be numeric, got dtype {arr.dtype}")
+        if arr.size > MAX_ELEMENTS:
+            raise GraphError(
+                f"input '{name}' has {arr.size:,} values (the limit is {MAX_ELEMENTS:,})"
+            )
+        if shape is not None and (
+            len(shape) != arr.ndim or any(arr.shape[i] != d for i, d in fixed)
+        ):
+            shown = tuple(d if isinstance(d, int) and d > 0 else "?" for d in shape)
+            raise GraphError(f"input '{name}' must have shape {shown}, got {arr.shape}")
+        slots[slot] = flush_denormals(arr.astype(dtype, copy=False))
+
+
+def run(graph: Graph, x, *, keep: bool = True) -> dict[str, np.ndarray]:
+    """Execute the nodes in order with the engine's ops.
+
+    Parameters
+    ----------
+    graph : Graph
+    x : ndarray, or dict of name -> ndarray
+        The input (cast to float32, or int64 where the model declares an integer
+        input); a dict when the model has several inputs.
+    keep : bool
+        True: return the input(s) and every node output, in execution order.
+        False: return only the graph outputs (intermediates are freed after last use).
+
+    Returns
+    -------
+    dict of name -> ndarray
+        Float tensors are float32; integer ones (shapes, indices) int64; a Dropout mask bool.
+    """
+    plan = _plan(graph)
+    slots = plan.initial.copy()
+    _feed(slots, plan, x)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        _execute(plan, slots, None if keep else plan.frees)
+    return {name: slots[s] for name, s in (plan.kept if keep else plan.wanted)}
+
+
+def _execute(plan: _Plan, slots: list, frees: list | None) -> None:
+    for i, (step, ins, outs, flush, node) in enumerate(plan.steps):
+        try:
+            results = step([slots[s] for s in ins])
+        except _OP_ERRORS as e:
+            raise GraphError(f"node '{node.name}' ({node.op_type}): {e}") from None
+        if len(outs) == 1 and type(results) is tuple and results:  # the usual node
+            arr = results[0]
+            if type(arr) is not np.ndarray or arr.dtype is not _F32:
+                arr = _array(arr)
+            slots[outs[0]] = flush_denormals(arr) if flush else arr
+        else:
+            if len(outs) > len(results):
+                raise GraphError(
+                    f"node '{node.name}' ({node.op_type}) asks for {len(node.outputs)} "
+                    f"outputs; the engine makes {len(results)}"
+                )
+            for s, arr in zip(outs, results, strict=False):
+                if s >= 0:
+                    arr = _array(arr)
+                    slots[s] = flush_denormals(arr) if flush else arr
+        if frees is not None:
+            for s in frees[i]:
+                slots[s] = None
+
+
+def _array(value) -> np.ndarray:
+    """An op's output as an array, float32 where it is any float."""
+    arr = np.asarray(value)
+    return arr.astype(np.float32) if arr.dtype.kind == "f" and arr.dtype != _F32 else arr
+
+
+def infer_shapes(graph: Graph, input_shape: Sequence[int]) -> dict[str, tuple[int, ...]]:
+    """Shape of every tensor (input and node outputs) for an input of ``input_shape``.
+
+    Found by running the graph on zeros, so it is exactly what :func:`run` produces.
+    """
+    shape = tuple(int(d) for d in input_shape)
+    if any(d < 1 for d in shape) or int(np.prod(shape, dtype=np.float64)) > MAX_ELEMENTS:
+        raise GraphError(
+            f"input shape {shape} must have sizes >= 1 and at most {MAX_ELEMENTS:,} values"
+        )
+    return {name: tuple(a.shape) for name, a in run(graph, np.zeros(shape, np.float32)).items()}

@@ -1,0 +1,20 @@
+// Numbers and shapes as the architectures page writes them (labels only: the exact
+// value is always shown beside a compact one).
+
+import { int } from "../util.js";
+
+/** [C, H, W] -> "HxWxC" as the course writes it; [N] -> "N". */
+export function shapeText(shape) {
+  return shape.length === 3 ? `${shape[1]}x${shape[2]}x${shape[0]}` : int(shape[0]);
+}
+
+/** 138357544 -> "138.4M" (labels only; the exact value is always shown beside it). */
+export function compact(n) {
+  const units = [[1e12, "T"], [1e9, "G"], [1e6, "M"], [1e3, "K"]];
+  for (const [u, s] of units) {
+    if (n < u) continue;
+    const text = (n / u).toFixed(n >= 100 * u ? 0 : 1);
+    return `${text.endsWith(".0") ? text.slice(0, -2) : text}${s}`;
+  }
+  return String(n);
+}

@@ -1,0 +1,202 @@
+// The playground's views of one refresh: the input preview, the output-size formula (or
+// why there is no output), the step-by-step grids (input, filter, feature map) and the
+// volume (every feature map, the activation, the pooling), all drawn from the API's answer.
+
+import { drawMap, drawRGB } from "../draw/heatmap.js";
+import { activation } from "../registry.js";
+import { $, el, fmt, showError } from "../util.js";
+import { MatrixView } from "./grid.js";
+import { absMax, channelNames, shapeText, ui } from "./model.js";
+import { hoverInput, hoverOutput, hoverPool, select } from "./steps.js";
+
+export function renderInputPreview(s, input) {
+  const [C, H, W] = input.tensor.shape;
+  const canvas = $("input-thumb");
+  if (C === 3) drawRGB(canvas, input.tensor.data, H, W);
+  else drawMap(canvas, input.tensor.data, H, W, { scale: "grey", min: 0, max: 1 });
+  $("input-shape").textContent = shapeText(H, W, C);
+  const label = input.label && !input.title.includes(input.label) ? ` · label: ${input.label}` : "";
+  const note = s.src === "sample" && s.sample === "course-6x6" ? " · a binary image, always 6×6 and one channel" : "";
+  $("input-desc").textContent = `${input.title}${label}${note}`;
+}
+
+export function showSize(size) {
+  showError($("size-error"), null);
+  $("size-formula").textContent = size.formula.replaceAll("*", "·");
+  $("size-formula").hidden = false;
+  const text = $("size-text");
+  text.textContent = size.explanation;
+  text.classList.toggle("warning", !size.fits);
+  $("size-params").textContent = size.params ? `Learnable parameters: ${size.params.formula.replaceAll("*", "·")}.` : "";
+}
+
+export function showImpossible(err) {
+  showError($("size-error"), err);
+  // The output-size sum with this layer's numbers (from the 422): the sentence above says why.
+  const formula = $("size-formula");
+  const text = err.body?.formula;
+  formula.textContent = text ? text.replaceAll("*", "·") : "";
+  formula.hidden = !text;
+  $("size-text").textContent = "";
+  $("size-params").textContent = "";
+  const msg = () => el("p", { class: "notice" }, "No output for these settings: see the reason under “Layer settings”.");
+  $("in-grids").replaceChildren(msg());
+  $("w-grids").replaceChildren();
+  $("out-grid").replaceChildren();
+  $("w-caption").textContent = ""; // they described the last layer that worked
+  $("out-caption").textContent = "";
+  $("arith").replaceChildren();
+  $("volume").replaceChildren(msg());
+  $("scrub").max = "0";
+  $("pos-text").textContent = "";
+  ui.inputViews = [];
+  ui.weightViews = [];
+  ui.outView = null;
+  ui.volumeViews = { conv: [], act: [], pool: [] };
+}
+
+export function renderFilterChoice(resolved, k) {
+  const select = $("kfilter");
+  select.replaceChildren(...resolved.map((f, n) => el("option", { value: String(n) }, `Filter ${n + 1}: ${f.title}`)));
+  select.value = String(Math.min(k, resolved.length - 1));
+}
+
+export function renderStepView() {
+  const { input, geom, conv, C } = ui.current;
+  const [, H, W] = input.tensor.shape;
+  const pads = conv.output_size.pads;
+  const names = channelNames(C);
+  const tints = C === 3 ? ["red", "green", "blue"] : ["grey"];
+  const [pt, pl, pb, pr] = pads;
+  $("in-caption").textContent = `${shapeText(H, W, C)}${pt + pl + pb + pr ? `, padded to ${geom.padded[0]}×${geom.padded[1]}` : ""}`;
+  ui.inputViews = names.map((name, c) => {
+    const box = el("div", { class: "pg-grid", dataset: { channel: name } });
+    if (C > 1) box.append(el("p", { class: `pg-chname ch-${name}` }, `${name} channel`));
+    const holder = el("div");
+    box.append(holder);
+    const view = new MatrixView(holder, {
+      label: `Input, ${name} channel`,
+      pixelWidth: C === 3 ? 210 : 380,
+      cellsMax: C === 3 ? 10 : 16, // three stacked channels: numbers only while they stay small
+      onHover: (r, col) => hoverInput(r, col),
+    });
+    view.render({ data: input.tensor.data, offset: c * H * W, h: H, w: W, pads, scale: { kind: tints[c], lo: 0, hi: 1 } });
+    return { box, view };
+  });
+  $("in-grids").replaceChildren(...ui.inputViews.map((v) => v.box));
+  $("in-grids").classList.toggle("stacked", C > 1);
+  ui.inputViews = ui.inputViews.map((v) => v.view);
+  renderFilterAndOutput();
+}
+
+export function renderFilterAndOutput() {
+  const { s, C, resolved, conv } = ui.current;
+  const k = Math.min(s.k, resolved.length - 1);
+  const names = channelNames(C);
+  const F = s.ksize;
+  const f = resolved[k];
+  const wmax = absMax(...conv.filter_ranges[k]);
+  $("w-caption").textContent = `${k + 1}: ${f.title}, ${shapeText(F, F, C)}, bias ${fmt(f.bias, 4)}`;
+  ui.weightViews = names.map((name, c) => {
+    const box = el("div", { class: "pg-grid" });
+    if (C > 1) box.append(el("p", { class: `pg-chname ch-${name}` }, `${name} slice`));
+    const holder = el("div");
+    box.append(holder);
+    const view = new MatrixView(holder, { label: `Filter ${k + 1}, ${name} slice` });
+    view.render({ data: f.weights, offset: c * F * F, h: F, w: F, scale: { kind: "diverging", absMax: wmax }, digits: 2 });
+    return { box, view };
+  });
+  $("w-grids").replaceChildren(...ui.weightViews.map((v) => v.box));
+  $("w-grids").classList.toggle("stacked", C > 1);
+  const pre = conv.pre_activation || conv.output;
+  const [, ho, wo] = pre.shape;
+  $("out-caption").textContent = `${k + 1}, ${ho}×${wo}${s.act !== "none" ? " (before the activation)" : ""}`;
+  ui.outView = new MatrixView($("out-grid"), {
+    label: `Feature map ${k + 1}`,
+    interactive: true,
+    pixelWidth: 300,
+    onHover: (i, j) => hoverOutput(k, i, j),
+    onSelect: (i, j) => select(k, i, j),
+  });
+  ui.outView.render({ data: pre.data, offset: k * ho * wo, h: ho, w: wo, scale: { kind: "diverging", absMax: absMax(pre.min, pre.max) } });
+}
+
+function stage(name, title, shape, text, extra = {}) {
+  const maps = el("div", { class: "pg-maps" });
+  const node = el(
+    "section",
+    { class: "pg-stage-step", dataset: { stage: name }, "aria-label": title },
+    el("h3", {}, title, " ", el("span", { class: "shape mono" }, shape)),
+    el("p", { class: "small muted" }, text),
+    maps,
+    extra.after || null,
+  );
+  return { node, maps };
+}
+
+function mapFigure(caption, build) {
+  const holder = el("div");
+  const fig = el("figure", { class: "fmap" }, holder, el("figcaption", { class: "small" }, caption));
+  return { fig, view: build(holder) };
+}
+
+export function renderVolume() {
+  const { s, conv, pool, resolved } = ui.current;
+  const pre = conv.pre_activation || conv.output;
+  const [K, ho, wo] = pre.shape;
+  const parts = [];
+  ui.volumeViews = { conv: [], act: [], pool: [] };
+  const addMaps = (st, key, tensor, opts) => {
+    const [n, h, w] = tensor.shape;
+    const scale = { kind: "diverging", absMax: absMax(tensor.min, tensor.max) };
+    for (let c = 0; c < n; c++) {
+      const { fig, view } = mapFigure(`Filter ${c + 1} · ${resolved[c].title}`, (holder) => {
+        const v = new MatrixView(holder, { label: `${key} map ${c + 1}`, cellsMax: 10, pixelWidth: 150, ...opts(c) });
+        v.render({ data: tensor.data, offset: c * h * w, h, w, scale });
+        return v;
+      });
+      fig.dataset.h = String(h);
+      fig.dataset.w = String(w);
+      st.maps.append(fig);
+      ui.volumeViews[key].push(view);
+    }
+  };
+  const convStage = stage(
+    "conv", "Convolution", shapeText(ho, wo, K),
+    `${K} filter${K > 1 ? "s" : ""}, each ${shapeText(s.ksize, s.ksize, ui.current.C)}, give ${K} feature map${K > 1 ? "s" : ""} of ${ho}×${wo}.`,
+  );
+  addMaps(convStage, "conv", pre, (c) => ({
+    interactive: true,
+    onHover: (i, j) => hoverOutput(c, i, j),
+    onSelect: (i, j) => select(c, i, j),
+  }));
+  parts.push(convStage.node);
+  if (s.act !== "none") {
+    const a = activation(s.act);
+    const actStage = stage("act", a.title, shapeText(ho, wo, K), `${a.title}: ${a.formula}, applied to every value. ${a.note} The shape does not change.`);
+    addMaps(actStage, "act", conv.output, (c) => ({
+      interactive: true,
+      onHover: (i, j) => hoverOutput(c, i, j),
+      onSelect: (i, j) => select(c, i, j),
+    }));
+    parts.push(el("div", { class: "pg-arrow", "aria-hidden": "true" }, "↓"), actStage.node);
+  }
+  if (pool) {
+    parts.push(el("div", { class: "pg-arrow", "aria-hidden": "true" }, "↓"));
+    const title = `${s.pool === "max" ? "Max" : "Average"} pooling ${s.pk}×${s.pk}, stride ${s.ps}`;
+    if (pool.error) {
+      const st = stage("pool", title, "", "");
+      st.maps.append(el("p", { class: "error", role: "alert" }, pool.error.detail || pool.error.message));
+      parts.push(st.node);
+    } else {
+      const [, ph, pw] = pool.shape;
+      const st = stage(
+        "pool", title, shapeText(ph, pw, K),
+        `Each ${s.pk}×${s.pk} window of every map is replaced by its ${s.pool === "max" ? "largest value" : "mean"}: ${pool.size.formula.replaceAll("*", "·")} per side. Pooling works on each map separately, so the depth stays ${K}.`,
+      );
+      addMaps(st, "pool", pool, (c) => ({ onHover: (i, j) => hoverPool(c, i, j) }));
+      parts.push(st.node);
+    }
+  }
+  $("volume").replaceChildren(...parts);
+}

@@ -1,0 +1,161 @@
+// Stepping through the convolution: the window of the current step, the highlights that
+// link input cells, output cells and pooling windows on hover (looked up in the API's
+// `windows`), the traced arithmetic of one value (POST /api/conv with `trace`), and the player.
+
+import { postJSON } from "../api.js";
+import { $, el } from "../util.js";
+import { renderArithmetic } from "./arith.js";
+import { channelNames, state, ui } from "./model.js";
+import { poolWindow } from "./relations.js";
+import { renderFilterAndOutput } from "./stages.js";
+
+export function hoverOutput(k, i, j) {
+  if (!ui.current?.geom) return;
+  const cells = i === null ? null : ui.current.geom.window(i, j);
+  for (const v of ui.inputViews) v.mark("rf", cells);
+  if (ui.outView) ui.outView.mark("hover", i === null || k !== currentK() ? null : [[i, j]]);
+  ui.volumeViews.conv.forEach((v, n) => v.mark("hover", i === null || n !== k ? null : [[i, j]]));
+}
+
+export function hoverInput(r, c) {
+  if (!ui.current?.geom) return;
+  const hoverIn = r === null ? null : [r, c];
+  const feeds = r === null ? null : ui.current.geom.feeds(r, c);
+  for (const v of ui.inputViews) v.mark("hover", hoverIn ? [hoverIn] : null);
+  if (ui.outView) ui.outView.mark("feeds", feeds);
+  for (const v of ui.volumeViews.conv) v.mark("feeds", feeds);
+  for (const v of ui.volumeViews.act) v.mark("feeds", feeds);
+}
+
+export function hoverPool(c, i, j) {
+  const { pool } = ui.current;
+  const before = ui.volumeViews.act.length ? ui.volumeViews.act : ui.volumeViews.conv;
+  before.forEach((v) => {
+    v.mark("pwin", null);
+    v.mark("max", null);
+  });
+  ui.volumeViews.pool.forEach((v, n) => v.mark("hover", i === null || n !== c ? null : [[i, j]]));
+  if (i === null) return;
+  const target = before[c];
+  target.mark("pwin", poolWindow(pool.windows, i, j));
+  if (pool.argmax) {
+    const [, ph, pw] = pool.shape;
+    const n = (c * ph + i) * pw + j;
+    target.mark("max", [[pool.argmax.rows[n], pool.argmax.cols[n]]]);
+  }
+}
+
+export function currentK() {
+  return Math.min(state.get("k"), (ui.current?.resolved.length || 1) - 1);
+}
+
+export function select(k, i, j) {
+  pause();
+  const patch = { step: ui.current.geom.step(i, j) };
+  if (k !== currentK()) {
+    patch.k = k;
+    state.set(patch);
+    $("kfilter").value = String(k);
+    renderFilterAndOutput();
+  } else {
+    state.set(patch);
+  }
+  updateWindow();
+}
+
+export function updateWindow() {
+  if (!ui.current?.geom) return;
+  const { geom } = ui.current;
+  const n = geom.positions;
+  const step = Math.min(state.get("step"), n - 1);
+  const k = currentK();
+  const [i, j] = geom.position(step);
+  const cells = geom.window(i, j);
+  for (const v of ui.inputViews) v.mark("win", cells);
+  if (ui.outView) ui.outView.mark("cur", [[i, j]]);
+  ui.volumeViews.conv.forEach((v, m) => v.mark("cur", m === k ? [[i, j]] : null));
+  const scrub = $("scrub");
+  scrub.max = String(n - 1);
+  scrub.value = String(step);
+  scrub.setAttribute("aria-valuetext", `row ${i}, column ${j}`);
+  $("pos-text").textContent = `row ${i}, column ${j} · step ${step + 1} of ${n}`;
+  $("back").disabled = step === 0;
+  $("first").disabled = step === 0;
+  $("fwd").disabled = step >= n - 1;
+  loadTrace(k, i, j);
+}
+
+async function loadTrace(k, i, j) {
+  const { s, input, resolved, body, C } = ui.current;
+  const key = `${k}|${i}|${j}`;
+  const token = ++ui.traceToken;
+  const cache = ui.traceCache; // the cache of the settings this trace is computed for
+  const arith = $("arith");
+  arith.dataset.status = "loading";
+  let trace = cache.get(key);
+  if (!trace) {
+    // Only filter k is needed for this value: one filter keeps the reply small.
+    const F = s.ksize;
+    const { pool: _pool, ...convOnly } = body;
+    const one = {
+      ...convOnly,
+      weights: { shape: [1, C, F, F], data: Array.from(resolved[k].weights) },
+      bias: [resolved[k].bias],
+      trace: [0, i, j],
+    };
+    try {
+      trace = (await postJSON("/api/conv", one)).trace;
+    } catch (err) {
+      if (token !== ui.traceToken) return;
+      arith.replaceChildren(el("p", { class: "error", role: "alert" }, err.detail || err.message));
+      arith.dataset.status = "error";
+      return;
+    }
+    cache.set(key, trace);
+  }
+  if (token !== ui.traceToken) return;
+  renderArithmetic(arith, trace, {
+    k, filterTitle: resolved[k].title, channelNames: channelNames(C), inputShape: input.tensor.shape,
+  });
+  arith.dataset.status = "ready";
+}
+
+let timer = null;
+
+/** The player is running. */
+export function playing() {
+  return timer !== null;
+}
+
+export function setStep(step) {
+  state.set({ step });
+  updateWindow();
+}
+
+export function play() {
+  if (!ui.current?.geom) return;
+  if (state.get("step") >= ui.current.geom.positions - 1) setStep(0);
+  clearInterval(timer);
+  timer = setInterval(() => {
+    const next = state.get("step") + 1;
+    if (!ui.current?.geom || next >= ui.current.geom.positions) {
+      pause();
+      return;
+    }
+    setStep(next);
+  }, 1000 / state.get("speed"));
+  const btn = $("play");
+  btn.textContent = "⏸ Pause";
+  btn.setAttribute("aria-label", "Pause");
+  btn.setAttribute("aria-pressed", "true");
+}
+
+export function pause() {
+  if (timer === null) return;
+  clearInterval(timer);
+  timer = null;
+  const btn = $("play");
+  btn.textContent = "▶ Play";
+  btn.setAttribute("aria-label", "Play");
+  btn.setAttribute("aria-pressed", "false");
+}
