@@ -69,7 +69,36 @@ def return_freed_memory() -> bool:
     return ok
 
 
+class _MallInfo2(ctypes.Structure):
+    """glibc's ``struct mallinfo2`` (malloc.h, glibc 2.33+)."""
+
+    _fields_ = [(name, ctypes.c_size_t) for name in (
+        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks",
+        "fordblks", "keepcost")]
+
+
+#: ``malloc_trim`` walks the whole heap (measured 0.5 ms, a fifth of a small predict):
+#: it runs only when at least this much freed memory sits in the heap (``mallinfo2``,
+#: about 1 microsecond to ask).
+TRIM_WHEN_FREE = 8 * 1024 * 1024
+
+
+def _free_in_heap(libc: ctypes.CDLL) -> int | None:
+    try:
+        mallinfo2 = libc.mallinfo2
+    except AttributeError:  # glibc before 2.33
+        return None
+    mallinfo2.restype = _MallInfo2
+    return int(mallinfo2().fordblks)
+
+
 def trim_freed_memory() -> bool:
-    """Give the heap's free pages back to the system (``malloc_trim(0)``); True if any went."""
+    """Give the heap's free pages back to the system (``malloc_trim(0)``) when at least
+    :data:`TRIM_WHEN_FREE` bytes of it are free; True if any went."""
     libc = _libc()
-    return bool(libc.malloc_trim(0)) if libc is not None else False
+    if libc is None:
+        return False
+    free = _free_in_heap(libc)
+    if free is not None and free < TRIM_WHEN_FREE:
+        return False
+    return bool(libc.malloc_trim(0))
