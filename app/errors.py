@@ -72,7 +72,8 @@ ERROR_MEANINGS = {
     409: "The training run is busy with another request, or has reached its step or size "
          "limit (the message says which).",
     429: "Your uploaded models or training runs are over the cap for one browser or one "
-         "network address (the message says which); delete one first.",
+         "network address, or your browser's runs have too many step requests in progress "
+         "(the message says which).",
     507: "The store of uploaded models or training runs is full; nothing in use is evicted "
          "to make room.",
     503: "The server is busy with other heavy requests; retry after `Retry-After` seconds.",

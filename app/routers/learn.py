@@ -18,6 +18,7 @@ Errors are ``{"detail": "<sentence>"}``; a 422 for an option names it and its bo
     "options": {name: {"kind": "choice"|"float"|"int"|"bool", "default", "min", "max",
     "choices", "help"}},
     "limits": {"steps_per_call": int, "time_budget_s": float, "max_steps": int,
+               "steps_in_flight_per_client": int,
     "run_idle_s": float, "runs_per_client": int, "run_bytes": int, "grid": int,
     "confusion_images": int, "filters_shown": int}}``
 
@@ -54,8 +55,9 @@ Errors are ``{"detail": "<sentence>"}``; a 422 for an option names it and its bo
          "view": {...} (when view is true; see GET .../view)}
 
     409 when another step of the same run is in progress (or got in first: the run's
-    version moved on); 409 after ``max_steps``; 503 + ``Retry-After`` when the server's
-    heavy-work slots are all busy; 404 when the run is unknown or expired.
+    version moved on); 409 after ``max_steps``; 429 + ``Retry-After`` when two of the
+    owner's runs are already stepping in this process; 503 + ``Retry-After`` when the
+    server's heavy-work slots are all busy; 404 when the run is unknown or expired.
 
 ``GET /api/learn/runs/{run}``
     the run summary (as POST answers, with ``step``, ``epoch`` and the curves so far).
@@ -151,13 +153,14 @@ def get_run(run: RunId, learn: LearnDep) -> dict:
     return learn.summary(run)
 
 
-@router.post("/runs/{run}/steps", responses=error_responses(409))
+@router.post("/runs/{run}/steps", responses=error_responses(409, 429))
 def run_steps(run: RunId, body: StepRequest, learn: LearnDep, _: HeavyDep) -> dict:
     """Train: up to ``steps`` steps, stopping after about a second (one step at least).
     Answers the new step, epoch, this call's mean loss and training accuracy, images per
     second, the validation point made by this call if any, the curve points after
     ``since`` and, with ``view``, what the page draws. 409 while another request steps
-    the same run; 503 with ``Retry-After`` when the server is busy."""
+    the same run; 429 with ``Retry-After`` while two of this browser's runs are already
+    stepping; 503 with ``Retry-After`` when the server is busy."""
     return learn.step(run, body.steps, view=body.view, since=body.since)
 
 

@@ -61,6 +61,7 @@ class LearnRuns:
         self.data_dir = data_dir
         self.limits = limits
         self._busy: set[str] = set()
+        self._in_flight: dict[str, int] = {}  # run owner -> step calls in progress here
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ helpers
@@ -94,6 +95,25 @@ class LearnRuns:
         finally:
             with self._lock:
                 self._busy.discard(run)
+
+    @contextmanager
+    def _client_slot(self, owner: str) -> Iterator[None]:
+        """At most ``steps_in_flight_per_client`` step calls of one browser's runs at once
+        in this process, so one student's tabs cannot take every heavy-work slot."""
+        cap = self.limits.steps_in_flight_per_client
+        with self._lock:
+            if self._in_flight.get(owner, 0) >= cap:
+                raise ApiError(429, f"This browser's runs already have {cap} step requests "
+                                    "in progress; wait for one to answer.",
+                               headers={"Retry-After": "1"})
+            self._in_flight[owner] = self._in_flight.get(owner, 0) + 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                left = self._in_flight.pop(owner) - 1
+                if left:
+                    self._in_flight[owner] = left
 
     @staticmethod
     def _conflict() -> ApiError:
@@ -190,15 +210,20 @@ class LearnRuns:
     def step(self, run: str, n: int, *, view: bool, since: int) -> dict:
         with self._exclusive(run):
             state, meta = self._read(run)
-            data = self._data_for(state)
-            left = self.limits.max_steps - state.step
-            if left <= 0:
-                raise ApiError(409, f"This run has done {state.step} steps, the most one run "
-                                    "may do here. Export it, or start a new run.")
-            before_val = len(state.curves["val_step"])
-            report = steps(state, data, min(n, left), self.limits.time_budget_s)
-            self._write(run, state, meta, owner=meta["owner"], address=meta["address"],
-                        expect=meta["version"])
+            with self._client_slot(meta["owner"]):
+                return self._step(run, state, meta, n, view=view, since=since)
+
+    def _step(self, run: str, state: RunState, meta: dict, n: int, *, view: bool,
+              since: int) -> dict:
+        data = self._data_for(state)
+        left = self.limits.max_steps - state.step
+        if left <= 0:
+            raise ApiError(409, f"This run has done {state.step} steps, the most one run "
+                                "may do here. Export it, or start a new run.")
+        before_val = len(state.curves["val_step"])
+        report = steps(state, data, min(n, left), self.limits.time_budget_s)
+        self._write(run, state, meta, owner=meta["owner"], address=meta["address"],
+                    expect=meta["version"])
         out = {"run": run, "step": report.step, "epoch": report.epoch,
                "steps_done": report.steps, "loss": _num(report.loss),
                "train_accuracy": _num(report.train_acc),

@@ -34,6 +34,7 @@ class LearnLimits:
     run_bytes: int = 16 * MB  # one run's state (keras-mlp with Adam is ~5 MB)
     max_steps: int = 100_000  # steps in one run (bounds its curves)
     time_budget_s: float = 1.0  # work per step call
+    steps_in_flight_per_client: int = 2  # step calls of one browser's runs at once, per process
 
     @classmethod
     def from_env(cls) -> LearnLimits:

@@ -67,6 +67,7 @@ def catalogue_json(data_dir: Path | None, limits: LearnLimits) -> dict[str, Any]
     cat["limits"] = {"steps_per_call": _max_steps_per_call(), "time_budget_s": limits.time_budget_s,
                      "max_steps": limits.max_steps, "run_idle_s": limits.idle_s,
                      "runs_per_client": limits.runs_per_client, "run_bytes": limits.run_bytes,
+                     "steps_in_flight_per_client": limits.steps_in_flight_per_client,
                      "grid": GRID, "confusion_images": CONFUSION_IMAGES,
                      "filters_shown": FILTERS_SHOWN}
     return cat

@@ -228,6 +228,30 @@ def test_two_steps_of_one_run_at_once_one_gets_409(client):
     assert sorted(codes) == [200, 409]
 
 
+def test_one_browser_steps_at_most_two_runs_at_once(client):
+    """Three of one browser's runs stepped at once: two train, the third gets 429 with
+    Retry-After (the heavy-work gate's four slots stay free for other students)."""
+    runs = [new_run(client, recipe="lenet5", batch_size=64)["run"] for _ in range(3)]
+    answers: list = []
+    start = threading.Barrier(3)
+
+    def one(run: str) -> None:
+        start.wait()
+        answers.append(client.post(f"/api/learn/runs/{run}/steps", json={"steps": 1000}))
+
+    threads = [threading.Thread(target=one, args=(r,)) for r in runs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(r.status_code for r in answers) == [200, 200, 429]
+    refused = next(r for r in answers if r.status_code == 429)
+    assert refused.headers["Retry-After"] == "1"
+    assert "2 step requests in progress" in refused.json()["detail"]
+    limits = client.get("/api/learn/recipes").json()["limits"]
+    assert limits["steps_in_flight_per_client"] == 2
+
+
 def test_a_stale_write_is_refused_not_merged(client):
     """Another process stepped the run in between (its version moved on): 409."""
     from app.errors import ApiError
