@@ -69,8 +69,9 @@ lint: install
 	$(BIN)/mypy app engine course datasets
 	$(BIN)/hadolint deploy/Dockerfile
 
+# tests/training runs in `make test-train` (with PyTorch), not twice.
 test: install chromium redis lint
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --ignore=tests/training
 
 # Optional (CI runs it after `make test`): tests/training with PyTorch installed. With
 # CONVLAB_TRAIN_STRICT=1 a missing torch/onnx is an error and a skipped test fails, so
