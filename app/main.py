@@ -29,6 +29,8 @@ from app.services.learn import NS as LEARN_NS
 from app.services.learn import LearnRuns
 from app.services.learn_limits import LearnLimits
 from app.services.modelstore import ModelStore
+from app.services.runs import NS as RUNS_NS
+from app.services.runs import SHARED_LIMITS as RUNS_LIMITS
 from app.services.runs import RunStore, warm
 from app.services.store_models import UserModels
 from app.services.stores import open_store
@@ -70,11 +72,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         warm(store.shipped.values())  # the first student's /inspect pays nothing extra
         learn = LearnLimits.from_env()
         shared = open_store(settings.store_url, settings.runtime_dir, settings.store_limits(),
-                            spaces={LEARN_NS: learn.store_limits()})
+                            spaces={LEARN_NS: learn.store_limits(), RUNS_NS: RUNS_LIMITS})
         store.user = UserModels(shared, threads=settings.ort_threads)
         app.state.models = store
         app.state.learn = LearnRuns(shared, settings.data_dir, learn)
-        app.state.runs = RunStore()
+        app.state.runs = RunStore(shared=shared)
         yield
         store.user.close()
 

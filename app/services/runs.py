@@ -4,13 +4,18 @@
 with a run id; a later ``/trace`` sends the id, not the input. :class:`RunStore` (one per
 app, in ``app.state.runs``) holds the last few runs' tensors (at most
 :data:`RUN_CACHE_BYTES`) and, for longer, each run's input alone: a run whose tensors
-were dropped is run again from its input. Only when the input is gone too does
-:meth:`RunStore.get` answer None, and the page runs ``/inspect`` again. A cache that
-can be rebuilt: nothing a request needs depends on which process kept what.
+were dropped is run again from its input. With a shared store (the one uploads live in:
+SQLite for one host's workers, Redis for several hosts), each input is also kept there,
+namespace :data:`NS`, for :data:`SHARED_IDLE_S`: a ``/trace`` that reaches another
+process (a proxy without sticky sessions) runs the model again from it. Only when the
+input is gone everywhere does :meth:`RunStore.get` answer None, and the page runs
+``/inspect`` again. A cache that can be rebuilt: nothing a request needs depends on
+which process kept what.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import secrets
 import threading
@@ -20,13 +25,23 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.services.model import Model
+from app.services.store import Limits, Store, StoreFull, StoreUnavailable
 from engine.graph import Graph, run
+
+log = logging.getLogger("convlab")
 
 #: What the run cache may hold. With the heavy gate full (4 runs of at most
 #: app.services.usermodels.MAX_VALUES float32 values each) it keeps a process under ~600 MB.
 RUN_CACHE_BYTES = 96 << 20
 #: Inputs kept to run again (a 3 x 256 x 256 input is 768 KB).
 INPUT_CACHE_BYTES = 32 << 20
+#: The shared store's namespace for runs' inputs, how long one is kept unused, and how
+#: much all of them may hold (past it, a new input stays in its own process only).
+NS = "inspect"
+SHARED_IDLE_S = 15 * 60
+SHARED_BYTES = 256 << 20
+SHARED_LIMITS = Limits(idle_s=SHARED_IDLE_S, total_bytes=SHARED_BYTES,
+                       owner_bytes=SHARED_BYTES, owner_items=1 << 30, address_bytes=SHARED_BYTES)
 
 
 @dataclass
@@ -71,7 +86,9 @@ class RunStore:
     """Runs by id: the last few with their tensors, more of them as inputs only."""
 
     def __init__(self, max_runs: int = 6, max_bytes: int = RUN_CACHE_BYTES,
-                 max_inputs: int = 64, max_input_bytes: int = INPUT_CACHE_BYTES):
+                 max_inputs: int = 64, max_input_bytes: int = INPUT_CACHE_BYTES,
+                 shared: Store | None = None):
+        self.shared = shared
         self.max_runs, self.max_bytes = max_runs, max_bytes
         self.max_inputs, self.max_input_bytes = max_inputs, max_input_bytes
         self._runs: OrderedDict[str, Run] = OrderedDict()
@@ -88,7 +105,38 @@ class RunStore:
                 gone, _ = self._inputs.popitem(last=False)
                 self._runs.pop(gone, None)
         self._keep(run_id, r)
+        self._share(model, run_id, r.x)
         return run_id
+
+    def _share(self, model: Model, run_id: str, x: np.ndarray) -> None:
+        if self.shared is None:
+            return
+        x = np.ascontiguousarray(x, np.float32)
+        try:
+            self.shared.put(NS, run_id, x.tobytes(), {"model": model.name, "shape": list(x.shape)},
+                            size=x.nbytes, owner="", address="")
+        except (StoreFull, StoreUnavailable) as exc:  # the trace then needs this process
+            log.warning("run %s kept in this process only: %s", run_id[:6], exc)
+
+    def _shared_input(self, model: Model, run_id: str) -> np.ndarray | None:
+        """The input another process kept for ``run_id``, if it was a run of ``model``
+        and has exactly the model's input shape (the store may be shared: checked)."""
+        if self.shared is None:
+            return None
+        try:
+            item = self.shared.get(NS, run_id)
+        except StoreUnavailable:
+            return None
+        if item is None or item.meta.get("model") != model.name:
+            return None
+        shape = tuple(item.meta.get("shape") or ())
+        expected = tuple(model.input_spec["shape"][1:])
+        if len(shape) != 4 or shape[0] != 1 or shape[1:] != expected or (
+                len(item.data) != 4 * math.prod(shape)):
+            log.error("shared input of run %s does not fit %s; ignored", run_id[:6], model.name)
+            return None
+        x = np.frombuffer(item.data, np.float32).reshape(shape).copy()
+        return x if np.all(np.isfinite(x)) else None
 
     def _keep(self, run_id: str, r: Run) -> None:
         if r.nbytes > self.max_bytes // 4:
@@ -107,14 +155,20 @@ class RunStore:
         dropped); None when this process no longer has it, or it was of another model."""
         with self._lock:
             found = self._inputs.get(run_id)
-            if found is None or found[0] != _owner(model):
+            if found is not None and found[0] != _owner(model):
                 return None
-            self._inputs.move_to_end(run_id)
-            r = self._runs.get(run_id)
-            if r is not None:
-                self._runs.move_to_end(run_id)
-                return r
-        r = run_model(model, found[1], compare=False)
+            if found is not None:
+                self._inputs.move_to_end(run_id)
+                r = self._runs.get(run_id)
+                if r is not None:
+                    self._runs.move_to_end(run_id)
+                    return r
+        x = found[1] if found is not None else self._shared_input(model, run_id)
+        if x is None:
+            return None
+        r = run_model(model, x, compare=False)
+        with self._lock:
+            self._inputs.setdefault(run_id, (_owner(model), x))
         self._keep(run_id, r)
         return r
 

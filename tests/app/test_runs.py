@@ -10,6 +10,8 @@ from tests.engine.graphkit import graph
 
 
 class FakeModel:
+    input_spec = {"shape": [1, 1, 64, 64]}
+
     def __init__(self, name: str):
         self.name = name
         self.runs = 0
@@ -55,3 +57,29 @@ def test_tensors_are_bounded_in_bytes():
     big = RunStore(max_bytes=3 * one)  # one run over a quarter of the budget: input only
     run_id = big.add(m, run_model(m, x(1), compare=False))
     assert run_id not in big._runs and big.get(m, run_id) is not None
+
+
+def test_another_process_runs_again_from_the_shared_input(tmp_path):
+    """Two processes (two RunStores) sharing one store file, as `--workers 2` or hosts
+    sharing Redis do: a run added on one is traced on the other."""
+    from app.services.runs import NS, SHARED_LIMITS
+    from app.services.store import SQLiteStore
+
+    def process() -> tuple[RunStore, SQLiteStore]:
+        db = SQLiteStore(tmp_path / "s.sqlite3", SHARED_LIMITS, spaces={NS: SHARED_LIMITS})
+        return RunStore(shared=db), db
+
+    (a, db), (b, _) = process(), process()
+    ma, mb = FakeModel("m"), FakeModel("m")  # the same model, loaded in each process
+    first = run_model(ma, x(-2.5) + np.arange(64 * 64, dtype=np.float32).reshape(1, 1, 64, 64),
+                      compare=False)
+    run_id = a.add(ma, first)
+    again = b.get(mb, run_id)
+    assert again is not None and np.array_equal(again.values["r"], first.values["r"])
+    assert b.get(FakeModel("other"), run_id) is None
+    assert RunStore().get(mb, run_id) is None  # no shared store: this process never saw it
+    bad = a.add(ma, run_model(ma, x(1.0), compare=False))
+    item = db.get(NS, bad)
+    db.put(NS, bad, item.data, {**item.meta, "shape": [1, 1, 32, 128]}, size=len(item.data),
+           owner="", address="")  # bytes that do not fit the model's input
+    assert b.get(mb, bad) is None
