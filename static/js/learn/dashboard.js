@@ -40,7 +40,7 @@ function lastOf(list) {
 function drawNumbers(ui, run, curves, lastStep) {
   const pct = (v) => (v === null || v === undefined ? "–" : `${fmt(100 * v, 1)}%`);
   ui.stepN.textContent = int(run.step);
-  ui.epoch.textContent = fmt(run.epoch, 2);
+  ui.epoch.textContent = run.epoch.toFixed(2); // "0.01", never "5.82e-3": epochs are read as progress
   ui.lr.textContent = fmt(run.config.learning_rate, 6);
   ui.speed.textContent = lastStep ? int(Math.round(lastStep.images_per_second)) : "–";
   ui.loss.textContent = lastStep ? fmt(lastStep.loss, 4) : fmt(lastOf(curves.log_loss), 4);
