@@ -1,0 +1,88 @@
+"""The input gradient of a 2-D convolution alone (no weight or bias gradient).
+
+:func:`engine.ops.conv.conv2d_backward` returns ``(dx, dw, db)``; explanations
+(saliency, Grad-CAM) ask only for ``dx``, and ``dw`` costs a second im2col copy and
+matmul. With ``g`` the upstream gradient ``(N, F, OH, OW)`` and ``x_p`` the padded input,
+
+.. math::
+
+    \\frac{\\partial L}{\\partial x_p[n, c_0 + c, i S_h + p D_h, j S_w + q D_w]}
+        \\mathrel{+}= \\sum_f g[n, f, i, j] \\, w[f, c, p, q]
+
+summed over every ``(i, j, p, q)`` that reads the cell (``c_0`` is the first channel of
+filter ``f``'s group); the padding is then dropped. Vectorised as one (batched over
+groups) matmul ``W^T g`` giving the gradient of every im2col column, then col2im: one
+strided slice-add per kernel tap ``(p, q)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from engine.ops.arrays import window_attrs
+from engine.ops.shapes import conv_output_shape
+
+__all__ = ["conv2d_input_grad"]
+
+
+def conv2d_input_grad(
+    dout: np.ndarray,
+    w: np.ndarray,
+    x_shape: Sequence[int],
+    *,
+    strides: Sequence[int] = (1, 1),
+    pads: Sequence[int] = (0, 0, 0, 0),
+    dilations: Sequence[int] = (1, 1),
+    group: int = 1,
+) -> np.ndarray:
+    """``dL/dx`` of :func:`engine.ops.conv.conv2d_forward`, given ``dL/dout``.
+
+    Parameters
+    ----------
+    dout : ndarray, shape (N, F, OH, OW)
+    w : ndarray, shape (F, C / group, KH, KW)
+    x_shape : (N, C, H, W)
+        The forward input's shape.
+    strides, pads, dilations, group
+        As the forward pass (ONNX meanings; ``pads`` = top, left, bottom, right).
+
+    Returns
+    -------
+    dx : ndarray, shape (N, C, H, W)
+        In the common floating dtype of ``dout`` and ``w``.
+    """
+    dout, w = np.asarray(dout), np.asarray(w)
+    if len(x_shape) != 4 or w.ndim != 4:
+        raise ValueError(f"expected x (N, C, H, W) and w (F, C, KH, KW), got {tuple(x_shape)} "
+                         f"and {w.shape}")
+    n, c, h, wd = (int(d) for d in x_shape)
+    f, cg, kh, kw = w.shape
+    group = int(group)
+    if group < 1 or f % group or cg * group != c:
+        raise ValueError(f"x of shape {tuple(x_shape)} does not fit w {w.shape} with group={group}")
+    kernel, strides, pads, dilations = window_attrs((kh, kw), strides, pads, dilations)
+    oh, ow = conv_output_shape((h, wd), kernel, strides, pads, dilations)
+    if dout.shape != (n, f, oh, ow):
+        raise ValueError(f"dout must have the output shape {(n, f, oh, ow)}, got {dout.shape}")
+    dtype = np.result_type(dout, w)
+    if not np.issubdtype(dtype, np.floating):
+        dtype = np.dtype(np.float64)
+    fg = f // group
+    wt = w.astype(dtype, copy=False).reshape(group, fg, cg * kh * kw).transpose(0, 2, 1)
+    if n == 1:
+        g = dout.astype(dtype, copy=False).reshape(group, fg, oh * ow)
+    else:  # (N, F, ...) -> (group, F/g, N * OH * OW)
+        g = dout.astype(dtype, copy=False).reshape(n, group, fg, oh * ow).transpose(1, 2, 0, 3)
+        g = np.ascontiguousarray(g).reshape(group, fg, n * oh * ow)
+    dcols = np.matmul(wt, g).reshape(c, kh, kw, n, oh, ow)  # the gradient of each im2col entry
+    top, left, bottom, right = pads
+    (sh, sw), (dh, dw) = strides, dilations
+    dxp = np.zeros((c, n, h + top + bottom, wd + left + right), dtype=dtype)
+    for p in range(kh):  # col2im: tap (p, q) of every window is one strided slice
+        rows = slice(p * dh, p * dh + sh * (oh - 1) + 1, sh)
+        for q in range(kw):
+            dxp[:, :, rows, q * dw : q * dw + sw * (ow - 1) + 1 : sw] += dcols[:, p, q]
+    dx = dxp[:, :, top : top + h, left : left + wd]
+    return np.ascontiguousarray(dx[:, 0][None] if n == 1 else dx.transpose(1, 0, 2, 3))
