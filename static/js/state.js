@@ -11,6 +11,8 @@ export function createState(defaults, { onChange } = {}) {
 
   function write() {
     const out = new URLSearchParams();
+    // Presenter mode (static/js/present.js) is how the page is shown, not its state: kept.
+    if (new URLSearchParams(window.location.search).get("present") === "1") out.set("present", "1");
     for (const [key, def] of Object.entries(defaults)) {
       const v = state[key];
       if (JSON.stringify(v) === JSON.stringify(def)) continue;

@@ -4,8 +4,14 @@ a weight explains its update, backprop shows the chain rule and steps, why-ReLU 
 from __future__ import annotations
 
 import re
+from pathlib import Path
+
+import pytest
+
+from tests.browser.views import contrast, outside_viewport, text_contrast
 
 WIDTHS = {"desktop": 1280, "phone": 390}
+SHOTS = Path(__file__).parent / "screenshots"
 
 HASH = """(sel) => {
     const c = document.querySelector(sel);
@@ -184,3 +190,54 @@ def test_phone_width_has_no_overflow(page, live_server, console_errors, shot):
     assert overflow <= 1, f"/train overflows by {overflow}px at phone width"
     shot("train-phone")
     assert console_errors == []
+
+
+def test_pause_button_is_readable_while_training_runs(page, live_server, console_errors):
+    _open(page, live_server, "?speed=1")
+    assert text_contrast(page, "#play-btn") >= 4.5
+    page.click("#play-btn")
+    page.wait_for_function("() => Number(document.querySelector('#step-count').textContent) >= 2")
+    assert page.get_attribute("#play-btn", "aria-pressed") == "true"
+    assert "Pause" in page.inner_text("#play-btn")
+    ratio = text_contrast(page, "#play-btn")  # measured while it runs
+    page.click("#play-btn")
+    assert ratio >= 4.5, f"Pause is {ratio:.2f}:1"
+    assert console_errors == []
+
+
+def test_contrast_helper_can_fail():
+    # The defect the issue measured: white text on the pale accent, about 1.2:1.
+    assert contrast("rgb(255, 255, 255)", "rgb(230, 237, 255)") < 1.3
+    assert round(contrast("rgb(0, 0, 0)", "rgb(255, 255, 255)"), 1) == 21.0
+
+
+KEY_VIEW = [".tr-toolbar", "#play-btn", ".tr-net", "#net", "#loss-chart", "#surface"]
+
+
+@pytest.mark.parametrize("query,size,scale", [
+    ("", (1280, 800), 1),                      # a laptop
+    ("?present=1", (1920, 1080), 1),           # presenter mode on a projector
+    ("?present=1", (1280, 720), 1.5),          # the same at 150% browser zoom
+])
+def test_network_and_output_plot_fit_one_screen(browser, live_server, query, size, scale):
+    """With the toolbar at the top of the window, the controls, the network and the output
+    plot (loss curve and decision surface) are all on screen: no scrolling between them."""
+    context = browser.new_context(viewport={"width": size[0], "height": size[1]},
+                                  device_scale_factor=scale)
+    page = context.new_page()
+    try:
+        page.goto(live_server + "/train" + query)
+        page.wait_for_selector("#train[data-status=ready]")
+        page.wait_for_function("() => document.querySelectorAll('#net .tr-node').length > 0")
+        page.evaluate("document.querySelector('.tr-toolbar').scrollIntoView()")  # its scroll margin clears the header
+        header = page.evaluate("document.querySelector('.site-header').getBoundingClientRect().bottom")
+        top = page.evaluate("document.querySelector('.tr-toolbar').getBoundingClientRect().top")
+        assert top >= header - 1  # not under the sticky header
+        assert outside_viewport(page, KEY_VIEW) == []
+        # Three columns side by side: the output beside the network, not below it.
+        net, out = (page.locator(s).bounding_box() for s in (".tr-net", ".tr-out"))
+        assert out["x"] >= net["x"] + net["width"] - 1 and out["y"] < net["y"] + net["height"]
+        SHOTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(SHOTS / f"train-key-view-{size[0]}x{size[1]}-{scale}.png"))
+    finally:
+        context.close()
