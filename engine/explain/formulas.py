@@ -7,6 +7,11 @@
 - :func:`unread_note` says that cell by cell (the calculator, which draws the grid);
   :func:`unread_summary` in counts (the architecture tables, where a layer is one row).
 
+For the convolutions after the course (1x1, grouped, depthwise, transposed, 1-D):
+:func:`transpose_size_formula`, :func:`conv_params_formula`, :func:`conv_macs_formula`,
+:func:`transpose_macs_formula`, :func:`savings_sentence` and :func:`kind_sentence`; and the
+rule :func:`same_padding_rule` ("(F-1)/2 keeps the size").
+
 The calculator (:mod:`engine.explain.layer`) and the tables (``course.architectures``) both write
 with these functions; the numbers come from :mod:`engine.ops.shapes`.
 """
@@ -17,9 +22,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from engine.explain.windows import last_reached
-from engine.ops import shapes
+from engine.ops import counts, shapes
 
-__all__ = ["Axis", "Unread", "size_formula", "unfit_formula", "unread_cells", "unread_note", "unread_summary"]
+__all__ = [
+    "Axis", "Unread", "conv_macs_formula", "conv_params_formula", "kind_sentence", "savings_sentence",
+    "same_padding_rule", "size_formula", "transpose_macs_formula", "transpose_size_formula",
+    "unfit_formula", "unread_cells", "unread_note", "unread_summary",
+]
 
 
 @dataclass(frozen=True)
@@ -152,3 +161,131 @@ def unread_summary(axes: Sequence[tuple[Axis, Unread]]) -> str:
     a0 = axes[0][0]
     return " ".join(t for t in (_uncovered(a0.s, lost) if lost else "",
                                 _stepped_over(a0.k, a0.s, skipped) if skipped else "") if t)
+
+
+# --- The next chapter: 1x1, grouped, depthwise, transposed and 1-D convolutions ---------------
+
+
+def same_padding_rule(kernels: Sequence[int] = (3, 5, 7)) -> tuple[str, list[tuple[int, int]]]:
+    """The rule "padding (F-1)/2 keeps the size at stride 1", with ``(F, P)`` for ``kernels``
+    from :func:`engine.ops.shapes.same_padding` (odd ``F`` only: an even one cannot be split
+    evenly)."""
+    pairs = []
+    for k in kernels:
+        begin, end = shapes.same_padding(k)
+        if begin != end:
+            raise ValueError(f"F = {k} is even: (F - 1)/2 = {(k - 1) / 2} is not a whole number of cells")
+        pairs.append((k, begin))
+    listed = ", ".join(f"F = {k} \u2192 P = {p}" for k, p in pairs)
+    return (
+        "At stride 1, zero padding P = (F \u2212 1)/2 on each side keeps the size: "
+        "(N \u2212 F + 2P)/1 + 1 = N \u2212 F + (F \u2212 1) + 1 = N. " + listed + ".",
+        pairs,
+    )
+
+
+def transpose_size_formula(a: Axis, output_padding: int, out: shapes.TransposeSize) -> str:
+    """``(N - 1)*S - 2P + F (+ output_padding) = O`` with the axis's numbers."""
+    p_text = f"2*{a.p0}" if a.p0 == a.p1 else f"({a.p0} + {a.p1})"
+    k_text = str(a.k) if a.d == 1 else f"{a.d}*({a.k} - 1) + 1"
+    op_text = f" + {output_padding}" if output_padding else ""
+    return f"({a.n} - 1)*{a.s} - {p_text} + {k_text}{op_text} = {out.size}"
+
+
+def conv_params_formula(kh: int, kw: int, c: int, k: int, groups: int = 1, bias: bool = True,
+                        *, one_d: bool = False) -> str:
+    """``(KH*KW*C/groups + 1)*K = total (weights + biases)`` with the layer's numbers
+    (``one_d``: a 1-D filter of ``kw`` taps, ``(K*C + 1)*F``)."""
+    p = counts.conv_params(kh, kw, c, k, bias, groups)
+    depth = str(c) if groups == 1 else f"({c}/{groups})"
+    inner = (f"{kw}*{depth}" if one_d else f"{kh}*{kw}*{depth}") + (" + 1" if bias else "")
+    head = f"({inner})*{k}" if bias else f"{inner}*{k}"
+    tail = f" ({p.weights:,} weights + {p.biases:,} biases)" if bias else ""
+    return f"{head} = {p.total:,}{tail}"
+
+
+def conv_macs_formula(oh: int, ow: int, kh: int, kw: int, c: int, k: int, groups: int = 1,
+                      *, one_d: bool = False) -> str:
+    """``OH*OW*K*(KH*KW*C/groups) = MACs``: one dot product per output value (``one_d``:
+    ``L_out*F*(K*C)``, with ``oh`` = 1)."""
+    depth = str(c) if groups == 1 else f"{c}/{groups}"
+    macs = counts.conv_macs(oh, ow, kh, kw, c, k, groups)
+    if one_d:
+        return f"{ow}*{k}*({kw}*{depth}) = {macs:,}"
+    return f"{oh}*{ow}*{k}*({kh}*{kw}*{depth}) = {macs:,}"
+
+
+def transpose_macs_formula(h: int, w: int, kh: int, kw: int, c: int, m: int, groups: int = 1) -> str:
+    """``H*W*C*(M/groups)*KH*KW = MACs``: every input value times every tap of its kernel copies."""
+    per = str(m) if groups == 1 else f"({m}/{groups})"
+    return f"{h}*{w}*{c}*{per}*{kh}*{kw} = {counts.conv_transpose_macs(h, w, kh, kw, c, m, groups):,}"
+
+
+def _times(a: int, b: int) -> str:
+    """"8.4 times fewer" / "1.3 times more" / "as many" for a against b."""
+    if a == b:
+        return "as many"
+    ratio = b / a if a < b else a / b
+    return f"{ratio:.1f} times {'fewer' if a < b else 'more'}"
+
+
+def savings_sentence(what: str, params: int, macs: int, std_params: int, std_macs: int,
+                     standard: str) -> str:
+    """``what`` against the standard convolution ``standard``: counts and ratios."""
+    return (
+        f"{what}: {params:,} parameters and {macs:,} multiply-adds, against {std_params:,} and "
+        f"{std_macs:,} for {standard}: {_times(params, std_params)} parameters and "
+        f"{_times(macs, std_macs)} multiply-adds."
+    )
+
+
+def kind_sentence(kind: str, *, c: int, k: int, kh: int, kw: int, groups: int = 1, stride: int = 1,
+                  in_size: str = "", out_size: str = "") -> str:
+    """What a kind of convolution does, in words, with the layer's own numbers."""
+    if kind == "pointwise":
+        return (
+            f"A 1x1 convolution reads one cell at a time but all {c} channels there: each of its {k} "
+            f"filters is a weighted mix of the {c} channel values at that pixel, so it changes the "
+            f"depth from {c} to {k} and leaves the height and width alone"
+            + (". With fewer filters than channels it is a bottleneck, as in Inception's modules: "
+               "the expensive larger filters after it see fewer channels." if k < c else ".")
+        )
+    if kind == "grouped":
+        return (
+            f"The {c} input channels are split into {groups} groups of {c // groups}; each group has its "
+            f"own {k // groups} filters, each {kh}x{kw}x{c // groups}, that never see the other groups' "
+            f"channels. Parameters and multiply-adds are divided by {groups} (AlexNet split its layers "
+            "this way over two GPUs; ResNeXt uses it on purpose)."
+        )
+    if kind == "depthwise":
+        return (
+            f"Depthwise: one {kh}x{kw} filter per channel ({groups} groups of 1), each sliding over its own "
+            f"channel only. Nothing mixes the {c} channels, so the depth stays {c}"
+            + ("." if k == c else f" (times {k // c} filters per channel: {k}).")
+        )
+    if kind == "separable":
+        return (
+            f"Depthwise-separable: a {kh}x{kw} depthwise convolution filters each of the {c} channels on "
+            f"its own, then a 1x1 convolution mixes them into {k}. Filtering in space and mixing "
+            "channels are done one after the other instead of together (MobileNet, Xception)."
+        )
+    if kind == "transposed":
+        return (
+            f"Transposed convolution: each input cell places a copy of the {kh}x{kw} kernel, scaled by its "
+            f"value, onto the output, {stride} cell{'s' if stride != 1 else ''} from its neighbour's copy; "
+            f"overlapping copies add up and the padding crops the border. It takes {in_size} up to "
+            f"{out_size}, the inverse of the sizes of a stride-{stride} convolution with the same filter "
+            "(used to upsample in segmentation networks and GAN generators)."
+        )
+    if kind == "conv1d":
+        return (
+            f"1-D convolution: a {kw}-tap filter slides along one axis of a sequence with {c} channel"
+            f"{'s' if c != 1 else ''} (word vectors, audio samples, a time series); the output-size "
+            f"formula is the same, for one axis: {in_size} \u2192 {out_size}."
+        )
+    if kind == "standard":
+        return (
+            f"A standard convolution: each of the {k} filters is {kh}x{kw}x{c}, spanning the full input "
+            "depth, so every output value mixes space and channels at once."
+        )
+    raise ValueError(f"unknown kind of convolution {kind!r}")

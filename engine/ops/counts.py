@@ -2,7 +2,8 @@
 
 Plain integer arithmetic with the formula in each docstring, so pages can show the
 sum a student would write by hand (``(KH * KW * C + 1) * K`` for a convolution); the
-sizes these count come from :mod:`engine.ops.shapes`.
+sizes these count come from :mod:`engine.ops.shapes`. Multiply-adds (MACs) count one
+multiplication and one addition as one, as the course and the architecture tables do.
 """
 
 from __future__ import annotations
@@ -11,7 +12,17 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["ParamCount", "activation_count", "conv_params", "dense_params", "float32_bytes"]
+__all__ = [
+    "ParamCount",
+    "SeparableCount",
+    "activation_count",
+    "conv_macs",
+    "conv_params",
+    "conv_transpose_macs",
+    "dense_params",
+    "float32_bytes",
+    "separable_counts",
+]
 
 
 @dataclass(frozen=True)
@@ -72,3 +83,67 @@ def float32_bytes(count: int) -> int:
     if count < 0:
         raise ValueError(f"count must be >= 0, got {count}")
     return 4 * int(count)
+
+
+def conv_macs(out_h: int, out_w: int, kh: int, kw: int, c: int, k: int, groups: int = 1) -> int:
+    """Multiply-adds of a convolution: ``OH * OW * K * (KH * KW * C / groups)``.
+
+    Every one of the ``OH * OW * K`` outputs is a dot product of its window with one
+    filter, which covers ``KH * KW`` cells of the ``C / groups`` channels of its group.
+    """
+    conv_params(kh, kw, c, k, False, groups)  # the same checks
+    if out_h < 1 or out_w < 1:
+        raise ValueError(f"output size must be >= 1, got {out_h} x {out_w}")
+    return out_h * out_w * k * kh * kw * (c // groups)
+
+
+def conv_transpose_macs(in_h: int, in_w: int, kh: int, kw: int, c: int, m: int,
+                        groups: int = 1) -> int:
+    """Multiply-adds of a transposed convolution: ``H * W * C * (M / groups) * KH * KW``.
+
+    Each of the ``H * W * C`` input values is multiplied by every weight of its kernel
+    copies (``M / groups`` output channels of ``KH * KW`` taps) and added onto the output.
+    Products that land in the cropped padding are counted too, as frameworks compute them.
+    The weights are ``C * (M / groups) * KH * KW``: :func:`conv_params` ``(kh, kw, c, m,
+    groups=groups)`` counts them.
+    """
+    conv_params(kh, kw, c, m, False, groups)
+    if in_h < 1 or in_w < 1:
+        raise ValueError(f"input size must be >= 1, got {in_h} x {in_w}")
+    return in_h * in_w * c * (m // groups) * kh * kw
+
+
+@dataclass(frozen=True)
+class SeparableCount:
+    """A depthwise-separable convolution (a ``KH x KW`` depthwise convolution, one filter per
+    channel, then a 1x1 convolution to ``K`` channels) against the standard convolution
+    it replaces (``K`` filters of ``KH x KW x C``), both with biases."""
+
+    depthwise: ParamCount
+    pointwise: ParamCount
+    params: int
+    depthwise_macs: int
+    pointwise_macs: int
+    macs: int
+    standard: ParamCount
+    standard_macs: int
+
+
+def separable_counts(out_h: int, out_w: int, kh: int, kw: int, c: int, k: int,
+                     bias: bool = True) -> SeparableCount:
+    """Parameters and multiply-adds of a depthwise-separable convolution and of the standard
+    one with the same input, kernel and output.
+
+    Multiply-adds: depthwise ``OH*OW*C*KH*KW``, pointwise ``OH*OW*C*K``, standard
+    ``OH*OW*K*KH*KW*C``, so separable / standard is ``1/K + 1/(KH*KW)`` (MobileNet's
+    saving: about 8 to 9 times fewer for 3x3 kernels and many channels).
+    """
+    dw = conv_params(kh, kw, c, c, bias, groups=c)
+    pw = conv_params(1, 1, c, k, bias)
+    dw_macs = conv_macs(out_h, out_w, kh, kw, c, c, groups=c)
+    pw_macs = conv_macs(out_h, out_w, 1, 1, c, k)
+    return SeparableCount(
+        depthwise=dw, pointwise=pw, params=dw.total + pw.total, depthwise_macs=dw_macs,
+        pointwise_macs=pw_macs, macs=dw_macs + pw_macs, standard=conv_params(kh, kw, c, k, bias),
+        standard_macs=conv_macs(out_h, out_w, kh, kw, c, k),
+    )

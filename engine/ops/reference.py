@@ -1,11 +1,13 @@
-"""Loop versions of convolution and pooling: the readable text, and the test oracle.
+"""Loop versions of convolution (2-D, 1-D, transposed) and pooling: the readable text,
+and the test oracle.
 
 Each function walks the output one cell at a time and, for that cell, the kernel
 one tap at a time, exactly as the formula reads. Padding is never materialised:
 a tap that lands outside the input reads the padding value (0 for convolution and
 average pooling; nothing, i.e. ``-inf``, for max pooling). These are slow and meant
-to be; the vectorised ops in :mod:`engine.ops.conv`, :mod:`engine.ops.pool` and
-:mod:`engine.ops.avgpool` must agree with them.
+to be; the vectorised ops in :mod:`engine.ops.conv`, :mod:`engine.ops.conv1d`,
+:mod:`engine.ops.conv_transpose`, :mod:`engine.ops.pool` and :mod:`engine.ops.avgpool`
+must agree with them.
 
 Conventions are those of ONNX: ``pads = (top, left, bottom, right)``,
 ``dilations`` of 1 mean none, ``strides=None`` means 1.
@@ -17,9 +19,15 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from engine.ops.shapes import conv_output_shape
+from engine.ops.shapes import conv_output_shape, conv_transpose_output_shape, output_size
 
-__all__ = ["avgpool2d_reference", "conv2d_reference", "maxpool2d_reference"]
+__all__ = [
+    "avgpool2d_reference",
+    "conv1d_reference",
+    "conv2d_reference",
+    "conv_transpose2d_reference",
+    "maxpool2d_reference",
+]
 
 
 def conv2d_reference(
@@ -60,6 +68,83 @@ def conv2d_reference(
                                 if 0 <= col < width:
                                     total += x[n, first_channel + c, row, col] * w[f, c, p, q]
                     out[n, f, i, j] = total
+    return out
+
+
+def conv1d_reference(
+    x: np.ndarray,
+    w: np.ndarray,
+    b: np.ndarray | None = None,
+    *,
+    strides: Sequence[int] = (1,),
+    pads: Sequence[int] = (0, 0),
+    dilations: Sequence[int] = (1,),
+    group: int = 1,
+) -> np.ndarray:
+    """1-D convolution by loops: x (N, C, L), w (F, C/group, K) -> (N, F, L_out).
+
+    ``y[n, f, i] = b[f] + sum over c, p of x[n, c0 + c, i*S - P_begin + p*D] * w[f, c, p]``;
+    taps before the start or past the end read zero.
+    """
+    batch, _, length = x.shape
+    filters, group_channels, taps = w.shape
+    out_len = output_size(length, taps, strides[0], (pads[0], pads[1]), dilations[0]).size
+    filters_per_group = filters // group
+    out = np.zeros((batch, filters, out_len), dtype=np.float64)
+    for n in range(batch):
+        for f in range(filters):
+            first_channel = (f // filters_per_group) * group_channels
+            for i in range(out_len):
+                total = 0.0 if b is None else float(b[f])
+                for c in range(group_channels):
+                    for p in range(taps):
+                        at = i * strides[0] - pads[0] + p * dilations[0]
+                        if 0 <= at < length:
+                            total += x[n, first_channel + c, at] * w[f, c, p]
+                out[n, f, i] = total
+    return out
+
+
+def conv_transpose2d_reference(
+    x: np.ndarray,
+    w: np.ndarray,
+    b: np.ndarray | None = None,
+    *,
+    strides: Sequence[int] = (1, 1),
+    pads: Sequence[int] = (0, 0, 0, 0),
+    dilations: Sequence[int] = (1, 1),
+    output_padding: Sequence[int] = (0, 0),
+    group: int = 1,
+) -> np.ndarray:
+    """Transposed convolution by loops: x (N, C, H, W), w (C, M/group, KH, KW) -> (N, M, OH, OW).
+
+    Every input cell ``x[n, c, i, j]`` adds ``x[n, c, i, j] * w[c, m, p, q]`` to output
+    ``(i*S_h - P_top + p*D_h, j*S_w - P_left + q*D_w)`` of channel ``g*M/group + m`` (``g``:
+    the group of channel ``c``); contributions that land in the cropped padding are dropped.
+    """
+    batch, channels, height, width = x.shape
+    _, per_group, kh, kw = w.shape
+    out_h, out_w = conv_transpose_output_shape(
+        (height, width), (kh, kw), strides, pads, dilations, output_padding
+    )
+    channels_per_group = channels // group
+    out = np.zeros((batch, per_group * group, out_h, out_w), dtype=np.float64)
+    for n in range(batch):
+        for c in range(channels):
+            first_out = (c // channels_per_group) * per_group
+            for i in range(height):
+                for j in range(width):
+                    for m in range(per_group):
+                        for p in range(kh):
+                            row = i * strides[0] - pads[0] + p * dilations[0]
+                            if not 0 <= row < out_h:
+                                continue  # cropped by the padding
+                            for q in range(kw):
+                                col = j * strides[1] - pads[1] + q * dilations[1]
+                                if 0 <= col < out_w:
+                                    out[n, first_out + m, row, col] += x[n, c, i, j] * w[c, m, p, q]
+    if b is not None:
+        out += np.asarray(b, dtype=np.float64)[None, :, None, None]
     return out
 
 
