@@ -11,7 +11,9 @@ paths (a skip connection, a tensor read by two nodes, a Concat) add up.
 
 Only the nodes on a path from a wanted tensor to a seed are visited: a node is skipped
 when no seed's gradient reached its output, or when none of its inputs depends on a
-wanted tensor. :func:`input_gradient` runs the model and seeds one class score.
+wanted tensor. As in the forward run, denormal float32 gradients are flushed to 0
+(:func:`~engine.graph.run.flush_denormals`) after every op that can make them (an ``Erf``'s
+``exp(-x^2)`` underflows for ``|x| > 9.4``), so no layer's backward crawls. :func:`input_gradient` runs the model and seeds one class score.
 
 The VJPs live by family, as the forward ops: :mod:`engine.graph.vjp_window`,
 :mod:`engine.graph.vjp_math`, :mod:`engine.graph.vjp_tensor`.
@@ -25,7 +27,8 @@ from collections.abc import Callable, Iterable, Mapping
 import numpy as np
 
 from engine.graph.model import Graph, GraphError
-from engine.graph.run import run
+from engine.graph.ops_convtranspose import conv_transpose_vjp
+from engine.graph.run import flush_denormals, run
 from engine.graph.vjp_math import (
     activation_vjp,
     add_vjp,
@@ -61,6 +64,7 @@ Vjp = Callable[..., tuple]
 
 VJPS: dict[str, Vjp] = {
     "Conv": conv_vjp,
+    "ConvTranspose": conv_transpose_vjp,
     **{a.onnx_op: activation_vjp(a) for a in ACTIVATIONS.values() if a.onnx_op},
     "MaxPool": max_pool_vjp,
     "Add": add_vjp,
@@ -88,6 +92,9 @@ VJPS: dict[str, Vjp] = {
 :data:`engine.graph.ops.OPS` has one."""
 
 _OP_ERRORS = (ValueError, TypeError, IndexError, KeyError, ArithmeticError)
+# Backward ops that only route gradients (select, move, copy): no new denormals.
+_ROUTING = frozenset({"Relu", "MaxPool", "Flatten", "Reshape", "Transpose", "Identity",
+                      "Dropout", "Concat", "Pad", "Clip"})
 
 
 def _names(names: Iterable[str] | str, what: str) -> list[str]:
@@ -177,6 +184,8 @@ def backward(graph: Graph, tensors: Mapping[str, np.ndarray], seeds: Mapping[str
                         f"node '{node.name}' ({node.op_type}) backward gave '{name}' a gradient "
                         f"of shape {dx.shape}; the tensor has {ins[node.inputs.index(name)].shape}"
                     )
+                if node.op_type not in _ROUTING:
+                    dx = flush_denormals(dx)
                 grads[name] = grads[name] + dx if name in grads else dx
     return {
         name: (grads[name].astype(np.float32) if name in grads

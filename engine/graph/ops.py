@@ -25,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from engine.graph.ops_common import MAX_ELEMENTS, MAX_MACS, Op, Prepare, check_size, op_of
+from engine.graph.ops_convtranspose import conv_transpose
 from engine.graph.ops_math import (
     activation,
     batch_norm,
@@ -74,6 +75,7 @@ PREPARED: dict[str, Prepare] = {
 OPS: dict[str, Op] = {
     **{name: op_of(prepare) for name, prepare in PREPARED.items()},
     "Erf": erf_op,
+    "ConvTranspose": conv_transpose,
     "AveragePool": average_pool,
     "GlobalAveragePool": global_average_pool,
     "BatchNormalization": batch_norm,
