@@ -17,7 +17,11 @@ import numpy as np
 
 from engine.graph.ops_common import MAX_MACS, as_float, check_size
 from engine.ops.conv import conv2d_forward
-from engine.ops.conv_transpose import ConvTransposeCache, conv_transpose2d_backward, conv_transpose2d_forward
+from engine.ops.conv_transpose import (
+    ConvTransposeCache,
+    conv_transpose2d_backward,
+    conv_transpose2d_forward,
+)
 from engine.ops.shapes import conv_transpose_output_shape
 
 __all__ = ["conv_transpose", "conv_transpose_attrs", "conv_transpose_vjp"]
