@@ -127,7 +127,9 @@ def alexnet():
 
 def alexnet_paper(groups: int = 2):
     """The 2012 paper's AlexNet as the course tells it: 227x227 input, LRN ("NORM") layers,
-    conv2/4/5 split in ``groups`` halves across two GPUs (``groups=1``: one tower)."""
+    conv2/4/5 split in ``groups`` halves across two GPUs (``groups=1``: one tower). The
+    course puts each NORM after its pool (as Caffe's reference model does); the paper
+    (Sec. 3.5) normalises before pooling: same parameters, larger NORM outputs."""
     return (3, 227, 227), (
         Conv(96, 11, 4, name="conv1"), Pool(3, 2, name="pool1"), LRN(name="norm1"),
         Conv(256, 5, padding=2, groups=groups, name="conv2"), Pool(3, 2, name="pool2"),
@@ -183,16 +185,19 @@ _INCEPTIONS = {  # name: (1x1, 3x3 reduce, 3x3, 5x5 reduce, 5x5, pool proj), Tab
 
 def googlenet(paper: bool = False):
     """torchvision's GoogLeNet without the auxiliary heads (conv + BatchNorm, 3x3 "5x5"
-    branches); ``paper=True``: the 2014 paper's convs with biases, 5x5 branches, no BN."""
+    branches); ``paper=True``: the 2014 paper's convs with biases, 5x5 branches, no BN, and
+    its two local response normalisations (Szegedy et al. 2015, Figure 3)."""
     def conv(f: int, k: int, s: int = 1, p: int = 0, *, name: str) -> Conv:
         return Conv(f, k, s, p, name=name) if paper else _bn_conv(f, k, s, p, name=name)
 
     def inc(key: str) -> Branches:
         return _inception(f"inception{key}", *_INCEPTIONS[key], paper=paper)
 
+    norm1 = (LRN(name="norm1"),) if paper else ()  # the paper's Figure 3 (torchvision: none)
+    norm2 = (LRN(name="norm2"),) if paper else ()
     return (3, 224, 224), (
-        conv(64, 7, 2, 3, name="conv1"), Pool(3, 2, ceil_mode=True, name="pool1"),
-        conv(64, 1, name="conv2"), conv(192, 3, p=1, name="conv3"),
+        conv(64, 7, 2, 3, name="conv1"), Pool(3, 2, ceil_mode=True, name="pool1"), *norm1,
+        conv(64, 1, name="conv2"), conv(192, 3, p=1, name="conv3"), *norm2,
         Pool(3, 2, ceil_mode=True, name="pool2"),
         inc("3a"), inc("3b"), Pool(3, 2, ceil_mode=True, name="pool3"),
         inc("4a"), inc("4b"), inc("4c"), inc("4d"), inc("4e"),
@@ -258,4 +263,5 @@ VARIANTS = {
     "alexnet_one_tower": lambda: alexnet_paper(groups=1),
     "googlenet_paper": lambda: googlenet(paper=True),
     "resnet50_v1": lambda: resnet(50, v15=False),
+    "resnet152_v1": lambda: resnet(152, v15=False),
 }

@@ -6,8 +6,10 @@ for a ResNet block). :func:`walk` pushes an input shape ``(C, H, W)`` through th
 specs with :mod:`engine.ops.shapes` and returns one :class:`Row` per layer:
 
 - ``params``: learnable values. Conv ``(KH*KW*C/groups + 1)*K`` (no ``+1`` without
-  bias), BatchNorm ``2*K`` (scale and shift; running statistics are buffers, not
-  parameters), dense ``(in + 1)*out``.
+  bias), BatchNorm ``2*K`` (its scale and shift, learned; its running mean and variance
+  are estimated during training, buffers, not parameters), dense ``(in + 1)*out``.
+  ``weights``: the same without biases and BatchNorm (the course's VGG16 table lists
+  weights only).
 - ``macs``: multiply-adds. Conv ``Ho*Wo*K*(KH*KW*C/groups)``, dense ``in*out``.
   BatchNorm, ReLU, pooling and the residual addition are not counted as MACs.
 - ``activations``: values the layer stores. A conv row's ReLU/BatchNorm keep its
@@ -15,7 +17,7 @@ specs with :mod:`engine.ops.shapes` and returns one :class:`Row` per layer:
   an identity shortcut adds nothing, so both store 0. A block stores the sum of its
   sub-rows, so totals over the top-level rows are exact.
 
-Vectors (after Flatten) have shape ``(N,)``. Nothing here is typed in: every count
+Vectors (after Flatten) have shape ``(N,)``. No count here is typed in: every count
 in the tables is arithmetic on the specs in :mod:`course.architecture_specs`, which
 follow the torchvision reference implementations layer for layer (every name there
 is re-exported here).
@@ -99,6 +101,7 @@ def _residual(layer: Residual, shape: Shape) -> Row:
 def _block(name: str, kind: str, detail: str, out: Shape, children, depth: int) -> Row:
     return Row(name, kind, detail, out,
                params=sum(r.params for r in children),
+               weights=sum(r.weights for r in children),
                activations=sum(r.activations for r in children),
                macs=sum(r.macs for r in children), depth=depth,
                params_formula=" + ".join(commas(r.params) for r in children if r.params)
@@ -165,6 +168,7 @@ class Table:
     input_shape: Shape
     rows: tuple[Row, ...]
     total_params: int
+    total_weights: int
     total_activations: int
     total_macs: int
     depth: int
@@ -179,6 +183,7 @@ def count(name: str, input_shape: Shape, layers: Sequence[object]) -> Table:
         input_shape=tuple(input_shape),
         rows=tuple(rows),
         total_params=sum(r.params for r in rows),
+        total_weights=sum(r.weights for r in rows),
         total_activations=math.prod(input_shape) + sum(r.activations for r in rows),
         total_macs=sum(r.macs for r in rows),
         depth=sum(r.depth for r in rows),

@@ -13,7 +13,7 @@ from course.architecture_specs import LRN, Conv, Dense, Flatten, GlobalAvgPool, 
 from engine.explain import formulas
 from engine.ops import counts, shapes
 
-__all__ = ["Row", "Shape", "commas", "simple_row", "volume"]
+__all__ = ["Row", "Shape", "commas", "megabytes", "simple_row", "volume"]
 
 Shape = tuple[int, ...]
 
@@ -27,6 +27,7 @@ class Row:
     detail: str
     output_shape: Shape
     params: int = 0
+    weights: int = 0  # the weights alone: params without biases and BatchNorm's scale and shift
     activations: int = 0
     macs: int = 0
     depth: int = 0  # weight layers on the longest path through this row
@@ -38,6 +39,17 @@ class Row:
 
 def commas(x: int) -> str:
     return f"{x:,}"
+
+
+def megabytes(n_bytes: int) -> str:
+    """Bytes in decimal units, as the course writes memory: 60,950,432 -> "61.0 MB"
+    (1 MB = 10^6 bytes, 1 kB = 10^3 bytes; one decimal)."""
+    if n_bytes < 0:
+        raise ValueError(f"a byte count must be >= 0, got {n_bytes}")
+    for unit, name in ((10**9, "GB"), (10**6, "MB"), (10**3, "kB")):
+        if n_bytes >= unit:
+            return f"{n_bytes / unit:.1f} {name}"
+    return f"{n_bytes} B"
 
 
 def _shape_text(shape: Shape) -> str:
@@ -107,7 +119,7 @@ def _conv(layer: Conv, shape: Shape) -> Row:
     out = (layer.filters, oh, ow)
     return Row(
         layer.name, "conv", f"{layer.filters} filters {k}x{k}, " + ", ".join(extras), out,
-        params=pc.total + bn, activations=math.prod(out),
+        params=pc.total + bn, weights=pc.weights, activations=math.prod(out),
         macs=oh * ow * layer.filters * k * k * cg, depth=1,
         params_formula=formula, size_formula=size_formula, note=note,
     )
@@ -140,7 +152,7 @@ def _dense(layer: Dense, shape: Shape) -> Row:
     formula = (f"({commas(n_in)} + 1)*{commas(layer.units)} = {commas(pc.total)}" if layer.bias
                else f"{commas(n_in)}*{commas(layer.units)} = {commas(pc.total)} (no bias)")
     detail = f"{n_in:,} -> {layer.units:,}" + (", ReLU" if layer.relu else "")
-    return Row(layer.name, "dense", detail, (layer.units,), params=pc.total,
+    return Row(layer.name, "dense", detail, (layer.units,), params=pc.total, weights=pc.weights,
                activations=layer.units, macs=n_in * layer.units, depth=1,
                params_formula=formula)
 

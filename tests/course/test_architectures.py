@@ -206,3 +206,68 @@ def test_a_stride_larger_than_the_window_is_said_to_skip_rows():
     assert "steps over 27 of the 56 input rows and columns" in notes[0]
     assert "the last input row and column are never covered" in notes[0]
     assert "steps over 13 of the 28 input rows and columns" in notes[1]
+
+
+@pytest.mark.parametrize("name", list(A.ARCHITECTURES) + list(A.VARIANTS))
+def test_weights_are_the_parameters_without_biases_and_batchnorm(name):
+    t = A.table(name)
+    assert t.total_weights == sum(r.weights for r in t.rows)
+    for row in _rows(t.rows):
+        if row.type == "dense":
+            n_in = row.params // row.output_shape[0] - 1
+            assert row.weights == n_in * row.output_shape[0]
+        elif not row.children:
+            assert row.weights <= row.params
+    biases_and_bn = t.total_params - t.total_weights
+    assert 0 < biases_and_bn < t.total_params // 100
+
+
+def test_vgg16_weights_as_the_course_lists_them():
+    t = A.table("vgg16")
+    assert [r.weights for r in t.rows if r.type == "conv"][:2] == [3 * 3 * 3 * 64, 3 * 3 * 64 * 64]
+    assert t.rows[0].weights == 1_728 and t.rows[0].params == 1_792
+    fc6 = next(r for r in t.rows if r.name == "fc6")
+    assert fc6.weights == 7 * 7 * 512 * 4096 == 102_760_448 and fc6.params == 102_764_544
+    assert t.total_weights == 138_344_128
+
+
+@pytest.mark.parametrize(("n", "text"), [
+    (0, "0 B"), (999, "999 B"), (3_136, "3.1 kB"), (60_950_432, "61.0 MB"),
+    (1_000_000, "1.0 MB"), (2_500_000_000, "2.5 GB"),
+])
+def test_megabytes_are_decimal(n, text):
+    from course.layer_rows import megabytes
+    assert megabytes(n) == text
+
+
+def test_googlenet_paper_has_the_two_lrn_layers_of_its_figure():
+    t = A.table("googlenet_paper")
+    norms = [r for r in t.rows if r.type == "norm"]
+    assert [r.name for r in norms] == ["norm1", "norm2"]
+    assert [r.output_shape for r in norms] == [(64, 56, 56), (192, 56, 56)]
+    assert all(r.params == 0 for r in norms)
+    assert not any(r.type == "norm" for r in A.table("googlenet").rows)
+
+
+def test_quoted_facts_cover_every_case_study_and_layout():
+    from course.architecture_info import INFO, VARIANT_INFO, info
+    assert list(INFO) == list(A.ARCHITECTURES) and set(VARIANT_INFO) == set(A.VARIANTS)
+    for name in list(A.ARCHITECTURES) + list(A.VARIANTS):
+        facts = info(name)
+        e = facts["top5_error"]
+        assert e["value"] is None or (e["entry"] and "(20" in e["source"])
+        assert facts["published"]["year"] >= (facts["ilsvrc"] or 0)
+    assert [lay["name"] for lay in info("googlenet_paper")["layouts"]] == ["googlenet", "googlenet_paper"]
+    assert info("vgg16")["layouts"] == []
+
+
+def test_ilsvrc_points_carry_engine_counts():
+    from course.architecture_ilsvrc import ilsvrc
+    d = ilsvrc()
+    for s in d["single_models"]:
+        t = A.table(s["arch"])
+        assert (s["total_params"], s["total_macs"]) == (t.total_params, t.total_macs)
+        assert s["source"]
+    winners = [e for e in d["entries"] if e["place"] == 1]
+    assert [e["year"] for e in winners] == sorted(e["year"] for e in winners)
+    assert [e["top5"] for e in winners] == sorted((e["top5"] for e in winners), reverse=True)

@@ -18,3 +18,8 @@ export function compact(n) {
   }
   return String(n);
 }
+
+/** A top-5 error object from the server -> "15.3%" ("–" when there is none). */
+export function errorText(e) {
+  return e.value === null ? "–" : `${e.value}%`;
+}

@@ -1,9 +1,11 @@
 // The architectures page's three ideas (GET /api/architectures/ideas): stacked small
-// filters and their receptive field, Inception's 1x1 bottlenecks and no big FC layers,
-// and residual blocks. Every number comes from the server.
+// filters and their receptive field and VGG's other lessons, Inception's 1x1 bottlenecks
+// (with the module drawn) and no big FC layers, and residual blocks (basic and bottleneck,
+// drawn). Every number comes from the server.
 
 import { ApiError, getJSON, latestOnly } from "../api.js";
 import { $, debounce, el, int, showError, svgEl } from "../util.js";
+import { drawBlock, drawInception } from "./diagrams.js";
 import { compact, shapeText } from "./format.js";
 
 const fetchIdeas = latestOnly((c, opts) => getJSON(`/api/architectures/ideas?channels=${c}`, opts));
@@ -50,6 +52,8 @@ function renderIdeas(d) {
     ["Non-linearities", `${s.nonlinearities.stacked} ReLUs against ${s.nonlinearities.single}`],
   ]));
   drawReceptiveField(s.receptive_fields);
+  $("vgg-lessons").replaceChildren(...d.vgg_lessons.map((l) => el("li", {},
+    el("strong", {}, `${l.title}. `), l.text, " ", el("span", { class: "source" }, `Source: ${l.source}.`))));
 
   const inc = d.inception;
   const t = $("idea-inception");
@@ -62,6 +66,8 @@ function renderIdeas(d) {
     }
   }
   t.replaceChildren(head, body);
+  drawInception($("inception-svg"), inc.input_shape, inc.bottleneck_branches, inc.bottleneck.children.at(-1));
+  $("idea-saving").replaceChildren(el("strong", {}, "Saved by the bottlenecks: "), inc.saving.text);
   const nf = inc.no_fc;
   $("idea-nofc").replaceChildren(
     el("strong", {}, "No big FC layers. "),
@@ -71,15 +77,21 @@ function renderIdeas(d) {
   );
 
   const r = d.residual;
+  const wide = r.bottleneck.output_shape[0]; // 4C, as the server built the block
+  const inner = r.bottleneck.children[0].output_shape[0];
   const down = r.downsampling.children.find((c) => c.name.startsWith("downsample"));
   $("idea-residual").replaceChildren(...pairs([
     ["Identity shortcut", `${r.identity_params} parameters, nothing stored: x is added back as is`],
     [`Basic block, ${r.channels} channels`, `${int(r.basic.params)} parameters (two 3x3 convs + BatchNorm)`],
-    [`Basic block, ${4 * r.channels} channels`, `${int(r.basic_wide.params)} parameters`],
-    [`Bottleneck, ${4 * r.channels} → ${r.channels} → ${4 * r.channels}`, `${int(r.bottleneck.params)} parameters (1x1, 3x3, 1x1 + BatchNorm), used from ResNet-50 up`],
+    [`Basic block, ${wide} channels`, `${int(r.basic_wide.params)} parameters`],
+    [`Bottleneck, ${wide} → ${inner} → ${wide}`, `${int(r.bottleneck.params)} parameters (1x1, 3x3, 1x1 + BatchNorm), used from ResNet-50 up`],
     ["When the shape changes", `a 1x1 projection (stride 2 where the size halves): ${down.params_formula}`],
     ["Depth", r.resnets.map((n) => `${n.depth} layers: ${compact(n.total_params)}`).join(" · ")],
   ]));
+  drawBlock($("basic-svg"), r.basic, `A basic residual block on ${r.channels} channels`);
+  drawBlock($("bottleneck-svg"), r.bottleneck, `A bottleneck residual block, ${wide} → ${inner} → ${wide} channels`);
+  $("basic-caption").textContent = `Basic block (ResNet-18 and -34), ${r.channels} channels in and out: ${int(r.basic.params)} parameters.`;
+  $("bottleneck-caption").textContent = `Bottleneck block (ResNet-50 and up), ${wide} channels in and out, ${inner} inside: ${int(r.bottleneck.params)} parameters, against ${int(r.basic_wide.params)} for a basic block on ${wide}.`;
 }
 
 function drawReceptiveField(fields) {

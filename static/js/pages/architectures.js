@@ -1,17 +1,20 @@
 // The architectures page: the side-by-side summary and chart (GET /api/architectures),
-// one network's full table (GET /api/architectures/{name}) and the three ideas
+// ImageNet's challenge and its charts (../architectures/ilsvrc.js), one network's full
+// table in any of its layouts (GET /api/architectures/{name}) and the three ideas
 // (GET /api/architectures/ideas, in ../architectures/ideas.js). Every number comes from
 // the server.
 
 import { ApiError, getJSON, latestOnly } from "../api.js";
 import { createState } from "../state.js";
-import { $, bytes, debounce, el, int, showError, svgEl } from "../util.js";
-import { compact, shapeText } from "../architectures/format.js";
+import { $, debounce, el, int, showError, svgEl } from "../util.js";
+import { compact, errorText, shapeText } from "../architectures/format.js";
 import { initIdeas } from "../architectures/ideas.js";
+import { initIlsvrc } from "../architectures/ilsvrc.js";
 
-const state = createState({ arch: "lenet5", metric: "total_params", log: false, channels: 64 });
+const state = createState({ arch: "lenet5", metric: "total_params", log: false, channels: 64, size: "total_macs" });
 const METRICS = ["total_params", "total_macs", "total_activations"];
 if (!METRICS.includes(state.get("metric"))) state.set({ metric: "total_params" }); // from the URL
+if (!["total_params", "total_macs"].includes(state.get("size"))) state.set({ size: "total_macs" });
 
 let summaries = [];
 let expanded = new Set();
@@ -23,16 +26,16 @@ function renderSummary(data) {
   summaries = data.architectures;
   const body = $("summary-table").tBodies[0];
   body.replaceChildren(...summaries.map((a) => {
-    const err = a.top5_error.value === null ? "–" : `${a.top5_error.value}%`;
     return el("tr", { dataset: { name: a.name } },
       el("th", { scope: "row" }, el("button", { type: "button", class: "link-button", onclick: () => pick(a.name, true) }, a.title)),
-      el("td", {}, a.year),
+      el("td", {}, a.ilsvrc ?? "–"),
+      el("td", { title: a.published.venue }, a.published.year),
       el("td", {}, a.depth),
       el("td", {}, int(a.total_params)),
       el("td", {}, int(a.total_activations)),
-      el("td", {}, bytes(a.memory_bytes)),
+      el("td", {}, a.memory_text),
       el("td", { title: `${int(a.total_macs)} multiply-adds` }, int(a.total_macs)),
-      el("td", {}, err));
+      el("td", {}, errorText(a.top5_error)));
   }));
   const seen = new Set();
   const list = $("top5-list");
@@ -42,7 +45,9 @@ function renderSummary(data) {
     if (seen.has(key)) continue;
     seen.add(key);
     const same = summaries.filter((b) => b.top5_error.context === key).map((b) => b.title).join(", ");
-    list.append(el("dt", {}, `${same}: ${a.top5_error.value === null ? "no ImageNet figure" : `${a.top5_error.value}%`}`), el("dd", {}, key));
+    const e = a.top5_error;
+    list.append(el("dt", {}, `${same}: ${e.value === null ? "no ImageNet figure" : `${e.value}%, ${e.entry}`}`),
+      el("dd", {}, key, " ", el("span", { class: "source" }, `Source: ${e.source}.`)));
   }
   $("counting").textContent = `What is counted. ${data.counting}`;
   markPicked();
@@ -103,8 +108,10 @@ function drawChart() {
 
 const fetchArch = latestOnly((name, opts) => getJSON(`/api/architectures/${encodeURIComponent(name)}`, opts));
 
+let baseOf = {}; // variant name -> the case study it lays out (from GET /api/architectures)
+
 function markPicked() {
-  const name = state.get("arch");
+  const name = baseOf[state.get("arch")] || state.get("arch");
   for (const b of document.querySelectorAll(".arch-picker button")) b.setAttribute("aria-pressed", String(b.dataset.name === name));
   for (const tr of $("summary-table").tBodies[0].rows) tr.classList.toggle("picked", tr.dataset.name === name);
 }
@@ -126,25 +133,30 @@ async function pick(name, scroll = false) {
   }
 }
 
+const TAGS = { course: "Course", paper: "Paper", convlab: "ConvLab" };
+
 function renderDetail(d) {
-  $("arch-title").textContent = `${d.title} (${d.year}) · ${d.authors}`;
+  const years = d.ilsvrc ? `ILSVRC ${d.ilsvrc}; paper ${d.published.venue}` : d.published.venue;
+  $("arch-title").textContent = `${d.title} (${years}) · ${d.authors}`;
   $("arch-idea").textContent = d.idea;
-  const err = d.top5_error.value === null ? "–" : `${d.top5_error.value}%`;
   const items = [
     ["Depth", `${d.depth} weight layers`],
     ["Parameters", int(d.total_params)],
+    ["Weights only", int(d.total_weights)],
     ["Activations", `${int(d.total_activations)} values`],
-    ["Memory / image", `${bytes(d.memory_bytes)} (float32, forward)`],
+    ["Memory / image", `${d.memory_text} (float32 activations of one forward pass)`],
     ["Multiply-adds", int(d.total_macs)],
-    ["Top-5 error", err],
+    ["Top-5 error", d.top5_error.value === null ? "–" : `${d.top5_error.value}% (${d.top5_error.entry})`],
   ];
   $("arch-totals").replaceChildren(...items.flatMap(([k, v]) => [el("dt", {}, k), el("dd", { id: `total-${k.toLowerCase().replace(/[^a-z0-9]+/g, "-")}` }, v)]));
   $("arch-notes").replaceChildren(...d.notes.map((n) => el("div", { class: "note" },
     el("h4", {}, n.topic),
     el("p", { class: "note-compare" },
-      el("span", { class: "tag course" }, "Course"), ` ${n.course} `,
+      el("span", { class: `tag ${n.claim_by}` }, TAGS[n.claim_by]), ` ${n.claim} `,
       el("span", { class: "tag exact" }, "Counted"), ` ${n.exact}`),
-    el("p", { class: "small" }, n.explanation))));
+    el("p", { class: "small" }, n.explanation),
+    n.source ? el("p", { class: "source" }, `Source: ${n.source}.`) : "")));
+  renderLayouts(d);
   const hasBlocks = d.layers.some((r) => r.children);
   $("expand-all").hidden = !hasBlocks;
   $("expand-all").setAttribute("aria-pressed", "false");
@@ -157,14 +169,22 @@ function renderDetail(d) {
 
 let current = null;
 
+function renderLayouts(d) {
+  const box = document.querySelector(".layout-picker");
+  box.hidden = !d.layouts.length;
+  box.querySelector(".layout-buttons").replaceChildren(...d.layouts.map((l) => el("button", {
+    type: "button", dataset: { name: l.name }, "aria-pressed": String(l.name === d.name), onclick: () => pick(l.name),
+  }, l.label)));
+}
+
 function renderTable(d) {
   current = d;
   const body = $("layer-table").tBodies[0];
   const rows = [el("tr", { class: "input-row" },
     el("th", { scope: "row" }, "input"), el("td", { class: "what" }, "the image"),
-    el("td", {}, shapeText(d.input_shape)), el("td", {}, "0"),
+    el("td", {}, shapeText(d.input_shape)), el("td", {}, "0"), el("td", {}, "0"),
     el("td", {}, int(d.input.activations)),
-    el("td", {}, bytes(d.input.memory_bytes)),
+    el("td", {}, d.input.memory_text),
     el("td", {}, "–"))];
   d.layers.forEach((row, i) => {
     rows.push(tableRow(row, i, 0));
@@ -174,8 +194,9 @@ function renderTable(d) {
   $("layer-table").tFoot.replaceChildren(el("tr", {},
     el("th", { scope: "row" }, "Total"), el("td", { class: "what" }, `${d.layers.length} rows + input`),
     el("td", {}, shapeText(d.output_shape)),
+    el("td", { id: "table-total-weights" }, int(d.total_weights)),
     el("td", { id: "table-total-params" }, int(d.total_params)),
-    el("td", {}, int(d.total_activations)), el("td", {}, bytes(d.memory_bytes)),
+    el("td", {}, int(d.total_activations)), el("td", { id: "table-total-memory" }, d.memory_text),
     el("td", {}, int(d.total_macs))));
 }
 
@@ -197,9 +218,10 @@ function tableRow(row, i, level) {
     nameCell,
     el("td", { class: "what" }, row.detail, formula, note),
     el("td", {}, shapeText(row.output_shape)),
+    el("td", {}, int(row.weights)),
     el("td", {}, int(row.params)),
     el("td", {}, int(row.activations)),
-    el("td", {}, bytes(row.memory_bytes)),
+    el("td", {}, row.memory_text),
     el("td", {}, row.macs ? int(row.macs) : "–"));
 }
 
@@ -238,8 +260,10 @@ async function init() {
   });
   window.addEventListener("resize", debounce(drawChart, 200));
   initIdeas(state);
+  initIlsvrc(state, (name) => pick(name, true));
   try {
     const data = await getJSON("/api/architectures");
+    baseOf = Object.fromEntries(data.variants.map((v) => [v.name, v.base]));
     picker.replaceChildren(...data.architectures.map((a) => el("button", {
       type: "button", dataset: { name: a.name }, "aria-pressed": "false", onclick: () => pick(a.name),
     }, a.title.replace(" (Inception v1)", ""))));
@@ -248,8 +272,8 @@ async function init() {
     if (!(err instanceof ApiError)) throw err;
     showError($("summary-error"), err);
   }
-  const name = summaries.some((a) => a.name === state.get("arch")) ? state.get("arch") : "lenet5";
-  pick(name);
+  const known = (n) => summaries.some((a) => a.name === n) || n in baseOf;
+  pick(known(state.get("arch")) ? state.get("arch") : "lenet5");
 }
 
 init();
