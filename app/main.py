@@ -18,6 +18,8 @@ from app.memory import return_freed_memory
 from app.routers import architectures as architectures_router
 from app.routers import basics, images, models, pages, registry
 from app.routers import calculator as calculator_router
+from app.routers import explain as explain_router
+from app.routers import explain_data as explain_data_router
 from app.routers import inspect as inspect_router
 from app.routers import learn as learn_router
 from app.routers import lessons as lessons_router
@@ -92,7 +94,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (basics, images, inspect_router, models, lessons_router, playground_router,
+    for module in (basics, images, inspect_router, explain_router, models, lessons_router,
+                   playground_router, explain_data_router,
                    architectures_router, calculator_router, train_router, learn_router, registry,
                    pages):
         document_errors(module.router, busy_dependency=heavy_slot)

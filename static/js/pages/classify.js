@@ -14,6 +14,7 @@ import { initModels } from "../classify/models.js";
 import { renderNetwork } from "../classify/network.js";
 import { renderBars, renderPreprocessing, renderSoftmax, renderVerdict } from "../classify/prediction.js";
 import { renderTrace } from "../classify/trace.js";
+import { initWhy } from "../classify/why.js";
 
 const STORE_KEY = "convlab-classify-image";
 const state = createState({ model: "", src: "sample", sample: "", layer: "", ch: -1, r: -1, c: -1 });
@@ -57,6 +58,12 @@ const detail = initDetail({
   getBody: () => body,
   trace: (request, opts) => traceRun(request, opts),
   onPick: (patch) => state.set(patch),
+});
+
+const why = initWhy({
+  getBody: () => body,
+  getBlob: () => blob,
+  getModel: () => state.get("model"),
 });
 
 function adaptTo(card) {
@@ -129,6 +136,7 @@ function render() {
   document.getElementById("check").textContent =
     `Check: ConvLab's engine and onnxruntime agree on the output to within ${diff === null ? "–" : fmt(diff, 10)}. Server time ${fmt(body.timing_ms.total, 0)} ms.`;
   restoreDetail();
+  why.refresh(body);
 }
 
 function restoreDetail() {
