@@ -74,8 +74,8 @@ def conv2d_input_grad(
     if n == 1:
         g = dout.astype(dtype, copy=False).reshape(group, fg, oh * ow)
     else:  # (N, F, ...) -> (group, F/g, N * OH * OW)
-        g = dout.astype(dtype, copy=False).reshape(n, group, fg, oh * ow).transpose(1, 2, 0, 3)
-        g = np.ascontiguousarray(g).reshape(group, fg, n * oh * ow)
+        g4 = dout.astype(dtype, copy=False).reshape(n, group, fg, oh * ow).transpose(1, 2, 0, 3)
+        g = np.ascontiguousarray(g4).reshape(group, fg, n * oh * ow)
     dcols = np.matmul(wt, g).reshape(c, kh, kw, n, oh, ow)  # the gradient of each im2col entry
     top, left, bottom, right = pads
     (sh, sw), (dh, dw) = strides, dilations
