@@ -182,8 +182,15 @@ def _describe(err: dict) -> str:
     return f"{where}: {public_text(msg)}"
 
 
-def _mb(n: int) -> str:
-    return f"{n / 2**20:.1f} MB" if n >= 2**20 else f"{n / 1024:.0f} KB"
+def megabytes(n: float) -> str:
+    """A size for people, in decimal units (1 MB = 1,000,000 bytes, 1 kB = 1,000 bytes):
+    ``megabytes(10 * 2**20)`` is "10.5 MB". Every size a message shows goes through it."""
+    if n >= 1e6:
+        return f"{n / 1e6:,.1f} MB"
+    return f"{n / 1e3:.0f} kB" if n >= 1e3 else f"{n:.0f} bytes"
+
+
+_mb = megabytes
 
 
 def too_large(size: int | None, limit: int | None) -> str:

@@ -17,7 +17,7 @@ from app.deps import HeavyDep
 from app.encode import f16_json
 from app.errors import ApiError
 from app.schemas.train import N_POINTS, BackpropIn, CompareIn, DataSpec, StepIn
-from course import backprop_steps, nettrain, nettrain_compare, nettrain_views
+from course import backprop_steps, nettrain, nettrain_compare, nettrain_depth, nettrain_views
 from course.datasets2d import EXTENT, Split, feature_columns, split_dataset
 
 router = APIRouter(prefix="/api/train", tags=["train"])
@@ -177,43 +177,67 @@ COMPARE_BATCH = 10
 COMPARE_FEATURES = ["x1", "x2"]
 
 
+def _run_json(r: nettrain_compare.RunCurve) -> dict:
+    return {
+        "label": r.label,
+        "loss_steps": r.loss_steps.tolist(),
+        "losses": [None if not np.isfinite(v) else round(float(v), 5) for v in r.losses],
+        "grad_means": [float(f"{g:.4g}") for g in r.grad_means],
+        "train_accuracy": round(r.train_accuracy, 4),
+        "test_accuracy": round(r.test_accuracy, 4),
+        "surface": f16_json(np.nan_to_num(r.surface, nan=0.5)),
+    }
+
+
+XAVIER = "normal, std 1/sqrt(fan_in), biases 0 (same draw for every run of the same shape)"
+HE_BN = ("He: normal, std sqrt(2/fan_in) (same draw for the plain and the residual network of the "
+         "same depth); BatchNorm after every hidden layer's weights (gamma 1, beta 0 at the start), "
+         "the mini-batch's statistics in training, the running estimates for the curves")
+
+
 @lru_cache(maxsize=64)
 def _compare(kind: str, dataset: str, noise: int, seed: int, steps: int, lr: float) -> dict:
     split = split_dataset(dataset, n=N_POINTS, noise=noise / 100, train_ratio=0.5, seed=seed)
     common: dict[str, Any] = {"steps": steps, "lr": lr, "batch_size": COMPARE_BATCH, "seed": seed, "resolution": NODE_RES}
+    extra: dict[str, Any] = {}
     if kind == "activation":
         hidden = [8] * 6
         runs = nettrain_compare.compare_activations(split, COMPARE_FEATURES, hidden=hidden, **common)
-        network = {"hidden": hidden, "layers": len(hidden) + 1, "skip": None}
+        network = {"hidden": hidden, "layers": len(hidden) + 1, "skip": None, "init": XAVIER}
     else:
-        runs = nettrain_compare.compare_depth(split, COMPARE_FEATURES, width=8, shallow_blocks=1, deep_blocks=9, **common)
-        network = {"width": 8, "layers": [4, 20, 20], "skip": "identity every 2 layers: relu(F(x) + x)"}
+        # Degradation as the ResNet paper meant it: He initialisation and BatchNorm, so the
+        # gradients do not vanish, and still the deeper plain network trains worse.
+        runs = nettrain_depth.compare_depth_bn(split, COMPARE_FEATURES, width=8, shallow=4, deep=20, **common)
+        network = {"width": 8, "layers": [4, 20, 20], "skip": "identity every 2 layers: relu(BN(F(x)) + x)",
+                   "init": HE_BN, "batchnorm": True}
+        # The same 20 plain layers without BatchNorm, std 1/sqrt(fan_in): a different failure
+        # (vanishing gradients), served so the page can set the two apart with numbers.
+        plain = nettrain_compare.compare_depth(split, COMPARE_FEATURES, width=8, shallow_blocks=1,
+                                               deep_blocks=9, **common)[1]
+        extra["without_batchnorm"] = {
+            "label": "plain, 20 layers, no BatchNorm, std 1/sqrt(fan_in)",
+            "init": XAVIER,
+            "final_loss": round(float(plain.losses[-1]), 5) if np.isfinite(plain.losses[-1]) else None,
+            "train_accuracy": round(plain.train_accuracy, 4),
+            "grad_means": [float(f"{g:.4g}") for g in plain.grad_means],
+        }
     return {
         "kind": kind,
         "settings": {
             "dataset": dataset, "noise": noise, "seed": seed, "steps": steps, "learning_rate": lr,
             "batch_size": COMPARE_BATCH, "features": COMPARE_FEATURES, "train_points": len(split.y_train),
-            "init": "normal, std 1/sqrt(fan_in), biases 0 (same draw for every run of the same shape)",
             "loss": "binary cross-entropy on the whole training set",
             **network,
         },
-        "runs": [
-            {
-                "label": r.label,
-                "loss_steps": r.loss_steps.tolist(),
-                "losses": [None if not np.isfinite(v) else round(float(v), 5) for v in r.losses],
-                "grad_means": [float(f"{g:.4g}") for g in r.grad_means],
-                "train_accuracy": round(r.train_accuracy, 4),
-                "test_accuracy": round(r.test_accuracy, 4),
-                "surface": f16_json(np.nan_to_num(r.surface, nan=0.5)),
-            }
-            for r in runs
-        ],
+        "runs": [_run_json(r) for r in runs],
+        **extra,
     }
 
 
 @router.post("/compare")
 def compare(req: CompareIn, _: HeavyDep) -> dict:
-    """Same data, seed and budget: sigmoid vs tanh vs ReLU (6 x 8), or plain vs residual depth."""
+    """Same data, seed and budget: sigmoid vs tanh vs ReLU (6 x 8), or plain 4 vs plain 20 vs
+    residual 20 layers with He initialisation and BatchNorm (degradation), plus the plain 20
+    without BatchNorm (``without_batchnorm``: vanishing gradients)."""
     return _compare(req.kind, req.dataset, req.noise, req.seed, req.steps, req.learning_rate)
 

@@ -29,9 +29,9 @@ from typing import Any
 
 import numpy as np
 
-from app.errors import ApiError
+from app.errors import ApiError, megabytes
 from app.services import learn_data
-from app.services.learn_limits import MB, MIN_COUNTED, LearnLimits
+from app.services.learn_limits import MIN_COUNTED, LearnLimits
 from app.services.learn_views import curves_json, summary_json, view_json
 from app.services.store import Store, StoreConflict, StoreFull, StoreUnavailable
 from course.learn import Config, RunState, new_run, reset, steps
@@ -131,9 +131,9 @@ class LearnRuns:
         if full.limit in ("owner", "address"):
             who = "your browser" if full.limit == "owner" else "your network address"
             cap = lim.client_bytes if full.limit == "owner" else lim.address_bytes
-            return ApiError(429, f"The training runs of {who} hold {full.held / MB:.0f} MB, "
-                                 f"the limit is {cap / MB:.0f} MB (each run counts at least "
-                                 f"{MIN_COUNTED / MB:.0f} MB). Delete a run, or try later.")
+            return ApiError(429, f"The training runs of {who} hold {megabytes(full.held)}, "
+                                 f"the limit is {megabytes(cap)} (each run counts at least "
+                                 f"{megabytes(MIN_COUNTED)}). Delete a run, or try later.")
         return ApiError(507, "The server's store of training runs is full; unused runs expire "
                              f"after {lim.idle_s / 60:g} minutes. Try again later.")
 
@@ -141,8 +141,8 @@ class LearnRuns:
                expect: int | None) -> dict:
         data = state.to_bytes()
         if len(data) > self.limits.run_bytes:
-            raise ApiError(409, f"This run has grown to {len(data) / MB:.1f} MB, over the "
-                                f"limit of {self.limits.run_bytes / MB:.0f} MB per run "
+            raise ApiError(409, f"This run has grown to {megabytes(len(data))}, over the "
+                                f"limit of {megabytes(self.limits.run_bytes)} per run "
                                 "(its curves grow with its steps). Start a new run.")
         new_meta = {**meta, "version": meta.get("version", 0) + 1, "step": state.step,
                     "owner": owner, "address": address}

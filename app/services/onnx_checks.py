@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass
 from typing import TypeGuard
 
-from app.errors import ApiError
+from app.errors import ApiError, megabytes
 from app.services.onnx_scan import ScanError, scan
 from engine.graph import FOLD_VALUES, Graph, fold_constants
 
@@ -36,7 +36,7 @@ def parse(data: bytes):
     if not data:
         raise refuse("The uploaded model file is empty.")
     if len(data) > MAX_BYTES:
-        raise refuse(f"The model file is {len(data) / 2**20:.1f} MB; the limit is 25 MB.", 413)
+        raise refuse(f"The model file is {megabytes(len(data))}; the limit is {megabytes(MAX_BYTES)}.", 413)
     try:
         cost = scan(data)
     except ScanError as exc:

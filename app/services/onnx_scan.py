@@ -138,9 +138,9 @@ def _tensor(buf: bytes, start: int, end: int, scan: Scan) -> None:
     scan.weight_bytes += max(count * _ENGINE_ITEM.get(data_type, 8), held)
     scan.stored_bytes += max(count * _STORED_ITEM.get(data_type, 8), held)
     if scan.weight_bytes > MAX_WEIGHT_BYTES:
-        raise ScanError(f"The model's weights would take more than {MAX_WEIGHT_BYTES >> 20} MB "
-                        "once decoded (as float32 / int64); ConvLab's limit for uploaded weights "
-                        f"is {MAX_WEIGHT_BYTES >> 20} MB.")
+        limit = f"{MAX_WEIGHT_BYTES / 1e6:.1f} MB"  # decimal MB, as app.errors.megabytes
+        raise ScanError(f"The model's weights would take more than {limit} once decoded (as "
+                        f"float32 / int64); ConvLab's limit for uploaded weights is {limit}.")
 
 
 def _attribute_values(kind: str, wire: int, a: int, b: int, buf: bytes) -> int:
@@ -169,8 +169,8 @@ def _message(buf: bytes, start: int, end: int, kind: str, scan: Scan) -> None:
         elif wire == 2 and sub is None:
             scan.opaque += b - a  # parts the engine never reads: bounded, not walked
             if scan.opaque > MAX_OPAQUE_BYTES:
-                raise ScanError("The model holds more than 1 MB of parts ConvLab does not "
-                                "use (subgraphs, functions, metadata).")
+                raise ScanError(f"The model holds more than {MAX_OPAQUE_BYTES:,} bytes of parts "
+                                "ConvLab does not use (subgraphs, functions, metadata).")
 
 
 def scan(data: bytes) -> Scan:

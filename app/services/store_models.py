@@ -31,7 +31,7 @@ from contextlib import contextmanager
 
 from fastapi import Request, Response
 
-from app.errors import ApiError
+from app.errors import ApiError, megabytes
 from app.services.model import USER_MEMORY_FACTOR, Model, make_session
 from app.services.store import Store, StoreFull, StoreUnavailable
 
@@ -66,8 +66,7 @@ def counted_bytes(model: Model) -> int:
     return model.held_bytes or USER_MEMORY_FACTOR * len(model.onnx_bytes)
 
 
-def _mb(n: int) -> str:
-    return f"{n / 2**20:.0f} MB"
+_mb = megabytes  # decimal MB, as every size a page shows
 
 
 class UserModels:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import UploadFile
 
-from app.errors import ApiError
+from app.errors import ApiError, megabytes
 
 UPLOAD_LIMIT = 10 * 1024 * 1024  # an uploaded image
 #: The body limit of a route that takes one uploaded image (the multipart framing on top).
@@ -16,5 +16,5 @@ def read_upload(file: UploadFile, limit: int = UPLOAD_LIMIT) -> bytes:
     file.file.seek(0)
     data = file.file.read(limit + 1)
     if len(data) > limit:
-        raise ApiError(413, f"The file is larger than {limit // (1024 * 1024)} MB.")
+        raise ApiError(413, f"The file is larger than {megabytes(limit)}.")
     return data

@@ -137,7 +137,8 @@ def explain_layer(hw: tuple[int, int], kernel: tuple[int, int], strides: tuple[i
             notes.append(note)
     h_out, w_out = sizes
     explanation = (
-        f"A {kernel[0]}x{kernel[1]} window sliding over a {hw[0]}x{hw[1]} input"
+        f"{_article(kernel[0]).capitalize()} {kernel[0]}x{kernel[1]} window sliding over "
+        f"{_article(hw[0])} {hw[0]}x{hw[1]} input"
         f" (padded to {hw[0] + top + bottom}x{hw[1] + left + right}) with stride "
         f"{strides[0] if strides[0] == strides[1] else strides}"
         f" stops at {h_out}x{w_out} positions; {filters} filter"
@@ -162,5 +163,12 @@ def _params(kernel: tuple[int, int], in_channels: int, filters: int) -> Params:
     p = counts.conv_params(kernel[0], kernel[1], in_channels, filters)
     weights, biases, total = int(p.weights), int(p.biases), int(p.total)
     return Params(weights, biases, total, (
-        f"({kernel[0]}*{kernel[1]}*{in_channels} + 1)*{filters} = {total}"
-        f" ({weights} weight{'s' * (weights != 1)} + {biases} bias{'es' * (biases != 1)})"))
+        f"({kernel[0]}*{kernel[1]}*{in_channels} + 1)*{filters} = {total:,}"
+        f" ({weights:,} weight{'s' * (weights != 1)} + {biases:,} bias{'es' * (biases != 1)})"))
+
+
+def _article(n: int) -> str:
+    """"a" or "an" before the number ``n`` read aloud: an 8, an 11, an 18, an 80..., a 3."""
+    s = str(n)
+    eleven = len(s) % 3 == 2 and s[:2] in ("11", "18")  # eleven, eighteen (thousand...)
+    return "an" if s.startswith("8") or eleven else "a"

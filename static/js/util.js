@@ -47,12 +47,13 @@ export function int(n) {
   return Number(n).toLocaleString("en-US");
 }
 
-/** Bytes as KB/MB with one decimal. */
+/** Bytes in decimal units with one decimal, as the course counts them (1 MB = 1,000,000
+ * bytes, 1 kB = 1,000): VGG16's 15,237,608 float32 values, 60,950,432 bytes, are "61.0 MB". */
 export function bytes(n) {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KB`;
-  if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MB`;
-  return `${(n / 1024 ** 3).toFixed(2)} GB`;
+  if (n < 1e3) return `${n} B`;
+  if (n < 1e6) return `${(n / 1e3).toFixed(1)} kB`;
+  if (n < 1e9) return `${(n / 1e6).toFixed(1)} MB`;
+  return `${(n / 1e9).toFixed(2)} GB`;
 }
 
 export function debounce(fn, ms = 120) {

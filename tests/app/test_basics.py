@@ -68,6 +68,11 @@ def test_output_size_course_params(client):
     ).json()
     assert alex["output_shape"] == [96, 55, 55]
     assert alex["params"]["weights"] == 34_848 and alex["params"]["biases"] == 96
+    # Thousands separators in the sentence, and "an" before eleven (issue 19).
+    assert alex["params"]["formula"] == "(11*11*3 + 1)*96 = 34,944 (34,848 weights + 96 biases)"
+    assert alex["explanation"].startswith("An 11x11 window sliding over a 227x227 input")
+    small = client.post("/api/output-size", json={"input_size": 8, "kernel_size": 3}).json()
+    assert small["explanation"].startswith("A 3x3 window sliding over an 8x8 input")
 
 
 def test_output_size_explains_uncovered_rows(client):

@@ -35,5 +35,5 @@ def test_the_json_body_limit_is_read_from_settings():
     with TestClient(create_app(Settings(json_body_limit=1000))) as c:
         r = c.post("/api/softmax", json={"scores": [1.0] * 300})
         assert r.status_code == 413, r.text
-        assert "at most 1 KB" in r.json()["detail"]
+        assert "at most 1 kB" in r.json()["detail"]
         assert c.post("/api/softmax", json={"scores": [1.0, 2.0]}).status_code == 200

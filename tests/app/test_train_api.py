@@ -231,9 +231,25 @@ def test_compare_activations_and_depth(client):
     assert client.post("/api/train/compare", json={"kind": "activation", "steps": 60}).json() == d
     r = client.post("/api/train/compare", json={"kind": "depth", "steps": 40})
     assert r.status_code == 200, r.text
-    labels = [run["label"] for run in r.json()["runs"]]
+    d = r.json()
+    labels = [run["label"] for run in d["runs"]]
     assert labels == ["plain, 4 layers", "plain, 20 layers", "residual, 20 layers"]
-    assert [len(run["grad_means"]) for run in r.json()["runs"]] == [4, 20, 20]
+    assert [len(run["grad_means"]) for run in d["runs"]] == [4, 20, 20]
+    assert d["settings"]["batchnorm"] is True and d["settings"]["init"].startswith("He")
+    assert d["without_batchnorm"]["init"].startswith("normal, std 1/sqrt(fan_in)")
+    assert len(d["without_batchnorm"]["grad_means"]) == 20
+
+
+def test_compare_depth_shows_degradation_not_vanishing_gradients(client):
+    """The page's default settings: the plain 20-layer network with BatchNorm keeps its
+    gradients yet trains worse than the 4-layer one; without BatchNorm they vanish."""
+    d = client.post("/api/train/compare", json={"kind": "depth"}).json()
+    shallow, plain, residual = d["runs"]
+    assert plain["losses"][-1] > 3 * shallow["losses"][-1]
+    assert residual["losses"][-1] < 2 * shallow["losses"][-1]
+    assert plain["grad_means"][0] > 1e-3
+    assert d["without_batchnorm"]["grad_means"][0] < 1e-4
+    assert d["without_batchnorm"]["final_loss"] > 0.6
 
 
 @pytest.mark.parametrize(

@@ -242,9 +242,9 @@ def test_checker_rejects_invalid_graph(uclient):
 
 
 def test_oversized_model_refused(uclient):
-    big = dense_model() + b"\x00" * (25 * 1024 * 1024)  # just over 25 MB, under the body limit
+    big = dense_model() + b"\x00" * (25 * 1024 * 1024)  # just over 25 MiB, under the body limit
     r = upload(uclient, big)
-    assert r.status_code == 413 and "25 MB" in r.json()["detail"]
+    assert r.status_code == 413 and "26.2 MB" in r.json()["detail"]  # 25 MiB in decimal MB
     r = upload(uclient, b"\x00" * (27 * 1024 * 1024))  # over the route's body limit
     assert r.status_code == 413
     assert uclient.get("/api/health").status_code == 200

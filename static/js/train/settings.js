@@ -43,8 +43,38 @@ export function sanitise(state, activations) {
   if (Object.keys(patch).length) state.set(patch);
 }
 
+// TensorFlow Playground's names for the same settings (its src/state.ts): what a link
+// to it with this page's settings needs. Swish has no counterpart there.
+const TFP = "https://playground.tensorflow.org/";
+const TFP_DATA = { circle: "circle", xor: "xor", gaussians: "gauss", spiral: "spiral" };
+const TFP_FEATURES = {
+  x1: "x", x2: "y", "x1^2": "xSquared", "x2^2": "ySquared", "x1*x2": "xTimesY", "sin(x1)": "sinX", "sin(x2)": "sinY",
+};
+const TFP_ACTS = ["relu", "tanh", "sigmoid", "linear"];
+
+/** A TensorFlow Playground link with the settings `s` (data, network, learning rate, batch...). */
+export function playgroundUrl(s) {
+  const hash = [
+    ["activation", TFP_ACTS.includes(s.act) ? s.act : null],
+    ["batchSize", s.batch],
+    ["dataset", TFP_DATA[s.ds]],
+    ["regularization", s.reg === "none" ? "none" : s.reg.toUpperCase()],
+    ["learningRate", s.lr],
+    ["regularizationRate", s.rate],
+    ["noise", s.noise],
+    ["networkShape", s.hidden.join(",")],
+    ["percTrainData", s.ratio],
+    ["showTestData", s.test],
+    ["problem", "classification"],
+    ...Object.entries(TFP_FEATURES).map(([ours, theirs]) => [theirs, s.feats.includes(ours)]),
+  ].filter(([, v]) => v !== null && v !== undefined);
+  return `${TFP}#${hash.map(([k, v]) => `${k}=${v}`).join("&")}`;
+}
+
 /** Show the settings `s` in the playground's controls (`ui`: the page's elements). */
 export function showSettings(ui, s) {
+  const link = $("tfp-link");
+  if (link) link.href = playgroundUrl(s);
   ui.lr.value = String(s.lr);
   ui.act.value = s.act;
   ui.reg.value = s.reg;
