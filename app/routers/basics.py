@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from fastapi import APIRouter
+from fastapi import APIRouter, Body
 from pydantic import Field
 
 import engine
 from app import __version__
+from app import openapi_examples as examples
 from app.deps import HeavyDep
 from app.encode import MAX_ELEMENTS, Tensor, tensor_json
 from app.errors import ApiError
@@ -63,7 +64,7 @@ def _layer(hw: tuple[int, ...], kernel: tuple[int, int], strides: tuple[int, int
 
 
 @router.post("/output-size")
-def output_size(req: OutputSizeIn) -> dict:
+def output_size(req: Annotated[OutputSizeIn, Body(openapi_examples=examples.output_size())]) -> dict:
     """Output size (N - F + 2P)/S + 1 of one layer, with parameters and activations, and
     ``axes``: where the windows sit along the rows and the columns (window starts, tap
     offsets, the dilated span, the last cell reached; the first 300 cells of each axis)."""
@@ -121,7 +122,7 @@ def _image_tensor(t: Tensor, name: str) -> np.ndarray:
 
 
 @router.post("/conv")
-def conv(req: ConvIn, _: HeavyDep) -> dict:
+def conv(req: Annotated[ConvIn, Body(openapi_examples=examples.conv())], _: HeavyDep) -> dict:
     """Convolve (C, H, W) with K filters; optionally trace one output value's arithmetic."""
     x = _image_tensor(req.input, "input")
     w = req.weights.to_array()
@@ -208,7 +209,7 @@ class PoolIn(Strict):
 
 
 @router.post("/pool")
-def pool(req: PoolIn, _: HeavyDep) -> dict:
+def pool(req: Annotated[PoolIn, Body(openapi_examples=examples.pool())], _: HeavyDep) -> dict:
     """Max or average pooling; for max, where each maximum came from (input row, column)."""
     x = _image_tensor(req.input, "input")
     try:
@@ -249,7 +250,7 @@ class ActivationIn(Strict):
 
 
 @router.post("/activation")
-def activation(req: ActivationIn) -> dict:
+def activation(req: Annotated[ActivationIn, Body(openapi_examples=examples.activation())]) -> dict:
     """Apply one of the registry's activations (GET /api/registry lists them);
     ``gradient`` is the local derivative at each value."""
     x = req.input.to_array()
@@ -264,7 +265,7 @@ class SoftmaxIn(Strict):
 
 
 @router.post("/softmax")
-def softmax(req: SoftmaxIn) -> dict:
+def softmax(req: Annotated[SoftmaxIn, Body(openapi_examples=examples.softmax())]) -> dict:
     """Softmax step by step: shift by the max, exponentiate, normalise."""
     st = softmax_steps(np.asarray(req.scores, dtype=np.float64))
     return {

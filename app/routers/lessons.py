@@ -11,10 +11,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import numpy as np
-from fastapi import APIRouter
+from fastapi import APIRouter, Body
 from pydantic import Field
 
 import engine
+from app import openapi_examples as examples
 from app.schemas import Strict
 from app.schemas.choices import ActivationName
 from engine import registry
@@ -37,7 +38,7 @@ class NeuronIn(Strict):
 
 
 @router.post("/neuron")
-def neuron(req: NeuronIn) -> dict:
+def neuron(req: Annotated[NeuronIn, Body(openapi_examples=examples.neuron())]) -> dict:
     """One neuron ``y = f(w*x + b)`` forward and backward (with ``dL/dy = 1``).
 
     ``local_gradient`` is ``f'(z)``; by the chain rule ``dy_dw = f'(z) * x``,
@@ -77,7 +78,7 @@ class NetworkIn(Strict):
 
 
 @router.post("/network-params")
-def network_params(req: NetworkIn) -> dict:
+def network_params(req: Annotated[NetworkIn, Body(openapi_examples=examples.network_params())]) -> dict:
     """Weights and biases of a fully connected network, layer by layer.
 
     Each layer after the inputs has ``in * out`` weights and ``out`` biases
@@ -128,7 +129,7 @@ EXAMPLE_MAX = (4, 4, 3)
 
 
 @router.post("/dense-head")
-def dense_head(req: DenseHeadIn) -> dict:
+def dense_head(req: Annotated[DenseHeadIn, Body(openapi_examples=examples.dense_head())]) -> dict:
     """Flatten an ``H x W x C`` volume into one column and connect it to ``outputs`` scores.
 
     ``features = H*W*C``; the layer's weights ``W`` are ``(outputs, features)``, so it

@@ -57,4 +57,4 @@ for _path, _template, _label, _summary in PAGES:
 @router.api_route("/docs", methods=["GET", "HEAD"], response_class=HTMLResponse)
 def docs(request: Request) -> HTMLResponse:
     """Swagger UI from the vendored copy (works with no network)."""
-    return templates.TemplateResponse(request, "docs.html", {"version": __version__})
+    return _render(request, "docs.html", "/docs")  # the site's header and navigation too
