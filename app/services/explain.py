@@ -226,7 +226,7 @@ def fgsm_json(model: Model, x: np.ndarray) -> dict:
               "probability": num(float(np.max(row)), 4),
               "probability_original": num(float(row[label]), 4)}
              for e, row in zip(adversarial.LADDER, new, strict=True)]
-    out = {
+    out: dict = {
         "model": model.name,
         "original": {"index": label, "label": classes[label], "probability": num(probs[label], 4)},
         "ladder": steps,

@@ -11,10 +11,19 @@ import { pct } from "./prediction.js";
 
 const q = (label) => `“${label}”`;
 
-/** Heat in [0, 1] as a see-through warm colour: 0 clear, 1 opaque yellow-red. */
-function heatColour(t) {
+// A sequential scale for heat (after matplotlib's "inferno"): violet -> red -> orange -> yellow.
+const STOPS = [[0, [66, 10, 104]], [0.35, [147, 38, 103]], [0.6, [221, 81, 58]], [0.8, [252, 165, 10]], [1, [252, 255, 164]]];
+
+/** Heat in [0, 1] as RGBA: near 0 transparent, then more opaque and brighter. */
+export function heatColour(t) {
   const u = Math.max(0, Math.min(1, t));
-  return [255, Math.round(230 - 200 * u), Math.round(60 - 60 * u), Math.round(215 * u)];
+  let i = 1;
+  while (i < STOPS.length - 1 && STOPS[i][0] < u) i++;
+  const [a, ca] = STOPS[i - 1];
+  const [b, cb] = STOPS[i];
+  const f = b > a ? (u - a) / (b - a) : 0;
+  const rgb = ca.map((v, k) => Math.round(v + f * (cb[k] - v)));
+  return [...rgb, u < 0.03 ? 0 : Math.round(255 * (0.35 + 0.55 * u))];
 }
 
 /** Draw a (H, W) heat map (values 0..1) into `canvas` as an overlay. */
@@ -35,6 +44,18 @@ function overlay(input, heat, label) {
   drawInput(base, input);
   drawHeat(top, heat);
   return el("div", { class: "why-frame", role: "img", "aria-label": label }, base, top);
+}
+
+/** The colour key of the heat overlay. */
+function heatLegend() {
+  const strip = el("canvas", { class: "why-legend", "aria-hidden": "true" });
+  strip.width = 100;
+  strip.height = 1;
+  const ctx = strip.getContext("2d");
+  const img = ctx.createImageData(100, 1);
+  for (let x = 0; x < 100; x++) img.data.set([...heatColour(x / 99).slice(0, 3), 255], 4 * x);
+  ctx.putImageData(img, 0, 0);
+  return el("p", { class: "why-key small muted" }, "0 ", strip, " 1: how strongly the layer saw evidence for the class there");
 }
 
 function hotText(hot) {
@@ -144,6 +165,7 @@ export function initWhy({ getBody, getBlob, getModel }) {
     );
     const f = res.formula;
     formula.replaceChildren(
+      heatLegend(),
       el("p", {}, el("code", {}, f.alpha)),
       el("p", {}, el("code", {}, f.map)),
       el("p", { class: "small" }, `${f.score}. The largest weights: `,
