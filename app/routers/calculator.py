@@ -1,32 +1,47 @@
-"""The calculator's quiz and layer chain (the single-layer sums are POST /api/output-size).
+"""The calculator's quiz, layer chain, kinds of convolution and rules (the single-layer sums
+are POST /api/output-size).
 
 The quiz draws course-style exercises from a seed and checks answers with the same
 worked formulas as the calculator. The chain walks a student's stack of layers with
 ``course.architectures`` and writes the stack out as Keras and PyTorch code
-(:mod:`app.services.chain_code`). The request bodies are in :mod:`app.schemas.calculator`.
+(:mod:`app.services.chain_code`). ``/kind`` answers one layer of a kind of convolution
+after the course (1x1, bottleneck, grouped, depthwise, separable, transposed, 1-D) with its
+counts against the standard one (:mod:`engine.explain.convkinds`); ``/rules`` the rules the
+page states ("(F-1)/2 keeps the size"). The request bodies are in :mod:`app.schemas.calculator`.
+
+``kernel_size`` is the kernel's name in every body; the old ``kernel`` is accepted for one
+release, answered with a ``Deprecation`` header (RFC 9745: the date it was deprecated) and a
+``warnings`` list in the JSON.
 """
 
 from __future__ import annotations
 
 import random
 import secrets
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
+from app.errors import ApiError
 from app.layer_math import layer_json, refusal
 from app.schemas.calculator import (
+    KERNEL_DEPRECATION,
     ChainIn,
     CheckIn,
     ConvLayer,
     DenseLayer,
     Exercise,
+    KindIn,
     PoolLayer,
     QuizKind,
     ReluLayer,
 )
 from app.services.chain_code import keras_code, pytorch_code
 from course import architectures as arch
+from engine.explain.convkinds import KINDS as CONV_KINDS
+from engine.explain.convkinds import describe_kind
+from engine.explain.formulas import same_padding_rule
 from engine.explain.layer import explain_layer
 from engine.ops import counts
 
@@ -34,6 +49,17 @@ router = APIRouter(prefix="/api/calculator", tags=["calculator"])
 
 #: Largest integer a browser's numbers hold exactly (2^53 - 1).
 JS_SAFE = 2**53 - 1
+
+#: When ``kernel`` became a deprecated name of ``kernel_size`` (the Deprecation header's date).
+KERNEL_DEPRECATED_ON = datetime(2026, 12, 2, tzinfo=UTC)
+
+
+def _deprecated(response: Response, result: dict, where: list[str]) -> dict:
+    """Mark an answer to a request that used the old name ``kernel``: header and warning."""
+    if where:
+        response.headers["Deprecation"] = f"@{int(KERNEL_DEPRECATED_ON.timestamp())}"
+        result["warnings"] = [f"{KERNEL_DEPRECATION} (used in: {', '.join(where)})"]
+    return result
 
 
 # --- Quiz ---------------------------------------------------------------------------
@@ -55,14 +81,14 @@ def make_exercise(seed: int, kind: QuizKind | None = None) -> Exercise:
         n, f, s, p = rng.choice(SIZES), rng.choice(KERNELS), rng.choice(STRIDES), rng.choice(PADS)
         if p < f and f <= n + 2 * p and (n + 2 * p - f) % s == 0:
             break
-    return Exercise(kind=chosen, input_size=n, kernel=f, stride=s, padding=p,
+    return Exercise(kind=chosen, input_size=n, kernel_size=f, stride=s, padding=p,
                     in_channels=rng.choice(CHANNELS), filters=rng.choice(FILTERS))
 
 
 def _question(ex: Exercise) -> str:
     layer = (
         f"Input volume {ex.input_size}x{ex.input_size}x{ex.in_channels}. A conv layer with "
-        f"{ex.filters} filters of {ex.kernel}x{ex.kernel}, stride {ex.stride}, pad {ex.padding}."
+        f"{ex.filters} filters of {ex.kernel_size}x{ex.kernel_size}, stride {ex.stride}, pad {ex.padding}."
     )
     ask = {
         "output_size": "What is the output's width (and height)?",
@@ -85,7 +111,7 @@ def quiz(
 
 
 def _layer(ex: Exercise) -> dict:
-    n, f, s, p = ex.input_size, ex.kernel, ex.stride, ex.padding
+    n, f, s, p = ex.input_size, ex.kernel_size, ex.stride, ex.padding
     try:  # an exercise sent back may have been edited into one that cannot be
         layer = explain_layer((n, n), (f, f), (s, s), (p, p, p, p), (1, 1), ex.in_channels, ex.filters)
     except ValueError as exc:
@@ -95,7 +121,7 @@ def _layer(ex: Exercise) -> dict:
 
 def _hint(ex: Exercise, d: dict, answer: int) -> str:
     """Name the usual slip when the wrong answer is what that slip would give."""
-    n, f, s, p, c, k = (ex.input_size, ex.kernel, ex.stride, ex.padding, ex.in_channels,
+    n, f, s, p, c, k = (ex.input_size, ex.kernel_size, ex.stride, ex.padding, ex.in_channels,
                         ex.filters)
     o = d["output_size"][0]
     slips = {
@@ -120,8 +146,11 @@ def _hint(ex: Exercise, d: dict, answer: int) -> str:
 
 
 @router.post("/check")
-def check(req: CheckIn) -> dict:
-    """Is ``answer`` right? The expected value, the worked formula and a hint for the usual slips."""
+def check(req: CheckIn, response: Response) -> dict:
+    """Is ``answer`` right? The expected value, the worked formula and a hint for the usual slips.
+
+    The exercise's kernel is ``kernel_size``; ``kernel`` (deprecated) is still accepted, with
+    a ``Deprecation`` header and a ``warnings`` entry."""
     ex = req.exercise
     d = _layer(ex)
     o, k = d["output_size"][0], ex.filters
@@ -131,7 +160,7 @@ def check(req: CheckIn) -> dict:
     elif ex.kind == "params":
         expected, formula = d["params"]["total"], d["params"]["formula"]
         explanation = (
-            f"Each filter has {ex.kernel}*{ex.kernel}*{ex.in_channels} weights (it covers the full "
+            f"Each filter has {ex.kernel_size}*{ex.kernel_size}*{ex.in_channels} weights (it covers the full "
             f"depth of the input) and 1 bias; the layer has {k} filters."
         )
     else:
@@ -142,14 +171,14 @@ def check(req: CheckIn) -> dict:
             f"In float32 that is {d['memory_bytes']:,} bytes."
         )
     correct = req.answer == expected
-    return {
+    return _deprecated(response, {
         "correct": correct,
         "answer": req.answer,
         "expected": expected,
         "formula": formula,
         "explanation": explanation,
         "hint": "" if correct else _hint(ex, d, req.answer),
-    }
+    }, ["exercise"] if ex.used_old_name else [])
 
 
 # --- Layer chain --------------------------------------------------------------------
@@ -164,10 +193,10 @@ def _specs(layers: list) -> list[Spec]:
         counts[layer.type] = counts.get(layer.type, 0) + 1
         name = f"{'fc' if layer.type == 'dense' else layer.type}{counts[layer.type]}"
         if isinstance(layer, ConvLayer):
-            specs.append(arch.Conv(layer.filters, layer.kernel, layer.stride, layer.padding,
+            specs.append(arch.Conv(layer.filters, layer.kernel_size, layer.stride, layer.padding,
                                    layer.dilation, relu=False, name=name))
         elif isinstance(layer, PoolLayer):
-            specs.append(arch.Pool(layer.kernel, layer.stride or layer.kernel, layer.padding,
+            specs.append(arch.Pool(layer.kernel_size, layer.stride or layer.kernel_size, layer.padding,
                                    layer.mode, name=name))
         elif isinstance(layer, DenseLayer):
             specs.append(arch.Dense(layer.units, name=name))
@@ -179,9 +208,12 @@ def _specs(layers: list) -> list[Spec]:
 
 
 @router.post("/chain")
-def chain(req: ChainIn) -> dict:
+def chain(req: ChainIn, response: Response) -> dict:
     """Each layer's output shape, parameters, activations and float32 memory, with totals;
-    the first layer that cannot work carries the reason. Keras and PyTorch code when all work."""
+    the first layer that cannot work carries the reason. Keras and PyTorch code when all work.
+
+    Conv and pool layers name their kernel ``kernel_size``; ``kernel`` (deprecated) is still
+    accepted for one release, answered with a ``Deprecation`` header and a ``warnings`` entry."""
     c, h, w = req.input
     specs = _specs(req.layers)
     steps = arch.chain((c, h, w), specs)
@@ -231,4 +263,53 @@ def chain(req: ChainIn) -> dict:
     if broken_at is None:
         result["pytorch"] = pytorch_code((c, h, w), req.layers, rows, totals["params"])
         result["keras"] = keras_code((c, h, w), req.layers, rows)
-    return result
+    old = [f"layer {i + 1}" for i, layer in enumerate(req.layers)
+           if isinstance(layer, ConvLayer | PoolLayer) and layer.used_old_name]
+    return _deprecated(response, result, old)
+
+
+# --- Kinds of convolution, and the rules ---------------------------------------------
+
+
+@router.get("/kinds")
+def kinds() -> dict:
+    """The kinds ``POST /kind`` takes, with their titles, in the order a page lists them."""
+    return {"kinds": [{"name": name, "title": title} for name, title in CONV_KINDS.items()]}
+
+
+@router.post("/kind")
+def kind(req: KindIn) -> dict:
+    """One layer of a kind of convolution: output shape with the worked size formula, parameters
+    and multiply-adds with theirs, and the standard convolution with the same input, kernel and
+    output channels (for ``transposed``: the convolution it transposes) to compare with."""
+    try:
+        s = describe_kind(req.kind, tuple(req.input_size), req.in_channels, req.filters,
+                          req.kernel_size, stride=req.stride, padding=req.padding,
+                          dilation=req.dilation, groups=req.groups,
+                          output_padding=req.output_padding, bottleneck=req.bottleneck)
+    except ValueError as exc:
+        raise ApiError(422, str(exc)) from exc
+    if max(s.params, s.macs, s.standard_params, s.standard_macs, s.activations) > JS_SAFE:
+        raise ApiError(422, "The counts pass 2^53 (about 9 quadrillion), more than a browser can show "
+                            "exactly. Use smaller sizes.")
+    return {
+        "kind": s.kind, "title": s.title, "input_shape": list(s.input_shape),
+        "output_shape": list(s.output_shape), "size_formula": s.size_formula,
+        "params": {"total": s.params, "formula": s.params_formula},
+        "macs": {"total": s.macs, "formula": s.macs_formula},
+        "activations": s.activations, "memory_bytes": counts.float32_bytes(s.activations),
+        "standard": {"params": s.standard_params, "macs": s.standard_macs, "formula": s.standard_formula},
+        "savings": s.savings, "explanation": s.explanation,
+        "stages": [{"name": st.name, "output_shape": list(st.output_shape), "params": st.params,
+                    "params_formula": st.params_formula, "macs": st.macs, "macs_formula": st.macs_formula}
+                   for st in s.stages],
+    }
+
+
+@router.get("/rules")
+def rules() -> dict:
+    """The rules the calculator states beside its numbers: the padding that keeps the size at
+    stride 1, with its course values (F = 3, 5, 7)."""
+    text, pairs = same_padding_rule()
+    return {"same_padding": {"rule": text,
+                             "examples": [{"kernel_size": f, "padding": p} for f, p in pairs]}}

@@ -67,3 +67,56 @@ def test_bad_queries_get_a_readable_422(client, query):
     assert r.status_code == 422
     detail = r.json()["detail"]
     assert isinstance(detail, str) and ("size" in detail or "channels" in detail)
+
+
+# --- POST /api/playground/convolution: the convolutions after the course ----------------
+
+OPS = ["standard", "pointwise", "grouped", "depthwise", "separable", "transposed", "conv1d"]
+
+
+@pytest.mark.parametrize("op", OPS)
+def test_convolution_example_traces_one_value(client, op):
+    body = {"op": op, "size": 5, "in_channels": 2, "filters": 2, "kernel_size": 3, "stride": 2,
+            "padding": 1, "groups": 2, "seed": 4, "position": [1, 0, 1],
+            "output_padding": 1 if op == "transposed" else 0}
+    r = client.post("/api/playground/convolution", json=body)
+    assert r.status_code == 200, r.text
+    d = r.json()
+    out = np.asarray(d["output"]["data"]).reshape(d["output"]["shape"])
+    if op == "conv1d":
+        out = out[:, None, :]
+    t = d["trace"]
+    assert out[tuple(t["position"])] == pytest.approx(t["value"]) == pytest.approx(t["engine_value"])
+    assert sum(term["product"] for term in t["terms"]) == pytest.approx(t["sum"])
+    assert t["value"] == pytest.approx(t["sum"] + t["bias"])
+    assert list(out.shape) == [d["output_shape"][0], *([1] if op == "conv1d" else []), *d["output_shape"][1:]]
+    x = np.asarray(d["input"]["data"])
+    assert set(np.unique(x)) <= {0, 1, 2, 3, 4}  # whole numbers a student can add up
+    assert d["size_formula"] and d["params"]["formula"] and d["macs"]["formula"]
+    if op == "transposed":
+        assert t["zero_view"]["sum"] == pytest.approx(t["sum"]) and t["gradient_gap"] == 0
+        assert d["output_shape"] == [2, 10, 10]  # (5-1)*2 - 2 + 3 + 1
+    if op == "separable":
+        assert len(t["stage_values"]) == 2 and d["depthwise_output"]["shape"] == [2, 3, 3]
+
+
+def test_convolution_is_reproducible_from_its_seed(client):
+    body = {"op": "standard", "seed": 11}
+    a, b = (client.post("/api/playground/convolution", json=body).json() for _ in range(2))
+    c = client.post("/api/playground/convolution", json={**body, "seed": 12}).json()
+    assert a == b and a["input"] != c["input"]
+
+
+@pytest.mark.parametrize(("body", "text"), [
+    ({"op": "standard", "size": 9}, "at most 8"),
+    ({"op": "transposed", "stride": 2, "output_padding": 2}, "smaller than the stride"),
+    ({"op": "transposed", "kernel_size": 2, "padding": 2}, "smaller than the kernel"),
+    ({"op": "standard", "position": [0, 9, 0]}, "outside the output"),
+    ({"op": "grouped", "in_channels": 3, "groups": 2}, "divide"),
+    ({"op": "standard", "size": 2, "kernel_size": 5}, "fits nowhere"),
+    ({"op": "standard", "filters": 99}, ""),
+    ({"op": "fft"}, ""),
+])
+def test_convolution_refusals_are_clear_422s(client, body, text):
+    r = client.post("/api/playground/convolution", json=body)
+    assert r.status_code == 422 and text in r.json()["detail"]
