@@ -111,3 +111,39 @@ def test_sizes_are_decimal_megabytes(page, live_server, console_errors):
     # VGG16's 15,237,608 float32 values: 60,950,432 bytes = 61.0 MB (58.1 would be MiB).
     assert got == ["61.0 MB", "999 B", "1.5 kB", "10.5 MB", "2.50 GB"]
     assert console_errors == []
+
+
+def test_learn_keras_listing_shows_the_cards_numbers_and_runs_it(page, live_server, console_errors, shot):
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto(live_server + "/learn")
+    page.wait_for_selector("#learn[data-status=ready]", timeout=30_000)
+    page.wait_for_selector("#keras-accuracy")
+    card = page.evaluate("async () => (await fetch('/api/models/mnist-mlp')).json()")
+    assert page.inner_text("#keras-params") == f"{card['parameters']:,}" == "407,050"
+    assert page.inner_text("#keras-fc1-params").startswith("401,920 (784 × 512 weights")
+    assert page.inner_text("#keras-fc2-params").startswith("5,130 (512 × 10 weights")
+    assert page.inner_text("#keras-accuracy") == f"{100 * card['metrics']['accuracy']:.2f}%"
+    page.locator("#keras-code").scroll_into_view_if_needed()
+    shot("learn-keras-listing", full_page=False)
+    page.click("#keras-run")  # the page's own Keras preset: same network and recipe, live
+    page.wait_for_function(
+        "() => document.querySelector('#busy-text').textContent.includes(\"The course's Keras example is ready\")",
+        timeout=60_000)
+    assert page.inner_text("#params").replace(",", "") == str(card["parameters"])
+    page.locator("#dataset-facts").scroll_into_view_if_needed()
+    shot("learn-dataset-facts", full_page=False)
+    assert console_errors == []
+
+
+def test_learn_additions_at_phone_width(page, live_server, console_errors, shot):
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(live_server + "/learn")
+    page.wait_for_selector("#keras-accuracy", timeout=30_000)
+    for sel in ("#keras-lines", "#dataset-facts"):
+        page.locator(sel).scroll_into_view_if_needed()
+        box = page.locator(sel).bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 391, sel
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 1
+    shot("learn-dataset-facts-phone", full_page=False)
+    assert console_errors == []
