@@ -57,7 +57,7 @@ export function drawInception(svg, inputShape, branches, concatRow) {
       arrow(svg, cx, bottom, cx, k === b.rows.length - 1 ? concatY - 2 : y - 2);
     });
   });
-  box(svg, (width - 220) / 2, concatY, 220, [`concatenate: ${shapeText(concatRow.output_shape)}`, concatRow.detail], "dg-box dg-io");
+  box(svg, gap, concatY, width - 2 * gap, [`concatenate in depth: ${shapeText(concatRow.output_shape)}`, concatRow.detail], "dg-box dg-io");
 }
 
 /** A residual block from its row: the main path's convs, the shortcut and the addition. */

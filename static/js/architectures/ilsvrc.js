@@ -72,12 +72,30 @@ function yAxis(svg, y, left, right, ticks) {
   }
 }
 
-/** Labels that would sit on top of an earlier one move down a line. */
-function placeLabel(placed, x, y, anchor) {
-  let ly = y;
-  while (placed.some((p) => Math.abs(p.y - ly) < 13 && Math.abs(p.x - x) < 90)) ly += 13;
-  placed.push({ x, y: ly, anchor });
-  return ly;
+/** Place each point's label where it overlaps no point, no earlier label and stays inside
+ * the plot: to the right, left, above or below (text width estimated from its length). */
+function placeLabels(svg, points, box) {
+  const placed = [];
+  const hit = (a, b) => a.x0 < b.x1 && b.x0 < a.x1 && a.y0 < b.y1 && b.y0 < a.y1;
+  const dots = points.map((p) => ({ x0: p.cx - 6, x1: p.cx + 6, y0: p.cy - 6, y1: p.cy + 6 }));
+  for (const p of points) {
+    const w = p.text.length * 7 + 2;
+    // [dx, dy, anchor]: right, left, above, below, then the corners.
+    const options = [[8, 4, "start"], [-8, 4, "end"], [0, -10, "middle"], [0, 19, "middle"],
+      [6, -9, "start"], [6, 17, "start"], [-6, -9, "end"], [-6, 17, "end"]];
+    let best = null;
+    for (const [dx, dy, anchor] of options) {
+      const x = p.cx + dx;
+      const x0 = anchor === "end" ? x - w : anchor === "middle" ? x - w / 2 : x;
+      const r = { x0, x1: x0 + w, y0: p.cy + dy - 10, y1: p.cy + dy + 2 };
+      const outside = r.x0 < box.left || r.x1 > box.right || r.y0 < box.top || r.y1 > box.bottom;
+      const cost = (outside ? 100 : 0) + [...dots, ...placed].filter((o) => hit(r, o)).length;
+      if (!best || cost < best.cost) best = { x, y: p.cy + dy, anchor, r, cost };
+      if (cost === 0) break;
+    }
+    placed.push(best.r);
+    svg.append(svgEl("text", { x: best.x, y: best.y, class: "pt-label", "text-anchor": best.anchor }, p.text));
+  }
 }
 
 function drawYearChart() {
@@ -98,15 +116,12 @@ function drawYearChart() {
   svg.append(svgEl("text", { x: left + 4, y: y(human.top5) + 14, class: "human-label" }, `a person (A1): ${human.top5}%`));
   const winners = data.entries.filter((e) => e.place === 1);
   svg.append(svgEl("polyline", { points: winners.map((e) => `${x(e.year)},${y(e.top5)}`).join(" "), class: "win-line" }));
-  const placed = [];
-  for (const e of data.entries) {
+  const labels = data.entries.map((e) => {
     const cx = x(e.year), cy = y(e.top5);
     svg.append(svgEl("circle", { cx, cy, r: 5, class: `pt${e.place === 1 ? " win" : ""}${e.arch ? " case" : ""}`, "data-label": e.label }));
-    const leftSide = e.place !== 1 && e.year > y0 + 1;
-    const lx = cx + (leftSide ? -8 : 8);
-    const ly = placeLabel(placed, lx, cy + 4, leftSide);
-    svg.append(svgEl("text", { x: lx, y: ly, class: `pt-label${leftSide ? " end" : ""}` }, `${e.label.replace(/ \(.*\)/, "")} ${e.top5}%`));
-  }
+    return { cx, cy, text: `${e.label.replace(/ \(.*\)/, "")} ${e.top5}%` };
+  });
+  placeLabels(svg, labels, { left, right: width - 2, top: 0, bottom });
 }
 
 function drawSizeChart() {
@@ -118,24 +133,21 @@ function drawSizeChart() {
   const pts = data.single_models.filter((s) => s.top5 !== null);
   const left = 44, right = width - 16, top = 14, bottom = height - 30;
   const values = pts.map((s) => s[metric]);
-  const lo = 10 ** Math.floor(Math.log10(Math.min(...values)));
-  const hi = 10 ** Math.ceil(Math.log10(Math.max(...values)));
+  const lo = Math.min(...values) / 2; // room for the points' labels at both ends
+  const hi = Math.max(...values) * 2;
   const maxErr = 20;
   const x = (v) => left + ((Math.log10(v) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo))) * (right - left);
   const y = (err) => top + (1 - err / maxErr) * (bottom - top);
   yAxis(svg, y, left, right, [0, 5, 10, 15, 20]);
-  for (let t = lo; t <= hi; t *= 10) {
+  for (let t = 10 ** Math.ceil(Math.log10(lo)); t <= hi; t *= 10) {
     svg.append(svgEl("line", { x1: x(t), y1: top, x2: x(t), y2: bottom, class: "tick-line" }));
     svg.append(svgEl("text", { x: x(t), y: height - 10, class: "tick-label" }, compact(t)));
   }
-  const placed = [];
-  pts.forEach((s) => {
+  const labels = pts.map((s) => {
     const cx = x(s[metric]), cy = y(s.top5);
     svg.append(svgEl("circle", { cx, cy, r: 5, class: "pt win case", "data-label": s.title }));
-    const end = cx > right - 110;
-    const lx = cx + (end ? -8 : 8);
-    const ly = placeLabel(placed, lx, cy + 4, end);
-    svg.append(svgEl("text", { x: lx, y: ly, class: `pt-label${end ? " end" : ""}` }, `${s.title} ${s.top5}%`));
+    return { cx, cy, text: `${s.title} ${s.top5}%` };
   });
+  placeLabels(svg, labels, { left, right: width - 2, top: 0, bottom });
   $("size-chart-desc").textContent = `Single-model top-5 error against ${metric === "total_macs" ? "multiply-adds" : "parameters"}: ${pts.map((s) => `${s.title} ${s.top5}% at ${compact(s[metric])}`).join("; ")}.`;
 }
