@@ -31,20 +31,87 @@ export function el(tag, attrs = {}, ...children) {
   return node;
 }
 
-/** A number for a student: up to `digits` decimals, trailing zeros removed, -0 shown as 0. */
-export function fmt(x, digits = 3) {
-  if (x === null || x === undefined || Number.isNaN(x)) return "–";
-  if (!Number.isFinite(x)) return x > 0 ? "∞" : "−∞";
-  const ax = Math.abs(x);
-  if (ax !== 0 && (ax >= 1e6 || ax < 10 ** -digits)) return x.toExponential(2);
-  let s = x.toFixed(digits);
-  if (s.includes(".")) s = s.replace(/0+$/, "").replace(/\.$/, "");
-  return s === "-0" ? "0" : s.replace("-", "−");
+// ---------------------------------------------------------------- numbers and shapes
+// ConvLab's one number formatter: a true minus sign (U+2212), never "−0", never "e-4"
+// (powers of ten are written 1.2×10⁻⁷), and within a table one number of decimals for
+// every value (fmtAll). Shapes are written as the course writes them, height×width×channels,
+// with "×" (U+00D7). Every page should use these; the numbers themselves come from the API.
+
+export const MINUS = "\u2212";
+export const TIMES = "\u00d7";
+const SUPERSCRIPT = { "-": "\u207b", 0: "\u2070", 1: "\u00b9", 2: "\u00b2", 3: "\u00b3", 4: "\u2074",
+  5: "\u2075", 6: "\u2076", 7: "\u2077", 8: "\u2078", 9: "\u2079" };
+
+/** "-0.000" -> "0.000", then "-" -> "−". */
+function signed(text) {
+  const s = /^-0(\.0*)?$/.test(text) ? text.slice(1) : text;
+  return s.replace("-", MINUS);
 }
 
-/** 1234567 -> "1,234,567" */
+function trimZeros(text) {
+  return text.includes(".") ? text.replace(/0+$/, "").replace(/\.$/, "") : text;
+}
+
+function missing(x) {
+  if (x === null || x === undefined || Number.isNaN(x)) return "–";
+  if (!Number.isFinite(x)) return x > 0 ? "∞" : `${MINUS}∞`;
+  return null;
+}
+
+/** x with `sig` significant digits as a power of ten: 1.2e-7 -> "1.2×10⁻⁷". */
+export function sci(x, sig = 3) {
+  const gap = missing(x);
+  if (gap) return gap;
+  const [mantissa, exponent] = x.toExponential(Math.max(0, sig - 1)).split("e");
+  const power = String(Number(exponent)).replace(/[-0-9]/g, (c) => SUPERSCRIPT[c]);
+  return `${signed(trimZeros(mantissa))}${TIMES}10${power}`;
+}
+
+/**
+ * One number for a student: up to `digits` decimals, trailing zeros removed. A non-zero
+ * value too small for `digits` (at least 1) decimals keeps its first two significant digits
+ * (0.00012), written out down to 10⁻⁶; beyond that, and from a million up, a power of ten.
+ */
+export function fmt(x, digits = 3) {
+  const gap = missing(x);
+  if (gap) return gap;
+  const ax = Math.abs(x);
+  if (ax >= 1e6) return sci(x, 3);
+  if (digits > 0 && ax !== 0 && ax < 10 ** -digits) return ax < 1e-6 ? sci(x, 2) : signed(trimZeros(x.toPrecision(2)));
+  return signed(trimZeros(x.toFixed(digits)));
+}
+
+/**
+ * The numbers of one table or column: every value with the same number of decimals, enough
+ * for `sig` significant digits of the largest (at most 6), so −0.175 sits beside 0.000,
+ * never beside 1e-4. From a million up each value is a power of ten.
+ */
+export function fmtAll(values, sig = 3) {
+  const finite = values.filter((v) => typeof v === "number" && Number.isFinite(v));
+  const top = Math.max(0, ...finite.map(Math.abs));
+  if (top >= 1e6) return values.map((v) => (Math.abs(v) >= 1e6 ? sci(v, sig) : fmt(v)));
+  const decimals = top === 0 ? 0 : Math.min(6, Math.max(0, sig - 1 - Math.floor(Math.log10(top))));
+  return values.map((v) => missing(v) ?? signed(v.toFixed(decimals)));
+}
+
+/** 1234567 -> "1,234,567"; −12 with a true minus. */
 export function int(n) {
-  return Number(n).toLocaleString("en-US");
+  return signed(Number(n).toLocaleString("en-US"));
+}
+
+/**
+ * A tensor's shape as the course writes it, height×width×channels: the API's (C, H, W)
+ * [6, 28, 28] -> "28×28×6"; an (N, C, H, W) batch drops N; (H, W) -> "28×28"; (N) -> "N".
+ */
+export function shape(dims) {
+  const d = dims.length === 4 ? dims.slice(1) : dims;
+  if (d.length === 3) return `${d[1]}${TIMES}${d[2]}${TIMES}${d[0]}`;
+  return d.map((v) => int(v)).join(TIMES);
+}
+
+/** A window or filter size: 3 -> "3×3", (3, 5) -> "3×5". */
+export function square(h, w = h) {
+  return `${h}${TIMES}${w}`;
 }
 
 /** Bytes in decimal units with one decimal, as the course counts them (1 MB = 1,000,000
