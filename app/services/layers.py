@@ -12,7 +12,11 @@ keeps every tensor; this module picks what a page can show (the graph's structur
   :data:`MAX_FILTER_CHANNELS` input channels each) and biases, sent once per weight
   tensor even when two branches share it;
 - the softmax step by step, from the engine's values at the last Softmax's input;
-- the largest difference between the engine's output and onnxruntime's.
+- the largest difference between the engine's output and onnxruntime's;
+- each layer's name as a course says it (``title``: conv1, relu1, pool1, ..., fc1,
+  softmax; ``branch`` "mirror" for the flipped view of test-time augmentation, with the
+  branch's sentence on its first layer as ``branch_title``) and which maps of which layer
+  it reads (``reads``), from :mod:`engine.explain.names`.
 
 Outputs that would only repeat numbers already sent are left out (``"output": null``
 with a ``note``): Identity, Dropout and Constant nodes, and the inner steps of an
@@ -29,9 +33,10 @@ import numpy as np
 from app.encode import f16_json, num
 from app.services.model import as_probabilities
 from app.services.runs import Run
+from engine.explain.names import BRANCH_TITLES, layer_names, layer_reads
 from engine.explain.trace import softmax_steps
 from engine.graph import conv_weights, node_params
-from engine.graph.analysis import PASS_THROUGH, Structure
+from engine.graph.analysis import PASS_THROUGH, Shapes, Structure
 
 MAX_CHANNELS = 64
 MAX_LAYER_VALUES = 1 << 17
@@ -88,6 +93,9 @@ def encode_filters(w: np.ndarray, b: np.ndarray | None) -> dict:
 def layers_json(r: Run) -> list[dict]:
     graph, values = r.graph, r.values
     st = Structure(graph)
+    names = layer_names(graph, st)
+    shape_of = Shapes(graph, values)
+    branches_started: set[str] = set()
     sent_weights: dict[str, str] = {}
     budget = MAX_TOTAL_VALUES
     layers = []
@@ -107,7 +115,17 @@ def layers_json(r: Run) -> list[dict]:
             "input_shapes": shapes,
             "output_shape": None if out is None else list(out.shape),
             "params": int(node_params(graph, node)),
+            "title": names[node.name].title,
+            "branch": names[node.name].branch,
         }
+        side = names[node.name].branch
+        if side and side not in branches_started:
+            branches_started.add(side)
+            entry["branch_title"] = BRANCH_TITLES.get(side, side)
+        shown = MAX_CHANNELS
+        if out is not None and out.ndim == 4:
+            shown = min(int(out.shape[1]), MAX_CHANNELS)
+        entry["reads"] = layer_reads(st, node, shape_of, shown)
         if st.is_fixed_permutation(node):
             entry["params"] = 0
             entry["note"] = (

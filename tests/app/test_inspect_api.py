@@ -472,3 +472,54 @@ def test_feature_maps_beyond_float16_are_clipped_and_counted_not_infinite():
     assert np.all(np.isfinite(values)) and values[0, 0] == 65504 and values[1, 0] == -65504
     assert payload["clipped"] == 2 and payload["max"] == 70000.0 and payload["min"] == -1e9
     assert "clipped" not in f16_json(np.ones((2, 2), np.float32))
+
+
+def test_layers_are_titled_as_a_course_names_them_with_the_onnx_name_kept(inspected):
+    body, _ = inspected["lenet-like"]
+    shown = [la for la in body["layers"] if not la.get("part_of")]
+    assert [la["title"] for la in shown] == [
+        "conv1", "relu1", "pool1", "conv2", "relu2", "pool2", "flatten",
+        "fc1", "relu3", "fc2", "relu4", "fc3", "softmax"]
+    assert all(la["branch"] is None and "branch_title" not in la for la in shown)
+    assert all(la["name"] != la["title"] for la in shown)  # the ONNX name is still there
+
+
+def test_the_flip_is_a_labelled_second_branch_and_gelu_one_layer(inspected):
+    body, _ = inspected["resnet-like"]
+    layers = body["layers"]
+    mirror = [la for la in layers if la["branch"] == "mirror"]
+    main = [la for la in layers if la["branch"] is None and not la.get("part_of")]
+    assert mirror[0]["op_type"] == "MatMul" and mirror[0]["title"] == "mirror"
+    assert mirror[0]["branch_title"] == "the same network on the mirrored image; the two answers are averaged"
+    assert sum("branch_title" in la for la in layers) == 1
+    assert [la["title"] for la in main][-3:] == ["sum of both views", "average", "softmax"]
+    gelus = [la for la in main if la.get("activation") == "GELU"]
+    assert gelus and all(la["title"].startswith("gelu") for la in gelus)
+    for la in layers:  # GELU's inner Mul/Erf/Add steps are titled as their layer
+        if la.get("part_of"):
+            assert la["title"] == next(x["title"] for x in layers if x["name"] == la["part_of"])
+    assert {la["title"] for la in main if la.get("skip")} == {"skip add 1", "skip add 2", "skip add 3"}
+
+
+def test_reads_say_which_maps_of_which_layer_each_layer_reads(inspected):
+    body, _ = inspected["resnet-like"]
+    layers = {la["name"]: la for la in body["layers"]}
+    for la in body["layers"]:
+        if la.get("part_of") or la["op_type"] == "Constant":
+            assert la["reads"] == []
+            continue
+        sources = [r["from"] for r in la["reads"]]
+        assert all(s == "input" or s in layers for s in sources), la["name"]
+        assert all(s == "input" or not layers[s].get("part_of") for s in sources)  # shown layers
+        kinds = {r["channels"] for r in la["reads"]}
+        if la["op_type"] in ("Conv", "Gemm", "Flatten", "Softmax"):
+            assert kinds == {"all"}, la["name"]
+        elif la["op_type"] == "MaxPool" or la.get("activation") or la.get("skip"):
+            assert kinds == {"same"}, la["name"]
+        if la.get("activation") == "GELU":  # reads the tensor its chain started from, once
+            assert sources == [la["from"][0] if len(la["from"]) == 1 else
+                               next(s for s in la["from"] if not layers.get(s, {}).get("part_of"))]
+        if la.get("skip"):
+            assert sorted(sources) == sorted(la["skip"].values())
+    join = next(la for la in body["layers"] if la["title"] == "sum of both views")
+    assert [layers[r["from"]]["branch"] for r in join["reads"]] == [None, "mirror"]
