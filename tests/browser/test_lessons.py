@@ -359,3 +359,46 @@ def test_switching_to_max_while_the_answer_is_on_its_way(page, live_server, cons
     page.unroute("**/api/pool")
     page.wait_for_function("() => document.querySelector('#pool-explain').textContent.includes('max(')")
     assert console_errors == []
+
+
+# Per plot: the boxes of its tick labels, of its saturated-region labels, and the bounding
+# box of its two curves (function and derivative), in page coordinates.
+PLOT_BOXES = """() => [...document.querySelectorAll('svg.act-plot')].map((svg) => {
+  const box = (e) => { const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; };
+  const curves = [...svg.querySelectorAll('path.line-f, path.line-d')].map(box);
+  const union = curves.length ? [Math.min(...curves.map(b => b[0])), Math.min(...curves.map(b => b[1])),
+                                 Math.max(...curves.map(b => b[2])), Math.max(...curves.map(b => b[3]))] : null;
+  return {
+    name: svg.closest('[data-function]')?.dataset.function || 'neuron',
+    ticks: [...svg.querySelectorAll('.axis .tick text')].filter(t => t.textContent).map(box),
+    labels: [...svg.querySelectorAll('.sat-label')].map(box),
+    curves: union,
+  };
+})"""
+
+
+def _overlap(a, b, slack: float = 0.5) -> bool:
+    return a[0] < b[2] - slack and b[0] < a[2] - slack and a[1] < b[3] - slack and b[1] < a[3] - slack
+
+
+def test_plot_tick_labels_stay_off_the_curves(page, live_server, console_errors, shot):
+    _open(page, live_server)
+    page.wait_for_selector("#plot-tanh[data-ready='true']")
+    page.wait_for_selector(".neuron-plot svg path.line-f")
+    plots = page.evaluate(PLOT_BOXES)
+    assert len(plots) >= 4  # ReLU, sigmoid, tanh (and any others) plus the neuron's
+    for plot in plots:
+        ticks, labels, curves = plot["ticks"], plot["labels"], plot["curves"]
+        assert len(ticks) >= 8 and curves is not None, plot["name"]
+        for t in ticks:
+            assert not _overlap(t, curves), f"{plot['name']}: tick label {t} on the curves {curves}"
+        for i, a in enumerate(ticks + labels):
+            for b in (ticks + labels)[i + 1:]:
+                assert not _overlap(a, b), f"{plot['name']}: labels {a} and {b} overlap"
+    page.locator("#activations .plots").screenshot(path=str(SCREENSHOTS / "lessons-plots.png"))
+    assert console_errors == []
+
+
+def test_plot_overlap_check_can_fail():
+    assert _overlap([0, 0, 10, 10], [5, 5, 20, 20])
+    assert not _overlap([0, 0, 10, 10], [10, 0, 20, 10])

@@ -35,7 +35,9 @@ function lowRuns(grad, threshold) {
 export function plotActivation(box, fn, data, options = {}) {
   const { threshold = 0.05, readout = null, height = 230, width = 340 } = options;
   const label = names(fn);
-  const margin = { top: 14, right: 12, bottom: 26, left: 34 };
+  // The labelled axes sit on the plot's left and bottom edges, in these margins, so no tick
+  // label lies on a curve; inside, unlabelled lines mark x = 0 and y = 0.
+  const margin = { top: 10, right: 12, bottom: 24, left: 38 };
   const iw = width - margin.left - margin.right;
   const ih = height - margin.top - margin.bottom;
   const { x, y, grad } = data;
@@ -79,12 +81,18 @@ export function plotActivation(box, fn, data, options = {}) {
     // A run where the engine's derivative is exactly 0 passes no gradient at all (ReLU below 0).
     const none = grad.slice(i0, i1 + 1).every((v) => v === 0);
     const [line1, line2] = none ? ["no gradient: ", "f′(x) = 0"] : ["saturated: ", "gradient near 0"];
-    labels.push({ cx: (x0 + x1) / 2, cy: labelHeight(i0, i1), line1, line2 });
+    // Centred on its region, but kept inside the plot (off the axes' tick labels).
+    const label = { cx: Math.max(47, Math.min(iw - 47, (x0 + x1) / 2)), cy: labelHeight(i0, i1), line1, line2 };
+    // Two lines about 90 by 28 units: a label that would cover another's is left out (the shading says it).
+    if (!labels.some((l) => Math.abs(l.cx - label.cx) < 92 && Math.abs(l.cy - label.cy) < 30)) labels.push(label);
   }
 
-  g.append("g").attr("class", "axis").attr("transform", `translate(0,${sy(0)})`)
+  const zero = g.append("g").attr("class", "zero-lines");
+  zero.append("line").attr("x1", 0).attr("x2", iw).attr("y1", sy(0)).attr("y2", sy(0));
+  if (x[0] < 0 && x[x.length - 1] > 0) zero.append("line").attr("x1", sx(0)).attr("x2", sx(0)).attr("y1", 0).attr("y2", ih);
+  g.append("g").attr("class", "axis axis-x").attr("transform", `translate(0,${ih})`)
     .call(d3.axisBottom(sx).ticks(6).tickSizeOuter(0));
-  g.append("g").attr("class", "axis").attr("transform", `translate(${sx(0)},0)`)
+  g.append("g").attr("class", "axis axis-y")
     .call(d3.axisLeft(sy).ticks(5).tickSizeOuter(0));
 
   const line = (values) => d3.line().x((_, i) => sx(x[i])).y((v) => sy(v))(values);
