@@ -104,7 +104,9 @@ def _bn_conv(filters: int, kernel: int, stride: int = 1, padding: int = 0, *,
 
 
 def lenet5():
-    """LeNet-5 as the course draws it: 28x28 digits, 5x5 convs (the first padded), 2x2 pools."""
+    """ConvLab's LeNet-5 for 28x28 MNIST digits: 5x5 convs (the first padded by 2, which
+    gives the 28x28x6 maps the 1998 paper got from 32x32 inputs unpadded), 2x2 pools, and
+    fully connected layers throughout."""
     return (1, 28, 28), (
         Conv(6, 5, padding=2, name="conv1"), Pool(2, name="pool1"),
         Conv(16, 5, name="conv2"), Pool(2, name="pool2"),

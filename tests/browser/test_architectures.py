@@ -106,6 +106,11 @@ def test_chart_log_scale_and_ideas(page, live_server, console_errors, shot):
 
 def test_phone_layout(page, live_server, console_errors, shot):
     page.set_viewport_size({"width": 390, "height": 844})
+    # The papers' layout beside torchvision's, opened on the phone (axe audits it after).
+    page.goto(live_server + "/architectures?arch=googlenet_paper")
+    page.click("#layout-compare summary")
+    expect(page.locator("#layout-table .layout-total")).to_have_text(["6,624,904", "6,998,552"])
+    shot("architectures-layouts-phone", full_page=False)
     page.goto(live_server + "/architectures?arch=googlenet")
     expect(page.locator("#table-total-params")).to_have_text("6,624,904")
     expect(page.locator("#layer-table button.expand")).to_have_count(9)
@@ -124,6 +129,11 @@ def test_phone_layout(page, live_server, console_errors, shot):
         w = page.evaluate(f"document.querySelector('{sel}').getBoundingClientRect().width")
         assert 0 < w <= 390, (sel, w)
     page.set_viewport_size({"width": 390, "height": 844})
+    # The papers' layout beside torchvision's, opened on the phone (axe audits it after).
+    page.goto(live_server + "/architectures?arch=googlenet_paper")
+    page.click("#layout-compare summary")
+    expect(page.locator("#layout-table .layout-total")).to_have_text(["6,624,904", "6,998,552"])
+    shot("architectures-layouts-phone", full_page=False)
     assert console_errors == []
 
 
@@ -190,6 +200,15 @@ def test_alexnet_layouts_side_by_side(page, live_server, console_errors, shot):
     expect(page.locator(".arch-picker button[aria-pressed=true]")).to_have_text("AlexNet")
     expect(buttons.nth(1)).to_have_attribute("aria-pressed", "true")
     assert "arch=alexnet_paper" in page.url
+    # The three layouts beside each other, lined up by layer name.
+    page.click("#layout-compare summary")
+    expect(page.locator("#layout-table .layout-total")).to_have_text(["61,100,840", "60,965,224", "62,378,344"])
+    conv1 = page.locator("#layout-table tbody tr", has=page.locator("th", has_text="conv1"))
+    expect(conv1).to_contain_text("55x55x64")
+    expect(conv1).to_contain_text("55x55x96")
+    norm1 = page.locator("#layout-table tbody tr", has=page.locator("th", has_text="norm1"))
+    expect(norm1.locator("td").first).to_have_text("–")  # torchvision has no LRN
+    expect(page.locator("#arch-error-source")).to_contain_text("Table 2")
     page.locator("#detail").scroll_into_view_if_needed()
     shot("architectures-alexnet-paper-desktop", full_page=False)
     page.goto(live_server + "/architectures?arch=googlenet_paper")

@@ -10,6 +10,7 @@ import { $, debounce, el, int, showError, svgEl } from "../util.js";
 import { compact, errorText, shapeText } from "../architectures/format.js";
 import { initIdeas } from "../architectures/ideas.js";
 import { initIlsvrc } from "../architectures/ilsvrc.js";
+import { renderLayoutCompare } from "../architectures/layouts.js";
 
 const state = createState({ arch: "lenet5", metric: "total_params", log: false, channels: 64, size: "total_macs" });
 const METRICS = ["total_params", "total_macs", "total_activations"];
@@ -156,7 +157,12 @@ function renderDetail(d) {
       el("span", { class: "tag exact" }, "Counted"), ` ${n.exact}`),
     el("p", { class: "small" }, n.explanation),
     n.source ? el("p", { class: "source" }, `Source: ${n.source}.`) : "")));
+  $("arch-error-source").textContent = d.top5_error.value === null ? "" : `Top-5 error: ${d.top5_error.context} Source: ${d.top5_error.source}.`;
   renderLayouts(d);
+  renderLayoutCompare(d).catch((err) => {
+    if (!(err instanceof ApiError)) throw err;
+    showError($("detail-error"), err);
+  });
   const hasBlocks = d.layers.some((r) => r.children);
   $("expand-all").hidden = !hasBlocks;
   $("expand-all").setAttribute("aria-pressed", "false");
