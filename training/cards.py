@@ -55,6 +55,7 @@ def build_card(spec: ModelSpec, meta: dict, export_info: dict, summary: dict,
         "card_version": CARD_VERSION,
         "name": spec.name,
         "title": spec.title,
+        "summary": spec.summary,
         "description": spec.description,
         "notes": notes,
         "dataset": {

@@ -31,6 +31,7 @@ class ModelSpec:
     recipe: str  # one line: optimiser, schedule, augmentation
     notes: list[str] = field(default_factory=list)
     cpu_budget: str | None = None  # measured time of the default recipe on the 2-core CPU
+    summary: str = ""  # one plain sentence: what the model is (the card's first line)
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -44,6 +45,7 @@ class ModelSpec:
 SPECS: dict[str, ModelSpec] = {
     "mnist-mlp": ModelSpec(
         name="mnist-mlp",
+        summary="A network of plain fully connected layers (no convolutions) that reads handwritten digits (MNIST).",
         title="MNIST multilayer perceptron (the course's Keras example)",
         description=(
             "Flatten the 28x28 image into 784 numbers, one hidden Dense layer of 512 ReLU units, "
@@ -59,6 +61,7 @@ SPECS: dict[str, ModelSpec] = {
     ),
     "lenet5": ModelSpec(
         name="lenet5",
+        summary="A small convolutional network, LeNet-5, that reads handwritten digits (MNIST).",
         title="LeNet-5 (LeCun et al., 1998), with ReLU and max pooling",
         description=(
             "Two convolution + pooling stages (6 filters 5x5 with padding 2, then 16 filters 5x5) "
@@ -76,6 +79,7 @@ SPECS: dict[str, ModelSpec] = {
     ),
     "mnist-cnn": ModelSpec(
         name="mnist-cnn",
+        summary="A convolutional network that reads handwritten digits (MNIST).",
         title="Small MNIST CNN (VGG-style, batch norm, augmentation)",
         description=(
             "Three stages of two 3x3 convolutions (32, 64, 128 filters) with batch normalisation "
@@ -94,6 +98,7 @@ SPECS: dict[str, ModelSpec] = {
     ),
     "cifar10-net": ModelSpec(
         name="cifar10-net",
+        summary="A convolutional network that tells ten kinds of small colour photos apart (CIFAR-10: airplane, car, bird, cat, ...).",
         title="CIFAR-10 fast-training residual CNN (airbench recipe)",
         description=(
             "A frozen 2x2 patch-whitening convolution (12 eigenvectors of the covariance of 2x2 "

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from training.evaluate import evaluate, sha256_file
+from training.specs import SPECS
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
 CARDS = sorted(MODELS.glob("*.json"))
@@ -39,6 +40,8 @@ def test_card_matches_its_onnx_file(card_path):
     assert card["name"] == card_path.stem and card["metrics"] and card["metrics"]["accuracy"]
     assert not card["training"].get("limit"), f"{card_path.name} is a --limit debug model"
     assert card["input"]["layout"] == "NCHW" and len(card["classes"]) == 10
+    # the first line a student reads; a retrain writes the same sentence (training/cards.py)
+    assert card["summary"] and card["summary"] == SPECS[card["name"]].summary
 
 
 @pytest.mark.parametrize("card_path", _params())

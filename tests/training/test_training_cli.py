@@ -25,6 +25,7 @@ def test_train_export_card_evaluate(mnist_dir, tmp_path, capsys):
     card = json.loads((out / "mnist-mlp.json").read_text())
     assert card["metrics"]["images"] == 5000 and 0 <= card["metrics"]["accuracy"] <= 1
     assert card["training"]["epochs"] == 2 and card["training"]["seed"] == 3
+    assert card["summary"] == SPECS["mnist-mlp"].summary and card["summary"]  # the card's first line
     assert card["training"]["limit"] == 10 and any("DEBUG RUN" in n for n in card["notes"])
     assert card["input"] == {"shape": [1, 1, 28, 28], "layout": "NCHW", "channels": "L",
                              "scale": 1 / 255, "mean": [0.0], "std": [1.0],
