@@ -3,7 +3,10 @@
 A model card's ``input`` spec says what the model expects: MNIST-style digit models get
 their digit found, cropped, scaled and centred the way MNIST was made; other models a
 centre crop and resize. Both end in x = (pixel * scale - mean) / std, per channel.
-Images come decoded and checked from :func:`app.services.imaging.open_image`.
+Images come decoded and checked from :func:`app.services.imaging.open_image`. Sizes in the
+captions are the user's file's (``im.info["original_size"]``): a large JPEG is decoded at a
+reduced size (DCT scaling), and the first caption says so; later crops are given in the
+file's own pixels.
 """
 
 from __future__ import annotations
@@ -23,6 +26,24 @@ class Prepared:
     notes: list[str] = field(default_factory=list)
 
 
+X = "\u00d7"  # sizes as width x height, with the sign the pages use
+
+
+def _original(im: Image.Image) -> tuple[str, float]:
+    """The first step's caption (the file's size; whether it was decoded reduced) and the
+    factor from decoded pixels to the file's pixels."""
+    w, h = im.info.get("original_size", im.size)
+    caption = f"your image, {w} {X} {h} px"
+    if (w, h) != im.size:
+        caption += (f" (decoded at reduced size, {im.size[0]} {X} {im.size[1]}, "
+                    "which is all the model needs)")
+    return caption, w / im.size[0]
+
+
+def _in_file(n: int, factor: float) -> int:
+    return max(1, round(n * factor))
+
+
 def _thumb(im: Image.Image, side: int = 96) -> np.ndarray:
     t = im.copy()
     t.thumbnail((side, side), Image.Resampling.BILINEAR)
@@ -37,7 +58,8 @@ def prepare_mnist(im: Image.Image, spec: dict) -> Prepared:
     aspect ratio (anti-aliased); paste into a 28 x 28 field so that the centre of mass
     sits at the centre; then x = (pixel/255 - mean) / std from the model card.
     """
-    steps: list[tuple[str, str, np.ndarray]] = [("original", "your image", _thumb(im))]
+    caption, factor = _original(im)
+    steps: list[tuple[str, str, np.ndarray]] = [("original", caption, _thumb(im))]
     notes: list[str] = []
     grey = np.asarray(im.convert("L"), dtype=np.float32)
     steps.append(("grayscale", "grayscale (L = 0.299 R + 0.587 G + 0.114 B)", _thumb(im.convert("L"))))
@@ -60,7 +82,8 @@ def prepare_mnist(im: Image.Image, spec: dict) -> Prepared:
         rows = np.flatnonzero((ink > 0.1 * 255).any(axis=1))
         cols = np.flatnonzero((ink > 0.1 * 255).any(axis=0))
         crop = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
-        steps.append(("cropped", f"cropped to the ink: {crop.shape[1]} x {crop.shape[0]} px", crop.astype(np.uint8)))
+        steps.append(("cropped", f"cropped to the ink: {_in_file(crop.shape[1], factor)} {X} "
+                      f"{_in_file(crop.shape[0], factor)} px of your image", crop.astype(np.uint8)))
         h, w = crop.shape
         scale = box / max(h, w)
         nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
@@ -68,7 +91,7 @@ def prepare_mnist(im: Image.Image, spec: dict) -> Prepared:
             Image.fromarray(crop.astype(np.uint8), "L").resize((nw, nh), Image.Resampling.LANCZOS),
             dtype=np.float32,
         )
-        steps.append(("scaled", f"longer side scaled to {box} px: {nw} x {nh}", scaled.astype(np.uint8)))
+        steps.append(("scaled", f"longer side scaled to {box} px: {nw} {X} {nh}", scaled.astype(np.uint8)))
         canvas = np.zeros((size, size), dtype=np.float32)
         total = float(scaled.sum())
         if total > 0:
@@ -81,7 +104,7 @@ def prepare_mnist(im: Image.Image, spec: dict) -> Prepared:
         top = min(max(top, 0), size - nh)
         left = min(max(left, 0), size - nw)
         canvas[top : top + nh, left : left + nw] = scaled
-        steps.append(("centred", f"centre of mass moved to the centre of {size} x {size}", canvas.astype(np.uint8)))
+        steps.append(("centred", f"centre of mass moved to the centre of {size} {X} {size}", canvas.astype(np.uint8)))
     x = normalise(canvas[None], spec)
     return Prepared(tensor=x[None], steps=steps, notes=notes)
 
@@ -89,7 +112,8 @@ def prepare_mnist(im: Image.Image, spec: dict) -> Prepared:
 def prepare_rgb(im: Image.Image, spec: dict) -> Prepared:
     """Colour models: centre-crop to the model's aspect ratio, resize (anti-aliased), normalise."""
     _, c, h, w = spec["shape"]
-    steps: list[tuple[str, str, np.ndarray]] = [("original", "your image", _thumb(im))]
+    caption, factor = _original(im)
+    steps: list[tuple[str, str, np.ndarray]] = [("original", caption, _thumb(im))]
     notes: list[str] = []
     if c == 3 and im.mode != "RGB":
         im = im.convert("RGB")
@@ -107,10 +131,12 @@ def prepare_rgb(im: Image.Image, spec: dict) -> Prepared:
             nh = max(1, round(iw / target))
             box = (0, (ih - nh) // 2, iw, (ih - nh) // 2 + nh)
         im = im.crop(box)
-        steps.append(("cropped", f"centre-cropped to {im.size[0]} x {im.size[1]}", _thumb(im)))
+        cw, ch = _in_file(im.size[0], factor), _in_file(im.size[1], factor)
+        steps.append(("cropped", f"centre-cropped to the middle {cw} {X} {ch} px of your image",
+                      _thumb(im)))
     if im.size != (w, h):
         im = im.resize((w, h), Image.Resampling.LANCZOS if max(im.size) < 4 * w else Image.Resampling.BOX)
-        steps.append(("scaled", f"resized to {w} x {h}", np.asarray(im)))
+        steps.append(("scaled", f"resized to {w} {X} {h}", np.asarray(im)))
     arr = np.asarray(im, dtype=np.float32)
     arr = arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)
     x = normalise(arr, spec)

@@ -523,3 +523,25 @@ def test_reads_say_which_maps_of_which_layer_each_layer_reads(inspected):
             assert sorted(sources) == sorted(la["skip"].values())
     join = next(la for la in body["layers"] if la["title"] == "sum of both views")
     assert [layers[r["from"]]["branch"] for r in join["reads"]] == [None, "mirror"]
+
+
+def test_preprocessing_sizes_are_the_users_file_and_a_reduced_decode_is_said(mclient):
+    """A 640x480 JPEG for a 32x32 model is decoded at 80x60 (DCT scaling); the captions
+    still speak of the file: its size, that it was decoded reduced, and the crop in its pixels."""
+    rng = np.random.default_rng(0)
+    buf = io.BytesIO()
+    Image.fromarray((rng.random((480, 640, 3)) * 255).astype(np.uint8)).save(buf, format="JPEG")
+    r = mclient.post("/api/models/cifar-like/inspect", files={"file": ("photo.jpg", buf.getvalue(), "image/jpeg")})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    captions = [s["caption"] for s in body["preprocessing"]]
+    assert body["original"]["width"] == 640 and body["original"]["height"] == 480
+    assert captions[0].startswith("your image, 640 × 480 px (decoded at reduced size, 80 × 60")
+    assert "centre-cropped to the middle 480 × 480 px of your image" in captions
+    assert captions[-1] == "resized to 32 × 32"
+    # a PNG of the same size is decoded whole: nothing to say about a reduced decode
+    buf = io.BytesIO()
+    Image.fromarray((rng.random((48, 64, 3)) * 255).astype(np.uint8)).save(buf, format="PNG")
+    r = mclient.post("/api/models/cifar-like/inspect", files={"file": ("small.png", buf.getvalue(), "image/png")})
+    first = r.json()["preprocessing"][0]["caption"]
+    assert first == "your image, 64 × 48 px"
