@@ -124,12 +124,8 @@ def _vgg16(t: arch.Table) -> list[dict]:
             f"the first conv, {_n(fc6.weights)} for FC6). ConvLab's Parameters column "
             f"adds one bias per filter or unit: {first.params_formula}; {fc6.params_formula}. The "
             f"course's 138M total does include the biases: {_n(t.total_weights)} weights + "
-            f"{_n(biases)} biases = {_n(t.total_params)}. Both columns are in the table."),
-        _note(
-            "Parameters", "138M parameters", "course", _n(t.total_params),
-            f"The same network. The 3 FC layers hold {_n(fc)} of them "
-            f"({100 * fc / t.total_params:.0f}%); fc6 alone, 7*7*512 -> 4096, has "
-            f"{_n(fc6.params)}."),
+            f"{_n(biases)} biases = {_n(t.total_params)}. Both columns are in the table. The 3 "
+            f"FC layers hold {_n(fc)} of the parameters ({100 * fc / t.total_params:.0f}%)."),
         _note(
             "Memory per image",
             "total memory 24M values x 4 bytes = 96 MB per image, forward pass", "course",
