@@ -65,9 +65,13 @@ class TopK:
             raise ValueError(f"expected (B, {self.values.shape[0]}, H, W), got {acts.shape}")
         b, c, h, w = acts.shape
         flat = acts.reshape(b, c, h * w)
-        flat = np.where(np.isnan(flat), -np.inf, flat)  # a NaN is never the best
         pos = flat.argmax(axis=2)  # (B, C): the first maximum in row-major order
-        best = np.take_along_axis(flat, pos[..., None], axis=2)[..., 0].T.astype(np.float32)
+        best = np.take_along_axis(flat, pos[..., None], axis=2)[..., 0]
+        if np.isnan(best).any():  # argmax picks a NaN: a NaN is never the best
+            flat = np.where(np.isnan(flat), -np.inf, flat)
+            pos = flat.argmax(axis=2)
+            best = np.take_along_axis(flat, pos[..., None], axis=2)[..., 0]
+        best = best.T.astype(np.float32)
         images = np.broadcast_to(np.arange(first_index, first_index + b, dtype=np.int64), (c, b))
         values = np.concatenate([self.values, best], axis=1)
         index = np.concatenate([self.images, images], axis=1)
@@ -103,10 +107,12 @@ def feature_layers(graph: Graph, shapes: Mapping[str, tuple[int, ...]],
     """The nodes whose output is a float feature map ``(1, C, H, W)`` computed from the image.
 
     Left out: pass-through nodes, the inner steps of an element-wise chain (the GELU's
-    Mul/Erf/Add; its end is kept), and fixed permutations (a mirror image for test-time
-    augmentation), whose outputs repeat values that are shown elsewhere.
+    Mul/Erf/Add; its end is kept), fixed permutations (the mirror image of test-time
+    augmentation) and everything computed from one (the same filters again, on the
+    mirrored image), whose outputs repeat what is shown elsewhere.
     """
     st = structure or Structure(graph)
+    mirrored = [n.outputs[0] for n in graph.nodes if n.outputs and st.is_fixed_permutation(n)]
     out = []
     for node in graph.nodes:
         if not node.outputs or not node.outputs[0] or node.op_type in PASS_THROUGH:
@@ -115,7 +121,7 @@ def feature_layers(graph: Graph, shapes: Mapping[str, tuple[int, ...]],
         shape = shapes.get(t)
         if shape is None or len(shape) != 4 or shape[0] != 1 or not st.from_input(t):
             continue
-        if st.is_chain_step(node) or st.is_fixed_permutation(node):
+        if st.is_chain_step(node) or any(st.depends_on(t, m) for m in mirrored):
             continue
         label = st.activation_name(node) or node.op_type
         if st.skip_connection(node):

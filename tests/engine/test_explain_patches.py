@@ -159,3 +159,10 @@ def test_maximise_raises_the_channel_mean_through_the_graph():
         assert m.history[-1] > m.history[0] + 0.5, (tensor, m.history)
         x = m.x
         assert abs(run(sub, x)[tensor][0, channel].mean() - m.history[-1]) < 1e-5
+
+
+def test_a_nan_is_never_the_best_value():
+    top = TopK(1, 2)
+    acts = np.array([[[[1.0, np.nan]]], [[[np.nan, np.nan]]], [[[0.5, 2.0]]]], np.float32)
+    top.update(acts, 0)
+    assert top.channel(0) == [(2, 2.0, 0, 1), (0, 1.0, 0, 0)]
