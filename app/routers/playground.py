@@ -18,7 +18,8 @@ from app.encode import tensor_json
 from app.errors import ApiError
 from app.schemas.playground import ConvolutionIn
 from course import filters
-from engine.explain.convsteps import Example, Term, Trace, example
+from engine.explain.convkinds import KINDS
+from engine.explain.convsteps import OPS, Example, Term, Trace, example
 
 router = APIRouter(tags=["playground"])
 
@@ -49,6 +50,12 @@ def list_filters(size: KernelSize = 3, channels: Channels = "L") -> dict:
     }
 
 
+@router.get("/api/playground/operations")
+def operations() -> dict:
+    """The kinds of convolution ``POST /api/playground/convolution`` shows, with their titles."""
+    return {"operations": [{"name": op, "title": KINDS[op]} for op in OPS]}
+
+
 def _term_json(t: Term) -> dict:
     return {"channel": t.channel, "row": t.row, "col": t.col, "tap": list(t.tap), "x": t.x, "w": t.w,
             "product": t.product, "padding": t.padding}
@@ -57,7 +64,8 @@ def _term_json(t: Term) -> dict:
 def _trace_json(t: Trace) -> dict:
     out: dict = {
         "position": list(t.position), "channels": t.channels, "terms": [_term_json(x) for x in t.terms],
-        "sum": t.sum, "bias": t.bias, "value": t.value, "engine_value": t.engine,
+        "channel_sums": t.channel_sums, "sum": t.sum, "bias": t.bias, "value": t.value,
+        "engine_value": t.engine,
     }
     if t.stage_values:
         out["stage_values"] = [_trace_json(s) for s in t.stage_values]
@@ -90,6 +98,8 @@ def _example_json(e: Example) -> dict:
         "attributes": {k: (list(v) if isinstance(v, tuple) else v) for k, v in e.attrs.items()},
         "trace": _trace_json(e.trace),
     }
+    if e.views is not None:
+        result["views"] = e.views
     if e.stage is not None and e.w2 is not None:
         result["depthwise_output"] = tensor_json(e.stage)
         result["pointwise_weights"] = tensor_json(e.w2)

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from engine.explain.convkinds import KindSummary, describe_kind
+from engine.explain.formulas import transpose_views
 from engine.ops.conv import conv2d_backward, conv2d_forward
 from engine.ops.conv1d import conv1d_forward
 from engine.ops.conv_transpose import conv_transpose2d_forward, zero_insertion_view
@@ -56,6 +57,7 @@ class Trace:
     bias: float
     value: float
     engine: float
+    channel_sums: list[float] = field(default_factory=list)  # the terms of each of ``channels``
     stage_values: list[Trace] = field(default_factory=list)  # separable: the depthwise values
     zero_view: dict | None = None  # transposed: the stride-1 convolution on the spread input
     gradient_gap: float | None = None  # transposed: max |conv backward - this op| over the map
@@ -73,6 +75,11 @@ class Example:
     attrs: dict
     stage: np.ndarray | None = None  # separable: the depthwise output (C, OH, OW)
     w2: np.ndarray | None = None  # separable: the 1x1 weights (K, C, 1, 1)
+    views: dict[str, str] | None = None  # transposed: its three readings, in words
+
+
+def _sums(terms: list[Term], channels: list[int]) -> list[float]:
+    return [float(sum(t.product for t in terms if t.channel == ch)) for ch in channels]
 
 
 def _ints(rng: np.random.Generator, shape, lo: int, hi: int) -> np.ndarray:
@@ -94,8 +101,9 @@ def _conv_trace(x, w, b, k, i, j, strides, pads, group, engine_value) -> Trace:
                 wv = float(w[k, ch, p, q])
                 terms.append(Term(first + ch, r, s, (p, q), xv, wv, xv * wv, not inside))
     total = float(sum(t.product for t in terms))
-    return Trace((k, i, j), list(range(first, first + cg)), terms, total, float(b[k]),
-                 total + float(b[k]), float(engine_value))
+    channels = list(range(first, first + cg))
+    return Trace((k, i, j), channels, terms, total, float(b[k]), total + float(b[k]), float(engine_value),
+                 _sums(terms, channels))
 
 
 def _transposed_trace(x, w, b, out, k, i, j, attrs) -> Trace:
@@ -130,7 +138,7 @@ def _transposed_trace(x, w, b, out, k, i, j, attrs) -> Trace:
     dx, _, _ = conv2d_backward(x[None], cache)
     gap = float(np.abs(dx[0] + b[:, None, None] - out).max())
     return Trace((k, i, j), list(range(c)), terms, total, float(b[k]), total + float(b[k]),
-                 float(out[k, i, j]), zero_view=zero_view, gradient_gap=gap)
+                 float(out[k, i, j]), _sums(terms, list(range(c))), zero_view=zero_view, gradient_gap=gap)
 
 
 def _source_index(n: int, s: int, kernel: int, crop: int, size: int) -> list[int]:
@@ -176,7 +184,9 @@ def example(op: str, *, size: int, in_channels: int, filters: int, kernel: int, 
                  "output_padding": (output_padding, output_padding), "group": 1}
         out = conv_transpose2d_forward(x[None], w, b, **attrs)[0][0]
         trace = _transposed_trace(x, w, b, out, kk, ki, kj, attrs)
-        return Example(op, x, w, b, out, summary, trace, attrs)
+        views = transpose_views(x.shape[1:], out.shape[1:], kernel, stride, padding, output_padding,
+                                trace.gradient_gap or 0.0)
+        return Example(op, x, w, b, out, summary, trace, attrs, views=views)
     if op == "conv1d":
         w = _ints(rng, (k, c, kernel), -1, 1)
         out = conv1d_forward(x[None], w, b, strides=(stride,), pads=(padding, padding))[0][0]
@@ -193,7 +203,7 @@ def example(op: str, *, size: int, in_channels: int, filters: int, kernel: int, 
         firsts = [_conv_trace(x, wd, bd, ch, ki, kj, strides, pads, c, stage[ch, ki, kj]) for ch in range(c)]
         mix = _conv_trace(stage, w2, b, kk, ki, kj, (1, 1), (0, 0, 0, 0), 1, out[kk, ki, kj])
         trace = Trace(mix.position, mix.channels, mix.terms, mix.sum, mix.bias, mix.value, mix.engine,
-                      stage_values=firsts)
+                      mix.channel_sums, stage_values=firsts)
         return Example(op, x, wd, b, out, summary, trace, attrs, stage=stage, w2=w2)
     w = _ints(rng, (k, c // group, kernel, kernel), -1, 1)
     out = conv2d_forward(x[None], w, b, strides=strides, pads=pads, group=group)[0][0]

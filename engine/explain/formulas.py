@@ -26,7 +26,7 @@ from engine.ops import counts, shapes
 
 __all__ = [
     "Axis", "Unread", "conv_macs_formula", "conv_params_formula", "kind_sentence", "savings_sentence",
-    "same_padding_rule", "size_formula", "transpose_macs_formula", "transpose_size_formula",
+    "same_padding_rule", "size_formula", "transpose_macs_formula", "transpose_size_formula", "transpose_views",
     "unfit_formula", "unread_cells", "unread_note", "unread_summary",
 ]
 
@@ -289,3 +289,37 @@ def kind_sentence(kind: str, *, c: int, k: int, kh: int, kw: int, groups: int = 
             "depth, so every output value mixes space and channels at once."
         )
     raise ValueError(f"unknown kind of convolution {kind!r}")
+
+
+def transpose_views(in_hw: Sequence[int], out_hw: Sequence[int], kernel: int, stride: int, padding: int,
+                    output_padding: int, gap: float) -> dict[str, str]:
+    """The three readings of one transposed convolution, with its numbers: ``scatter``,
+    ``zero_insertion`` and ``gradient`` (``gap``: the engine's largest difference between
+    this op and the convolution's backward pass)."""
+    (h, w), (oh, ow) = in_hw, out_hw
+    zeros = stride - 1
+    edge = kernel - 1 - padding
+    return {
+        "scatter": (
+            f"Scatter: each of the {h}x{w} input cells adds a copy of the {kernel}x{kernel} kernel, times "
+            f"its value, onto the output, {stride} cell{'s' if stride != 1 else ''} along from its "
+            f"neighbour's copy; where copies overlap they add up, and padding {padding} crops "
+            f"{padding} cell{'s' if padding != 1 else ''} off each side. An output value is the sum of "
+            "the products of the copies that land on it."
+        ),
+        "zero_insertion": (
+            f"Zero insertion: put {zeros} zero{'s' if zeros != 1 else ''} between neighbouring input "
+            f"cells and {edge} zero{'s' if edge != 1 else ''} around them"
+            + (f" (plus {output_padding} at the bottom and right)" if output_padding else "")
+            + f", then slide the kernel turned by 180 degrees with stride 1: an ordinary convolution "
+              f"gives the same {oh}x{ow} map. It is simple to draw but wasteful: most products are with "
+              "inserted zeros."
+        ),
+        "gradient": (
+            f"Gradient of a convolution: a {kernel}x{kernel} convolution with stride {stride} and padding "
+            f"{padding} takes a {oh}x{ow} map to {h}x{w}. In backpropagation its gradient flows the other "
+            f"way, {h}x{w} back to {oh}x{ow}, by exactly this scatter: the engine's convolution backward, "
+            f"given this input as the gradient, makes this map (largest difference {gap:.1g}). That is why "
+            "it is called transposed: as a matrix, it is the convolution's matrix transposed."
+        ),
+    }

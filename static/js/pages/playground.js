@@ -1,10 +1,12 @@
 // The convolution playground: wiring only. Every number shown comes from the API
-// (/api/samples, /api/image, /api/filters, /api/conv with its trace and pooling); the
+// (/api/samples, /api/image, /api/filters, /api/conv with its trace and pooling, and for
+// section 6 /api/playground/convolution); the
 // modules in ../playground/ arrange and draw them, and do index bookkeeping for highlights.
 
 import { ApiError, postJSON } from "../api.js";
 import { editor, initControls, inputs, syncControls } from "../playground/controls.js";
 import { MAX_FILTERS, channelNames, convBody, sanitise, state, ui } from "../playground/model.js";
+import { initKinds } from "../playground/kinds.js";
 import { ConvGeometry } from "../playground/relations.js";
 import { loadPresets, resolveFilters } from "../playground/sources.js";
 import {
@@ -102,3 +104,4 @@ function poolOf(answer) {
 sanitise();
 await initControls(refresh);
 refresh();
+initKinds(); // section 6, the other kinds of convolution: its own settings and requests

@@ -10,8 +10,13 @@ export const COURSE = {
   src: "sample", sample: "course-6x6", ksize: 3, filters: ["diagonal", "vertical"], bias: [0, 0],
   stride: 1, pad: "0", dil: 1, act: "none", pool: "none", k: 0, step: 0,
 };
+// Section 6, the other kinds of convolution (see ./kinds.js): the operation and its example.
+export const KIND_DEFAULTS = {
+  op: "standard", op_size: 5, op_c: 2, op_k: 2, op_f: 3, op_s: 1, op_p: 0, op_g: 2, op_opad: 0,
+  op_seed: 1, op_pos: [0, 0, 0],
+};
 export const DEFAULTS = {
-  ...COURSE, channels: "L", size: 28, pk: 2, ps: 2, speed: 2,
+  ...COURSE, channels: "L", size: 28, pk: 2, ps: 2, speed: 2, ...KIND_DEFAULTS,
 };
 // Filters offered, in this order, when "Add a filter" is pressed.
 export const ADD_ORDER = ["sobel_x", "sobel_y", "gaussian_blur", "sharpen", "laplacian", "emboss", "outline", "box_blur", "prewitt_x", "prewitt_y", "identity"];
