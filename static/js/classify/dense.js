@@ -4,7 +4,7 @@
 
 import { el, fmt, int } from "../util.js";
 import { drawStrip } from "./maps.js";
-import { opName } from "./network.js";
+import { layerTitle, opName } from "./network.js";
 
 const LIST = 12; // vectors up to this long are listed value by value
 
@@ -18,8 +18,9 @@ export function renderDense(container, body, { onValue }) {
     const traceable = layer.op_type === "Gemm" || layer.op_type === "MatMul";
     const isScores = out.length === k;
     const card = el("article", { class: `dense-card${layer.op_type === "Softmax" ? " softmax" : ""}`, dataset: { layer: layer.name } },
-      el("h3", {}, opName(layer)),
-      el("p", { class: "layer-name" }, layer.name),
+      el("h3", {}, layerTitle(layer)),
+      el("p", { class: "layer-kind" }, opName(layer)),
+      el("p", { class: "layer-name", title: `ONNX node ${layer.name}` }, layer.name),
       el("p", { class: "layer-meta" }, `${int(out.length)} values${layer.params ? ` · ${int(layer.params)} params` : ""}`));
     if (out.length <= LIST && out.values) {
       const list = el("ol", { class: "vec-list" });
@@ -29,7 +30,7 @@ export function renderDense(container, body, { onValue }) {
         const row = traceable ? null : el("span", { class: "vec-row" }, content);
         const top = isScores && i === body.index;
         list.append(el("li", { class: top ? "top" : "" }, traceable
-          ? el("button", { type: "button", class: "vec-button", "aria-label": `${label} ${fmt(v, 4)}: trace this output of ${layer.name}`, onclick: () => onValue(layer, i, isScores ? label : null) }, content)
+          ? el("button", { type: "button", class: "vec-button", "aria-label": `${label} ${fmt(v, 4)}: trace this output of ${layerTitle(layer)}`, onclick: () => onValue(layer, i, isScores ? label : null) }, content)
           : row));
       });
       card.append(list);
@@ -43,7 +44,7 @@ export function renderDense(container, body, { onValue }) {
       if (traceable) {
         canvas.classList.add("clickable");
         canvas.removeAttribute("aria-hidden");
-        canvas.setAttribute("aria-label", `${layer.name}: click a value to trace it`);
+        canvas.setAttribute("aria-label", `${layerTitle(layer)}: click a value to trace it`);
         canvas.addEventListener("click", (e) => {
           const r = canvas.getBoundingClientRect();
           onValue(layer, Math.min(out.length_shown - 1, Math.floor(((e.clientY - r.top) / r.height) * out.length_shown)), null);

@@ -1,10 +1,12 @@
-// One feature map, enlarged: click a pixel (or move with the arrow keys) to ask the trace
-// API where its value came from; the receptive field is outlined on the model's input.
+// One feature map, zoomed in: it takes the network's place on the page (a Back button,
+// keyboard reachable, returns to the network). Click a pixel (or move with the arrow keys)
+// to ask the trace API where its value came from; the receptive field is outlined on the
+// model's input. Rows and columns are numbered from 0 at the top left, as in the traces.
 
 import { latestOnly } from "../api.js";
-import { el, fmt, showError } from "../util.js";
+import { el, fmt, showError, square } from "../util.js";
 import { drawChannel, drawFilter, drawInput, valueAt } from "./maps.js";
-import { markThumb, opName, shapeText } from "./network.js";
+import { layerTitle, namer, opName, shapeText } from "./network.js";
 import { fieldText, renderTrace } from "./trace.js";
 
 const ABOUT = {
@@ -30,8 +32,10 @@ function place(box, rows, cols, h, w) {
  * @param {(request: object, opts: {signal}) => Promise<object>} opts.trace  asks the trace API
  *   about a value of the current run ({layer, channel, row, col})
  * @param {(patch: object) => void} opts.onPick  the open map and pixel, for the URL
+ * @param {(layer: object|null, channel: number) => void} opts.onZoom  a map was zoomed into
+ *   (the page hides the network), or null: back to the network
  */
-export function initDetail({ getBody, trace, onPick }) {
+export function initDetail({ getBody, trace, onPick, onZoom }) {
   const panel = document.getElementById("detail");
   const mapCanvas = document.getElementById("detail-map");
   const cursor = document.getElementById("detail-cursor");
@@ -60,7 +64,7 @@ export function initDetail({ getBody, trace, onPick }) {
       tiles.push(el("figure", {}, canvas, el("figcaption", {}, `in ${s}`)));
     }
     filtersBox.append(
-      el("p", { class: "small" }, el("strong", {}, `Filter ${c}`), `: ${kh}×${kw} weights for each of the ${cin} input channels`,
+      el("p", { class: "small" }, el("strong", {}, `Filter ${c}`), `: ${square(kh, kw)} weights for each of the ${cin} input channels`,
         cin > wts.channels_shown ? ` (first ${wts.channels_shown} shown)` : "",
         wts.bias ? `, bias ${fmt(wts.bias[c], 4)}` : "", "."),
       el("div", { class: "filter-slices" }, tiles));
@@ -72,11 +76,12 @@ export function initDetail({ getBody, trace, onPick }) {
     current = { layer, channel, row: -1, col: -1 };
     panel.hidden = false;
     const [h, w] = dims();
-    document.getElementById("detail-title").textContent = `${layer.name}: map ${channel} of ${layer.output.channels}`;
+    document.getElementById("detail-title").replaceChildren(`${layerTitle(layer)}: map ${channel} of ${layer.output.channels} `,
+      el("span", { class: "detail-onnx" }, `(ONNX node ${layer.name})`));
     document.getElementById("detail-intro").textContent =
-      `${opName(layer)} layer, output ${shapeText(layer.output_shape)}; this map is ${h}×${w}, values from ${fmt(layer.output.min, 3)} to ${fmt(layer.output.max, 3)} across the layer. ${ABOUT[layer.activation || layer.op_type] || ""}`;
+      `${opName(layer)} layer, output ${shapeText(layer.output_shape)} (height×width×channels); this map is ${square(h, w)}, values from ${fmt(layer.output.min, 3)} to ${fmt(layer.output.max, 3)} across the layer. ${ABOUT[layer.activation || layer.op_type] || ""}`;
     drawChannel(mapCanvas, layer.output, channel);
-    mapCanvas.setAttribute("aria-label", `Feature map ${channel} of ${layer.name}, ${h} by ${w}`);
+    mapCanvas.setAttribute("aria-label", `Feature map ${channel} of ${layerTitle(layer)}, ${h} by ${w}`);
     mapCanvas.style.aspectRatio = `${w} / ${h}`;
     drawInput(inputCanvas, body.input);
     cursor.hidden = true;
@@ -84,9 +89,13 @@ export function initDetail({ getBody, trace, onPick }) {
     fieldCaption.textContent = "The input the model saw.";
     traceBox.replaceChildren(el("p", { class: "muted" }, "Click a pixel of the map to see how its value was computed."));
     renderFilters(layer, channel);
-    markThumb(document.getElementById("layers"), layer.name, channel);
-    onPick({ layer: layer.name, ch: channel, r: -1, c: -1 });
-    if (scroll) panel.scrollIntoView({ behavior: "smooth", block: "start" });
+    onZoom(layer, channel);
+    onPick({ layer: layer.name, ch: channel, r: -1, c: -1, zoom: 1 });
+    if (scroll) {
+      const top = panel.getBoundingClientRect().top;
+      if (top < 0 || top > window.innerHeight / 2) panel.scrollIntoView({ block: "start" });
+      document.getElementById("detail-back").focus({ preventScroll: true });
+    }
   }
 
   async function pick(row, col) {
@@ -97,13 +106,13 @@ export function initDetail({ getBody, trace, onPick }) {
     current.row = row;
     current.col = col;
     place(cursor, [row, row], [col, col], h, w);
-    onPick({ layer: current.layer.name, ch: current.channel, r: row, c: col });
+    onPick({ layer: current.layer.name, ch: current.channel, r: row, c: col, zoom: 1 });
     const shown = valueAt(current.layer.output, current.channel, row, col);
-    traceBox.replaceChildren(el("p", { class: "muted" }, `Value ≈ ${fmt(shown, 3)}; asking the engine how it was computed…`));
+    traceBox.replaceChildren(el("p", { class: "muted" }, `Row ${row}, column ${col}: value ≈ ${fmt(shown, 3)}; asking the engine how it was computed…`));
     try {
       const t = await traceLatest({ layer: current.layer.name, channel: current.channel, row, col });
       if (!t) return;
-      renderTrace(traceBox, t);
+      renderTrace(traceBox, t, { names: namer(getBody()) });
       if (t.field) {
         const [, , ih, iw] = getBody().input.shape;
         place(fieldBox, t.field.rows, t.field.cols, ih, iw);
@@ -135,17 +144,20 @@ export function initDetail({ getBody, trace, onPick }) {
       pick(Math.max(0, current.row), Math.max(0, current.col));
     }
   });
-  document.getElementById("detail-close").addEventListener("click", () => {
+  document.getElementById("detail-back").addEventListener("click", () => {
+    if (!current) return;
+    const { layer, channel } = current;
     traceLatest.cancel();
     panel.hidden = true;
-    markThumb(document.getElementById("layers"), null);
     current = null;
-    onPick({ layer: "", ch: -1, r: -1, c: -1 });
+    onPick({ layer: layer.name, ch: channel, r: -1, c: -1, zoom: 0 });
+    onZoom(null, -1, { layer, channel });
   });
 
   return {
     open,
     pick,
     close() { traceLatest.cancel(); panel.hidden = true; current = null; },
+    isOpen: () => current !== null,
   };
 }

@@ -113,8 +113,12 @@ export function initInputs({ onImage, onTab, onError }) {
   // ----- draw
   const canvas = document.getElementById("draw-canvas");
   let inked = false;
+  // Ink on paper as the playground draws it, and as MNIST digits are: white on black, so a
+  // drawing is never "inverted" by the server as if it were a photo of a digit on paper.
   const pad = makeDrawable(canvas, {
     lineWidth: 22,
+    ink: "#fff",
+    paper: "#000",
     onChange: async () => {
       if (!inked) return;
       markSample(null);

@@ -1,7 +1,9 @@
 // The model picker, the model's card, and "bring your own model" (POST /api/models).
+// With no ?model= a digit model comes first (a beginner starts with MNIST); the colour
+// model is one click away. A ?model= the server does not have is said, not skipped over.
 
 import { deleteJSON, getJSON, postForm } from "../api.js";
-import { el, fmt, int, showError } from "../util.js";
+import { el, fmt, fmtAll, int, showError } from "../util.js";
 
 function accuracyText(card) {
   const m = card.metrics;
@@ -36,12 +38,13 @@ function perClassTable(card) {
   const per = card.metrics && card.metrics.per_class_accuracy;
   if (!per) return null;
   const rows = Object.entries(per).sort((a, b) => a[1] - b[1]);
+  const shown = fmtAll(rows.map(([, acc]) => 100 * acc), 3); // one number of decimals for the column
   return el("details", { class: "model-more" },
     el("summary", {}, "Accuracy per class"),
     el("table", { class: "per-class" },
       el("caption", { class: "visually-hidden" }, `Validation accuracy of ${card.title || card.name} per class, weakest first`),
       el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "class"), el("th", { scope: "col" }, "accuracy"))),
-      el("tbody", {}, rows.map(([name, acc]) => el("tr", {}, el("th", { scope: "row" }, name), el("td", {}, `${(100 * acc).toFixed(1)}%`))))));
+      el("tbody", {}, rows.map(([name], i) => el("tr", {}, el("th", { scope: "row" }, name), el("td", {}, `${shown[i]}%`))))));
 }
 
 // Shipped models the /learn page can train live (its recipe names), for a "train it yourself" link.
@@ -62,9 +65,8 @@ export function renderCard(node, card) {
   add("Input", inputText(card.input));
   const classes = card.classes || [];
   add("Classes", `${classes.length}: ${classes.slice(0, 10).join(", ")}${classes.length > 10 ? ", …" : ""}`);
-  const parts = [
-    el("p", { class: "model-title" }, card.title || card.name,
-      card.source === "user" ? el("span", { class: "badge" }, "your model") : null),
+  const more = [
+    el("p", { class: "model-title" }, card.title || card.name),
     card.description ? el("p", { class: "small muted model-desc" }, card.description) : null,
     LEARN_RECIPE[card.name] && card.source !== "user"
       ? el("p", { class: "small" }, el("a", { href: `/learn?recipe=${LEARN_RECIPE[card.name]}` }, "Train this network yourself, live"))
@@ -76,7 +78,15 @@ export function renderCard(node, card) {
         el("ul", { class: "small" }, card.notes.map((n) => el("li", {}, n))))
       : null,
   ];
-  node.append(...parts.filter(Boolean)); // append() would write a null as the text "null"
+  const acc = accuracyText(card);
+  const first = card.summary || card.title || card.name;
+  node.append(
+    el("p", { class: "model-summary" }, first,
+      acc ? ` Right on ${acc.replace(/ on .*/, "")} of images it never trained on.` : "",
+      card.source === "user" ? el("span", { class: "badge" }, "your model") : null),
+    el("details", { class: "model-details" }, el("summary", {}, "Details: layers, training, accuracy"),
+      ...more.filter(Boolean)), // append() would write a null as the text "null"
+  );
 }
 
 // Uploaded models are private: the server never lists them. This browser keeps the
@@ -103,9 +113,24 @@ function saveModels(list) {
 function goneText(gone, replacement) {
   const names = gone.map((m) => `“${m.title || m.name}”`).join(", ");
   const one = gone.length === 1;
-  return `${names} ${one ? "is" : "are"} no longer on the server, so ${one ? "it was" : "they were"} removed from Your models: ` +
-    "an uploaded model is deleted when nobody has used it for a while, or when someone with its link deletes it. Upload it again to use it." +
+  return `${names} ${one ? "is" : "are"} no longer on the server (uploaded models are deleted when nobody has used them for a while, ` +
+    `or when someone with the link deletes them), so ${one ? "it was" : "they were"} removed from Your models. Upload it again to use it.` +
     (replacement ? ` Showing “${replacement.title || replacement.name}” instead.` : "");
+}
+
+/** A ?model= that is neither shipped nor a saved or shared upload. */
+function unknownText(name, replacement) {
+  return `There is no model called “${name}” on this server` +
+    (name.startsWith("user-") ? " (uploaded models are deleted when nobody has used them for a while)" : "") +
+    `; showing “${replacement.title || replacement.name}” instead.`;
+}
+
+// The model a beginner starts with: a digit CNN (LeNet-5 first), then any grey model.
+const BEGINNER = ["lenet5", "mnist-cnn"];
+function firstModel(cards) {
+  const shipped = cards.filter((c) => c.source !== "user");
+  return BEGINNER.map((n) => shipped.find((c) => c.name === n)).find(Boolean)
+    || shipped.find((c) => c.input.channels === "L") || cards[0] || null;
 }
 
 /**
@@ -113,7 +138,7 @@ function goneText(gone, replacement) {
  * `onSelect(card)` runs when the student picks a model (or an upload succeeds, or the
  * selected model is deleted and another takes its place).
  */
-export function initModels({ select, cardNode, form, mineNode, noteNode, onSelect }) {
+export function initModels({ select, cardNode, switchNode, form, mineNode, noteNode, onSelect }) {
   let cards = [];
   const status = form.querySelector("#byo-status");
   const error = form.querySelector("#byo-error");
@@ -165,13 +190,37 @@ export function initModels({ select, cardNode, form, mineNode, noteNode, onSelec
     return { found: answers.filter((a) => a.card).map((a) => a.card), gone: answers.filter((a) => a.gone).map((a) => a.saved) };
   }
 
+  /** One click to the other kind of model: the colour-photo net from a digit model, and back. */
+  function renderSwitch(card) {
+    const grey = card && card.input.channels === "L";
+    const other = card && cards.find((c) => c.source !== "user" && c.name !== card.name &&
+      (grey ? c.input.channels === "RGB" : c.name === (firstModel(cards) || {}).name));
+    switchNode.hidden = !other;
+    switchNode.replaceChildren();
+    if (!other) return;
+    switchNode.append(el("button", { type: "button", class: "small-button", onclick: () => {
+      select.value = other.name;
+      show(other);
+      onSelect(other);
+    } }, `${grey ? "Try the colour-photo model" : "Back to the digit model"} (${other.dataset ? other.dataset.name.split(" (")[0] : other.title})`));
+  }
+
+  function show(card) {
+    renderCard(cardNode, card);
+    renderSwitch(card);
+  }
+
   async function load(selected) {
     const [shipped, { found, gone }] = await Promise.all([getJSON("/api/models"), loadMine(selected)]);
     cards = [...shipped.models, ...found];
-    const pick = cards.find((c) => c.name === selected) || cards[0] || null;
+    const known = cards.find((c) => c.name === selected);
+    const pick = known || firstModel(cards);
     fill(pick && pick.name);
-    renderCard(cardNode, pick);
-    note(gone.length ? goneText(gone, gone.some((m) => m.name === selected) ? pick : null) : "");
+    show(pick);
+    const goneNow = gone.some((m) => m.name === selected);
+    let text = gone.length ? goneText(gone, goneNow ? pick : null) : "";
+    if (selected && !known && !goneNow && pick) text = unknownText(selected, pick);
+    note(text);
     return pick;
   }
 
@@ -191,14 +240,14 @@ export function initModels({ select, cardNode, form, mineNode, noteNode, onSelec
     const next = wasSelected ? cards[0] || null : cards.find((c) => c.name === select.value);
     fill(next && next.name);
     if (wasSelected) {
-      renderCard(cardNode, next);
+      show(next);
       if (next) onSelect(next);
     }
   }
 
   select.addEventListener("change", () => {
     const card = cards.find((c) => c.name === select.value);
-    renderCard(cardNode, card);
+    show(card);
     onSelect(card);
   });
 
@@ -226,7 +275,7 @@ export function initModels({ select, cardNode, form, mineNode, noteNode, onSelec
       cards.push(card);
       saveModels(mine());
       fill(card.name);
-      renderCard(cardNode, card);
+      show(card);
       note("");
       status.textContent = `Accepted: ${card.title}. It is selected above and listed under Your models; engine and onnxruntime agree to ${fmt(card.check.max_abs_diff_vs_onnxruntime, 8)}.`;
       onSelect(card);

@@ -1,45 +1,66 @@
-// The network as columns of feature-map thumbnails, one column per layer, with the
-// layer's output shape, parameter count and (for conv layers) its filters.
+// The network as columns of feature-map thumbnails, one column per layer, left to right,
+// each titled as a course names it (conv1, relu1, pool1, ..., fc1, softmax: the API's
+// `title`) with the ONNX node's name in small print. Layers of a second branch (the
+// mirrored image of test-time augmentation: the API's `branch`) go in their own strip.
+// Shapes are written height×width×channels; the API's tensors stay NCHW.
 
-import { el, fmt, int } from "../util.js";
+import { el, fmt, int, shape, square } from "../util.js";
 import { drawChannel, drawFilter, drawInput, drawStrip } from "./maps.js";
 
-const FIRST = 8; // maps (and filters) shown before "show all"
+const FIRST = 6; // maps (and filters) shown before "show all": a column fits one screen
 
 const OP_NAMES = {
   Conv: "Convolution", MaxPool: "Max pooling", AveragePool: "Average pooling",
   GlobalAveragePool: "Global average pooling", Relu: "ReLU", LeakyRelu: "Leaky ReLU",
   Sigmoid: "Sigmoid", Tanh: "Tanh", Gelu: "GELU", BatchNormalization: "Batch norm",
-  Flatten: "Flatten", Reshape: "Reshape", Gemm: "Dense (Gemm)", MatMul: "MatMul",
+  Flatten: "Flatten", Reshape: "Reshape", Gemm: "Dense (fully connected)", MatMul: "Dense (fully connected)",
   Softmax: "Softmax", Add: "Add", Sub: "Subtract", Mul: "Multiply", Div: "Divide",
   Concat: "Concatenate", Identity: "Identity", Dropout: "Dropout", Constant: "Constant",
   Erf: "Erf", Clip: "Clip", Pad: "Pad", Transpose: "Transpose",
 };
 
+/** What kind of layer this is, in words ("Convolution", "GELU", "Skip connection (add)"). */
 export function opName(layer) {
   if (layer.activation) return layer.activation;
   if (layer.skip) return "Skip connection (add)";
+  if (layer.title === "mirror") return "Mirror the image (flip left-right)";
+  if (layer.title === "sum of both views") return "Add the two branches' scores";
+  if (layer.title === "average") return "Halve the sum: the average";
   return OP_NAMES[layer.op_type] || layer.op_type;
 }
 
-export function shapeText(shape) {
-  if (!shape) return "";
-  const s = shape.slice(1);
-  return s.length ? s.join("×") : "1";
+/** The layer's course name, with its branch: "conv1", "conv1 (mirrored image)". */
+export function layerTitle(layer) {
+  if (!layer) return "";
+  const t = layer.title || layer.name;
+  return layer.branch === "mirror" && layer.title !== "mirror" ? `${t} (mirrored image)` : t;
+}
+
+/** ONNX node name -> the layer's course name, for the layers of one inspect answer. */
+export function namer(body) {
+  const byName = new Map(body.layers.map((l) => [l.name, l]));
+  return (name) => (name === "input" ? "the input" : byName.has(name) ? layerTitle(byName.get(name)) : name);
+}
+
+/** An API shape (N, C, H, W) or (N, F) as the course writes it: 28×28×6, or 10. */
+export function shapeText(dims) {
+  if (!dims) return "";
+  const d = dims.slice(1);
+  return d.length ? shape(d) : "1";
 }
 
 function attrText(layer) {
   const a = layer.attributes;
   if (layer.op_type === "Conv" && layer.input_shapes[1]) {
     const [f, , kh, kw] = layer.input_shapes[1];
-    const parts = [`${f} filters ${kh}×${kw}`];
+    const parts = [`${f} filters ${square(kh, kw)}`];
     if (a.strides && a.strides.some((s) => s !== 1)) parts.push(`stride ${a.strides[0]}`);
     if (a.pads && a.pads.some((p) => p !== 0)) parts.push(`pad ${a.pads[0]}`);
     if (a.group && a.group !== 1) parts.push(`groups ${a.group}`);
     return parts.join(", ");
   }
   if ((layer.op_type === "MaxPool" || layer.op_type === "AveragePool") && a.kernel_shape) {
-    return `${a.kernel_shape.join("×")} window, stride ${(a.strides || [1])[0]}`;
+    return `${square(...a.kernel_shape)} window, stride ${(a.strides || [1])[0]}`;
   }
   if (layer.op_type === "Gemm" && layer.input_shapes[1]) {
     const [a0, a1] = layer.input_shapes[1];
@@ -49,25 +70,10 @@ function attrText(layer) {
   return "";
 }
 
-function thumb(payload, c, label, onClick) {
-  const canvas = el("canvas", { class: "pixels" });
-  drawChannel(canvas, payload, c);
-  return el("button", { type: "button", class: "thumb", "aria-label": label, "aria-pressed": "false", title: label, dataset: { ch: c }, onclick: onClick }, canvas);
-}
-
-/** Mark the thumbnail of the enlarged map (and only that one). */
-export function markThumb(container, layerName, channel) {
-  for (const b of container.querySelectorAll('.thumb[aria-pressed="true"]')) b.setAttribute("aria-pressed", "false");
-  if (!layerName) return;
-  const col = container.querySelector(`.layer-col[data-layer="${CSS.escape(layerName)}"]`);
-  const b = col && col.querySelector(`.thumb[data-ch="${channel}"]`);
-  if (b) b.setAttribute("aria-pressed", "true");
-}
-
 function filtersBlock(layer, expanded) {
   const w = layer.weights;
   if (!w) return null;
-  if (w.same_as) return el("p", { class: "filters-note" }, `same filters as ${w.same_as}`);
+  if (w.same_as) return el("p", { class: "filters-note" }, "the same filters as the main branch");
   const [f, c, kh, kw] = w.full_shape;
   const rgb = c === 3;
   const n = expanded ? w.filters_shown : Math.min(FIRST, w.filters_shown);
@@ -77,32 +83,34 @@ function filtersBlock(layer, expanded) {
     drawFilter(canvas, w, k, rgb ? null : 0);
     tiles.push(el("span", { class: "filter", title: `filter ${k}` }, canvas));
   }
-  const what = rgb ? "in colour" : c === 1 ? "" : "(slice for input channel 0)";
-  return el("div", { class: "filters" },
-    el("p", { class: "filters-note" }, `filters ${kh}×${kw}×${c} ${what}`),
+  const what = rgb ? " in colour" : c === 1 ? "" : ", the slice for input channel 0";
+  return el("details", { class: "filters" },
+    el("summary", { class: "filters-note" }, `filters ${shape([c, kh, kw])}`),
+    what ? el("p", { class: "filters-note" }, `shown${what}`) : null,
     el("div", { class: "filter-grid" }, tiles),
     f > n ? el("p", { class: "filters-note" }, `${n} of ${f}`) : null);
 }
 
-function column(layer, folded, onMap) {
+function column(layer, folded, hooks) {
   const out = layer.output;
   const col = el("div", { class: "layer-col", role: "listitem", dataset: { layer: layer.name } });
   const meta = [shapeText(layer.output_shape)];
   if (layer.params) meta.push(`${int(layer.params)} params`);
   col.append(
-    el("h3", { class: "layer-op" }, opName(layer)),
-    el("p", { class: "layer-name", title: layer.name }, layer.name),
+    el("h3", { class: "layer-op" }, layer.title || layer.name),
+    el("p", { class: "layer-kind" }, opName(layer)),
+    el("p", { class: "layer-name", title: `ONNX node ${layer.name}` }, el("span", { class: "sr-only" }, "ONNX node "), layer.name),
     el("p", { class: "layer-meta" }, meta.join(" · ")),
   );
   const attrs = attrText(layer);
   if (attrs) col.append(el("p", { class: "layer-attrs" }, attrs));
   if (layer.skip) {
     col.append(el("p", { class: "layer-attrs skip-note" },
-      `x + F(x), as in ResNet: adds this block's input x (from ${layer.skip.shortcut}) to F(x), the output of ${layer.skip.main}`));
+      `x + F(x), as in ResNet: adds this block's input x (from ${hooks.titleOf(layer.skip.shortcut)}) to F(x), the output of ${hooks.titleOf(layer.skip.main)}`));
   }
   const steps = folded.filter((f) => f.op_type !== "Constant");
   if (steps.length) {
-    col.append(el("p", { class: "layer-attrs" }, `spelled out as ${[...steps.map((f) => f.op_type), layer.op_type].join(" → ")}`));
+    col.append(el("p", { class: "layer-attrs" }, `one layer, spelled out in the file as ${[...steps.map((f) => f.op_type), layer.op_type].join(" → ")}`));
   }
   if (!out) {
     col.classList.add("compact");
@@ -125,7 +133,15 @@ function column(layer, folded, onMap) {
     const n = expanded ? out.channels_shown : Math.min(FIRST, out.channels_shown);
     grid.replaceChildren();
     for (let c = 0; c < n; c++) {
-      grid.append(thumb(out, c, `${layer.name}, map ${c}: enlarge`, () => onMap(layer, c)));
+      const canvas = el("canvas", { class: "pixels" });
+      drawChannel(canvas, out, c);
+      const label = `${layerTitle(layer)}, map ${c}: zoom into its arithmetic`;
+      grid.append(el("button", {
+        type: "button", class: "thumb", "aria-label": label, "aria-pressed": "false", title: label, dataset: { ch: c },
+        onclick: () => hooks.onMap(layer, c),
+        onfocus: () => hooks.onSelect(layer, c),
+        onmouseenter: () => hooks.onSelect(layer, c),
+      }, canvas));
     }
     filters.replaceChildren(filtersBlock(layer, expanded) || "");
   };
@@ -139,6 +155,7 @@ function column(layer, folded, onMap) {
       more.setAttribute("aria-expanded", String(expanded));
       label();
       draw();
+      hooks.onResize();
     });
     col.append(more);
   }
@@ -148,14 +165,21 @@ function column(layer, folded, onMap) {
   return col;
 }
 
-/** One column per layer; inner steps of an element-wise chain fold into the chain's column. */
-export function renderNetwork(container, body, { onMap }) {
+/**
+ * One column per layer of the main branch in `container`, the second branch's in
+ * `mirrorContainer`; inner steps of an element-wise chain fold into the chain's column.
+ * Returns {columns, mirrored, branchTitle}.
+ */
+export function renderNetwork(container, mirrorContainer, body, hooks) {
   container.replaceChildren();
+  mirrorContainer.replaceChildren();
+  const titleOf = namer(body);
+  const all = { onResize: () => {}, ...hooks, titleOf };
   const inputCol = el("div", { class: "layer-col input-col", role: "listitem", dataset: { layer: "input" } },
-    el("h3", { class: "layer-op" }, "Input"),
-    el("p", { class: "layer-name" }, "what the model sees"),
+    el("h3", { class: "layer-op" }, "input"),
+    el("p", { class: "layer-kind" }, "what the model sees"),
     el("p", { class: "layer-meta" }, shapeText(body.input.shape)));
-  const canvas = el("canvas", { class: "pixels input-thumb", "aria-label": "The model's input" });
+  const canvas = el("canvas", { class: "pixels input-thumb", id: "net-input", role: "img", "aria-label": "The model's input" });
   drawInput(canvas, body.input);
   inputCol.append(canvas);
   container.append(inputCol);
@@ -167,10 +191,19 @@ export function renderNetwork(container, body, { onMap }) {
     }
   }
   let columns = 0;
+  let mirrored = 0;
+  let branchTitle = "";
   for (const layer of body.layers) {
     if (layer.part_of) continue;
-    container.append(column(layer, folded.get(layer.name) || [], onMap));
-    columns += 1;
+    const col = column(layer, folded.get(layer.name) || [], all);
+    if (layer.branch) {
+      if (layer.branch_title) branchTitle = layer.branch_title;
+      mirrorContainer.append(col);
+      mirrored += 1;
+    } else {
+      container.append(col);
+      columns += 1;
+    }
   }
-  return columns;
+  return { columns, mirrored, branchTitle };
 }

@@ -1,7 +1,7 @@
 // The answer: the verdict in words, the preprocessing steps, the probability bars and
 // the softmax table. Every number comes from the inspect response.
 
-import { el, fmt } from "../util.js";
+import { el, fmt, shape } from "../util.js";
 import { drawInput } from "./maps.js";
 
 const MAX_ROWS = 20;
@@ -10,7 +10,7 @@ const MAX_ROWS = 20;
 export function pct(p) {
   if (p > 0 && p < 0.0001) return "<0.01%";
   if (p > 0.9999 && p < 1) return ">99.99%";
-  return `${(100 * p).toFixed(p < 0.01 || p > 0.99 ? 2 : 1).replace(/\.?0+$/, "")}%`;
+  return `${fmt(100 * p, p < 0.01 || p > 0.99 ? 2 : 1)}%`;
 }
 const q = (label) => `“${label}”`;
 
@@ -62,7 +62,7 @@ export function renderPreprocessing(body) {
   }
   box.replaceChildren(
     el("p", { class: "small" }, el("strong", {}, `${steps.children.length + 1}. The tensor the model sees: `),
-      `${c}×${h}×${w} numbers, x = (pixel/255 − mean) / std, from ${fmt(lo, 3)} to ${fmt(hi, 3)} `,
+      `${shape([c, h, w])} numbers (height×width×channels), x = (pixel/255 − mean) / std, from ${fmt(lo, 3)} to ${fmt(hi, 3)} `,
       "(blue below 0, orange above)."),
     el("div", { class: "tensor-maps" }, figs),
   );

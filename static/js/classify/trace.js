@@ -1,8 +1,12 @@
 // The arithmetic behind one value, as the trace API returns it: patch x weights =
 // products for a convolution, the top contributions of a dense layer, a pooling window,
-// an activation's formula. This module only lays the numbers out.
+// an activation's formula. This module only lays the numbers out. Layers are named as
+// the network view names them (conv1, pool1: `titleOf`), shapes height×width×channels,
+// rows and columns numbered from 0 at the top left.
 
-import { el, fmt, int } from "../util.js";
+import { el, fmt, int, shape, square } from "../util.js";
+
+let titleOf = (name) => name; // set for each render from the inspect answer's titles
 
 const n = (v, d = 4) => (v === null || v === undefined ? "–" : fmt(v, d));
 
@@ -45,8 +49,8 @@ function conv(t) {
       t.channels_total > t.channels.length ? ` and the other ${t.channels_total - t.channels.length} add up to ${n(t.rest_sum)}.` : ".")
     : null;
   return [
-    el("p", {}, `The filter's ${t.kernel.join("×")} window sits on ${windowText(t)} of `,
-      el("strong", {}, t.input_layer), ` (${t.input_shape.join("×")}). In each of the ${t.channels_total} input channel${t.channels_total > 1 ? "s" : ""}, the patch is multiplied by the filter cell by cell, and the products are added up.`),
+    el("p", {}, `The filter's ${square(...t.kernel)} window sits on ${windowText(t)} of `,
+      el("strong", {}, titleOf(t.input_layer)), ` (${shape(t.input_shape)}). In each of the ${t.channels_total} input channel${t.channels_total > 1 ? "s" : ""}, the patch is multiplied by the filter cell by cell, and the products are added up.`),
     el("div", { class: "mats" }, first.map(channelBlock)),
     rest.length ? el("details", { class: "more-channels" }, el("summary", {}, `${rest.length} more channels`),
       el("div", { class: "mats" }, rest.map(channelBlock))) : null,
@@ -59,14 +63,14 @@ function dense(t, classes) {
   const sources = t.top.some((item) => item.source);
   const rows = t.top.map((item) => el("tr", {},
     el("td", {}, int(item.index)),
-    sources ? el("td", {}, item.source ? `${item.source.layer} map ${item.source.channel} (${item.source.row}, ${item.source.col})` : "–") : null,
+    sources ? el("td", {}, item.source ? `${titleOf(item.source.layer)} map ${item.source.channel}, row ${item.source.row}, column ${item.source.col}` : "–") : null,
     el("td", {}, n(item.x)), el("td", {}, n(item.w)),
     el("td", { class: item.product > 0 ? "pos" : item.product < 0 ? "neg" : "" }, n(item.product))));
   const p = t.output_shape.length === 4
     ? el("p", {}, `A MatMul on feature maps: the value is row ${t.position.row} of map ${t.position.channel} of `,
-      el("strong", {}, t.input_layer), ` (${int(t.inputs_total)} numbers) times column ${t.position.col} of a weight matrix, added up. The ${t.top.length} biggest contributions x·w:`)
+      el("strong", {}, titleOf(t.input_layer)), ` (${int(t.inputs_total)} numbers) times column ${t.position.col} of a weight matrix, added up. The ${t.top.length} biggest contributions x·w:`)
     : el("p", {}, `Each output of a dense layer is a weighted sum of all ${int(t.inputs_total)} inputs (from `,
-      el("strong", {}, t.input_layer), `) plus a bias. The ${t.top.length} biggest contributions x·w:`);
+      el("strong", {}, titleOf(t.input_layer)), `) plus a bias. The ${t.top.length} biggest contributions x·w:`);
   const heads = sources ? ["input #", "from", "x", "w", "x·w"] : ["input #", "x", "w", "x·w"];
   return [
     p,
@@ -85,16 +89,16 @@ function pool(t) {
   if (t.winner) mark = [w.rows.indexOf(t.winner.row), w.cols.indexOf(t.winner.col)];
   const grid = w.values ? matrix(w.values, { pad: w.padding, mark, label: "pooling window" }) : null;
   if (t.kind === "maxpool") {
-    return [el("p", {}, `Max pooling keeps the largest value of the window on ${windowText(t)} of `, el("strong", {}, t.input_layer), "."),
+    return [el("p", {}, `Max pooling keeps the largest value of the window on ${windowText(t)} of `, el("strong", {}, titleOf(t.input_layer)), "."),
       grid, el("p", { class: "equation" }, `max = `, el("strong", {}, n(t.result)),
         `, from row ${t.winner.row}, column ${t.winner.col}`)];
   }
-  return [el("p", {}, `Average pooling takes the mean of the window on ${windowText(t)} of `, el("strong", {}, t.input_layer), "."),
+  return [el("p", {}, `Average pooling takes the mean of the window on ${windowText(t)} of `, el("strong", {}, titleOf(t.input_layer)), "."),
     grid, el("p", { class: "equation" }, `${n(t.sum)} / ${t.count} = `, el("strong", {}, n(t.result)))];
 }
 
 function elementwise(t, depth) {
-  const parts = [el("p", { class: "equation" }, `x = ${n(t.x)} (from ${t.input_layer}); ${t.op}: ${t.formula || ""}`,
+  const parts = [el("p", { class: "equation" }, `x = ${n(t.x)} (from ${titleOf(t.input_layer)}); ${t.op}: ${t.formula || ""}`,
     t.constant !== undefined ? ` with c = ${n(t.constant)}` : "", " = ", el("strong", {}, n(t.result)))];
   if (t.constants) {
     const c = t.constants;
@@ -108,13 +112,13 @@ function elementwise(t, depth) {
 function sourceBlock(t, depth, what) {
   if (!t.source || depth >= 3) return null;
   return el("div", { class: "trace-source" },
-    el("p", { class: "trace-sub" }, `Where ${what} came from: ${t.source.layer} (${t.source.op_type})`),
+    el("p", { class: "trace-sub" }, `Where ${what} came from: ${titleOf(t.source.layer)} (${t.source.op_type})`),
     body(t.source, depth + 1));
 }
 
 function skip(t, depth) {
   const parts = [el("p", { class: "equation" }, `Skip connection: x + F(x) = ${n(t.x)} + ${n(t.fx)} = `, el("strong", {}, n(t.result))),
-    el("p", { class: "small" }, `x is this block's input, carried past the block unchanged (from ${t.shortcut_layer}); F(x) is what the block's layers made of it (from ${t.main_layer}). The block only has to learn the change F(x), as in ResNet.`)];
+    el("p", { class: "small" }, `x is this block's input, carried past the block unchanged (from ${titleOf(t.shortcut_layer)}); F(x) is what the block's layers made of it (from ${titleOf(t.main_layer)}). The block only has to learn the change F(x), as in ResNet.`)];
   parts.push(sourceBlock(t, depth, `F(x) = ${n(t.fx)}`));
   return parts;
 }
@@ -134,15 +138,21 @@ export function fieldText(field) {
   if (field.whole) return "This value depends on the whole input image (a layer on the way mixes all positions).";
   const [r0, r1] = field.rows;
   const [c0, c1] = field.cols;
-  return `Receptive field: this value depends only on input rows ${r0}–${r1} and columns ${c0}–${c1}, a ${field.size[0]}×${field.size[1]} window${
+  return `Receptive field: this value depends only on input rows ${r0}–${r1} and columns ${c0}–${c1} (numbered from 0), a ${square(field.size[0], field.size[1])} window${
     field.size[0] > r1 - r0 + 1 || field.size[1] > c1 - c0 + 1 ? " (part of it falls on padding outside the image)" : ""}.`;
 }
 
-export function renderTrace(container, t, { className = null } = {}) {
+/**
+ * @param {object} opts
+ * @param {string|null} opts.className  the class a score stands for
+ * @param {(name: string) => string} opts.names  ONNX node name -> the layer's course name
+ */
+export function renderTrace(container, t, { className = null, names = null } = {}) {
+  titleOf = names || ((name) => name);
   const where = t.output_shape.length === 4 ? `map ${t.position.channel}, row ${t.position.row}, column ${t.position.col}` : `output ${t.position.channel}`;
   const agree = Math.abs(t.result - t.value) <= 1e-4 * Math.max(1, Math.abs(t.value));
   container.replaceChildren(
-    el("h3", { class: "trace-title" }, `${t.layer} (${t.op_type}), ${where} = `, el("strong", {}, n(t.value))),
+    el("h3", { class: "trace-title" }, `${titleOf(t.layer)} (${t.op_type}), ${where} = `, el("strong", {}, n(t.value))),
     ...body(t, 0, className).filter(Boolean),
     el("p", { class: `small ${agree ? "ok" : "warning"}` }, agree
       ? `The arithmetic gives ${n(t.result)}, the value the engine put in the layer's output.`

@@ -1,8 +1,10 @@
 // The classify page: pick a model and an image, then follow the image through the
-// network. One inspect request gives everything drawn here (and a run id); clicking a
-// value asks the trace endpoint for its arithmetic in that run. State (model, sample,
-// open map and pixel) lives in the URL; an uploaded or drawn image is kept in
-// sessionStorage so a reload shows it again.
+// network, left to right. One inspect request gives everything drawn here (and a run
+// id). Pointing at a map selects it: lines join it to the maps it was computed from (the
+// API's `reads`); clicking it zooms into its arithmetic (the trace endpoint, in that run),
+// in the network's place, with a Back button. State (model, sample, selected map, zoom,
+// pixel) lives in the URL; an uploaded or drawn image is kept in sessionStorage so a
+// reload shows it again. With no ?model= the page starts with a digit model.
 
 import { ApiError, getBlob, latestOnly, postForm, postJSON } from "../api.js";
 import { createState } from "../state.js";
@@ -11,16 +13,24 @@ import { renderDense } from "../classify/dense.js";
 import { initDetail } from "../classify/detail.js";
 import { defaultSample, initInputs, sampleUrl } from "../classify/inputs.js";
 import { initModels } from "../classify/models.js";
-import { renderNetwork } from "../classify/network.js";
+import { revealColumn, showReads } from "../classify/connections.js";
+import { namer, renderNetwork } from "../classify/network.js";
 import { renderBars, renderPreprocessing, renderSoftmax, renderVerdict } from "../classify/prediction.js";
 import { renderTrace } from "../classify/trace.js";
 import { initWhy } from "../classify/why.js";
+import { initConfusion } from "../classify/confusion.js";
+import { initFilters } from "../classify/filters.js";
 
 const STORE_KEY = "convlab-classify-image";
-const state = createState({ model: "", src: "sample", sample: "", layer: "", ch: -1, r: -1, c: -1 });
+const state = createState({ model: "", src: "sample", sample: "", layer: "", ch: -1, r: -1, c: -1, zoom: 0 });
 
 const runError = document.getElementById("run-error");
 const result = document.getElementById("result");
+const resultMore = document.getElementById("result-more");
+const resultRest = document.getElementById("result-rest");
+const network = document.getElementById("network");
+const strips = [document.getElementById("layers"), document.getElementById("layers-mirror")];
+const readsText = document.getElementById("net-reads");
 let body = null;
 let blob = null;
 const inspectLatest = latestOnly((url, fields, opts) => postForm(url, fields, opts));
@@ -29,11 +39,12 @@ const denseTrace = latestOnly((request, opts) => traceRun(request, opts));
 const models = initModels({
   select: document.getElementById("model-select"),
   cardNode: document.getElementById("model-card"),
+  switchNode: document.getElementById("model-switch"),
   form: document.getElementById("byo-form"),
   mineNode: document.getElementById("my-models"),
   noteNode: document.getElementById("models-note"),
   onSelect: (card) => {
-    state.set({ model: card.name, layer: "", ch: -1, r: -1, c: -1 });
+    state.set({ model: card.name, layer: "", ch: -1, r: -1, c: -1, zoom: 0 });
     adaptTo(card);
     const sample = inputs.samples().find((s) => s.name === state.get("sample"));
     if (state.get("src") === "sample" && (!blob || (sample && sample.channels !== card.input.channels))) {
@@ -48,7 +59,7 @@ const inputs = initInputs({
   onError: (err) => showError(runError, err),
   onImage: (image, where) => {
     blob = image;
-    state.set({ src: where.src, sample: where.sample || "", layer: "", ch: -1, r: -1, c: -1 });
+    state.set({ src: where.src, sample: where.sample || "", layer: "", ch: -1, r: -1, c: -1, zoom: 0 });
     if (where.src !== "sample") remember(image);
     run();
   },
@@ -58,7 +69,26 @@ const detail = initDetail({
   getBody: () => body,
   trace: (request, opts) => traceRun(request, opts),
   onPick: (patch) => state.set(patch),
+  onZoom: (layer, channel, back) => {
+    network.hidden = Boolean(layer);
+    if (layer) {
+      select(layer, channel, { remember: false });
+      return;
+    }
+    select(back.layer, back.channel, { remember: false });
+    const thumb = network.querySelector(`.layer-col[data-layer="${CSS.escape(back.layer.name)}"] .thumb[data-ch="${back.channel}"]`);
+    if (thumb) {
+      if (thumb.getBoundingClientRect().top < 0) network.scrollIntoView({ block: "start" });
+      thumb.focus({ preventScroll: true });
+    }
+  },
 });
+
+/** Select a map: mark it, join it to the maps it reads, say so in words. */
+function select(layer, channel, { remember = true } = {}) {
+  readsText.textContent = showReads(strips, body, layer, channel);
+  if (remember && !detail.isOpen()) state.set({ layer: layer.name, ch: channel, r: -1, c: -1, zoom: 0 });
+}
 
 const why = initWhy({
   getBody: () => body,
@@ -66,9 +96,28 @@ const why = initWhy({
   getModel: () => state.get("model"),
 });
 
+// Held-out data (issue 17): what a filter responds to, where the model goes wrong. An
+// image there opens here as if uploaded: its PNG (GET /api/models/{name}/heldout/{i}.png).
+async function openHeldout(url) {
+  try {
+    const image = await getBlob(url);
+    inputs.showTab("upload");
+    blob = image;
+    state.set({ src: "upload", sample: "", layer: "", ch: -1, r: -1, c: -1 });
+    remember(image);
+    document.querySelector(".cls-setup").scrollIntoView({ block: "start" });
+    run();
+  } catch (err) {
+    showError(runError, err);
+  }
+}
+const filters = initFilters({ onOpen: openHeldout });
+const confusion = initConfusion({ onOpen: openHeldout });
+
 function adaptTo(card) {
   const channels = card ? card.input.channels : "L";
   inputs.setChannels(channels);
+  if (card) for (const panel of [filters, confusion]) panel.setModel(card.name);
 }
 
 function remember(image) {
@@ -98,6 +147,8 @@ function recall() {
 function setBusy(busy) {
   document.body.classList.toggle("cls-busy", busy);
   result.setAttribute("aria-busy", String(busy));
+  resultMore.setAttribute("aria-busy", String(busy));
+  resultRest.setAttribute("aria-busy", String(busy));
 }
 
 let runs = 0;
@@ -121,14 +172,27 @@ async function run() {
 
 function render() {
   result.hidden = false;
+  resultMore.hidden = false;
+  resultRest.hidden = false;
   renderVerdict(body);
   renderPreprocessing(body);
   renderBars(body);
   renderSoftmax(body);
-  const columns = renderNetwork(document.getElementById("layers"), body, { onMap: (layer, c) => detail.open(layer, c) });
-  const withMaps = body.layers.filter((l) => l.output).length;
+  const net = renderNetwork(strips[0], strips[1], body, {
+    onMap: (layer, c) => detail.open(layer, c),
+    onSelect: (layer, c) => select(layer, c),
+    onResize: () => {
+      const { layer, ch } = state.all();
+      const l = body.layers.find((x) => x.name === layer);
+      if (l && ch >= 0) select(l, ch, { remember: false });
+    },
+  });
+  const branch = document.getElementById("branch");
+  branch.hidden = net.mirrored === 0;
+  document.getElementById("branch-title").textContent =
+    `Second branch (${net.mirrored} layers): ${net.branchTitle}`;
   document.getElementById("net-summary").textContent =
-    `${columns} layers (${body.layers.length} operations in the ONNX graph, ${withMaps} with outputs shown). Scroll sideways to follow the image through the network.`;
+    `${net.columns + net.mirrored} layers (${body.layers.length} ONNX operations); scroll sideways.`;
   renderDense(document.getElementById("dense-flow"), body, { onValue: traceDense });
   denseTrace.cancel();
   document.getElementById("dense-trace").replaceChildren();
@@ -139,15 +203,34 @@ function render() {
   why.refresh(body);
 }
 
+/** The map the URL names (zoomed in or only selected), else map 0 of the first conv layer. */
 function restoreDetail() {
   const name = state.get("layer");
-  const layer = body.layers.find((l) => l.name === name && l.output && l.output.shape.length === 3);
-  if (!layer || state.get("ch") < 0 || state.get("ch") >= layer.output.channels_shown) {
+  const maps = (l) => l.output && l.output.shape.length === 3;
+  const layer = body.layers.find((l) => l.name === name && maps(l));
+  const ch = state.get("ch");
+  if (!layer || ch < 0 || ch >= layer.output.channels_shown) {
     detail.close();
+    network.hidden = false;
+    const first = body.layers.find((l) => maps(l) && l.op_type === "Conv" && !l.branch) || body.layers.find(maps);
+    if (first) {
+      select(first, 0, { remember: false });
+      revealColumn(strips, first.name);
+    } else {
+      readsText.textContent = "";
+    }
+    return;
+  }
+  if (!state.get("zoom")) {
+    detail.close();
+    network.hidden = false;
+    if (layer.branch) document.getElementById("branch").open = true;
+    select(layer, ch, { remember: false });
+    revealColumn(strips, layer.name);
     return;
   }
   const { r, c } = state.all();
-  detail.open(layer, state.get("ch"), { scroll: false });
+  detail.open(layer, ch, { scroll: false });
   if (r >= 0 && c >= 0) detail.pick(r, c);
 }
 
@@ -176,7 +259,7 @@ async function traceDense(layer, index, className) {
   box.replaceChildren(el("p", { class: "muted" }, "Asking the engine…"));
   try {
     const t = await denseTrace({ layer: layer.name, channel: index, row: 0, col: 0 });
-    if (t) renderTrace(box, t, { className });
+    if (t) renderTrace(box, t, { className, names: namer(body) });
   } catch (err) {
     const p = el("p", { class: "error" });
     showError(p, err);
@@ -206,7 +289,7 @@ async function start() {
     }
     const names = inputs.samples().map((s) => s.name);
     const sample = names.includes(state.get("sample")) ? state.get("sample") : defaultSample(inputs.samples(), card.input.channels);
-    const keep = { layer: state.get("layer"), ch: state.get("ch"), r: state.get("r"), c: state.get("c") };
+    const keep = { layer: state.get("layer"), ch: state.get("ch"), r: state.get("r"), c: state.get("c"), zoom: state.get("zoom") };
     blob = null;
     inputs.markSample(sample);
     state.set({ src: "sample", sample });
