@@ -1,5 +1,6 @@
 """The lessons page's own numbers: one neuron's gradient, a dense network's parameters,
-and flattening a volume into a fully connected layer.
+flattening a volume into a fully connected layer, and dropout and batch normalisation in
+training and at inference (:mod:`course.regularise`, on the engine's ops).
 
 Everything is computed by the engine (``engine.dense_forward``/``dense_backward``, the
 activations' forward/backward, ``engine.flatten`` and ``engine.ops.counts.dense_params``);
@@ -16,8 +17,10 @@ from pydantic import Field
 
 import engine
 from app import openapi_examples as examples
+from app.errors import ApiError
 from app.schemas import Strict
 from app.schemas.choices import ActivationName
+from course import regularise
 from engine import registry
 from engine.explain.layer import explain_layer
 from engine.ops import counts
@@ -179,3 +182,95 @@ def pooling_example() -> dict:
     layer = explain_layer((h, w), (k, k), (s, s), (p, p, p, p), (1, 1), 1, 1, with_params=False)
     return {"input": {"shape": list(POOL_SHAPE), "data": POOL_DATA}, "kernel_size": k,
             "stride": s, "padding": p, "limit": POOL_LIMIT, "output_size": list(layer.output_size)}
+
+
+# --- Dropout and BatchNorm: train vs inference ----------------------------------------------
+
+#: Inputs to the two lessons are bounded: at most this many values, each in [-LIMIT, LIMIT].
+DROPOUT_MAX, BN_ROWS, BN_COLS, LIMIT = 16, 8, 4, 1000.0
+Small = Annotated[float, Field(allow_inf_nan=False, ge=-LIMIT, le=LIMIT)]
+
+
+class DropoutIn(Strict):
+    x: Annotated[list[Small], Field(min_length=1, max_length=DROPOUT_MAX)] = Field(
+        description=f"the layer's input, 1 to {DROPOUT_MAX} values")
+    ratio: Annotated[float, Field(ge=0, le=0.9, allow_inf_nan=False)] = Field(
+        0.5, description="the probability of dropping each value, in [0, 0.9]")
+    training: bool = Field(True, description="true: training (a random mask); false: inference (identity)")
+    seed: Annotated[int, Field(ge=0, le=999_999)] = Field(1, description="the mask's seed")
+    dout: Annotated[list[Small], Field(min_length=1, max_length=DROPOUT_MAX)] | None = Field(
+        None, description="the upstream gradient dL/dy (default: ones)")
+
+
+@router.get("/dropout")
+def dropout_example() -> dict:
+    """The dropout lesson's example (the page starts from it) and the limits of ``POST``."""
+    return {**regularise.DROPOUT_EXAMPLE, "max_values": DROPOUT_MAX, "limit": LIMIT, "max_ratio": 0.9,
+            "draws": regularise.MASK_DRAWS}
+
+
+@router.post("/dropout")
+def dropout(req: DropoutIn) -> dict:
+    """Inverted dropout of ``x`` by the engine, forward and backward.
+
+    Training: each value is kept with probability ``1 - ratio`` (``keep``), kept values are
+    scaled by ``scale = 1 / (1 - ratio)``; ``dx = dout * keep * scale``. Inference: the
+    identity. ``mean_over_masks``: each output averaged over ``draws`` more masks, which
+    approaches ``x``: the scaling keeps the expected output equal to the input.
+    """
+    try:
+        r = regularise.dropout_lesson(req.x, req.ratio, training=req.training, seed=req.seed, dout=req.dout)
+    except ValueError as exc:
+        raise ApiError(422, str(exc)) from exc
+    return {"x": req.x, "dout": req.dout or [1.0] * len(req.x), **r.__dict__}
+
+
+class BatchNormIn(Strict):
+    x: Annotated[list[Annotated[list[Small], Field(min_length=1, max_length=BN_COLS)]],
+                 Field(min_length=1, max_length=BN_ROWS)] = Field(
+        description=f"a mini-batch: 1 to {BN_ROWS} examples (rows) of 1 to {BN_COLS} channels")
+    gamma: Annotated[list[Small], Field(min_length=1, max_length=BN_COLS)] = Field(description="learned scale, per channel")
+    beta: Annotated[list[Small], Field(min_length=1, max_length=BN_COLS)] = Field(description="learned shift, per channel")
+    running_mean: Annotated[list[Small], Field(min_length=1, max_length=BN_COLS)] = Field(
+        description="estimated mean, per channel")
+    running_var: Annotated[list[Annotated[float, Field(ge=0, le=1e6, allow_inf_nan=False)]],
+                           Field(min_length=1, max_length=BN_COLS)] = Field(description="estimated variance, per channel")
+    training: bool = Field(True, description="true: the batch's statistics (and the running ones move); false: the running ones")
+    dout: Annotated[list[Annotated[list[Small], Field(min_length=1, max_length=BN_COLS)]],
+                    Field(min_length=1, max_length=BN_ROWS)] | None = Field(
+        None, description="the upstream gradient dL/dy, x's shape (default: ones)")
+
+
+@router.get("/batchnorm")
+def batchnorm_example() -> dict:
+    """The BatchNorm lesson's example (the page starts from it) and the limits of ``POST``."""
+    return {**regularise.BATCHNORM_EXAMPLE, "max_rows": BN_ROWS, "max_channels": BN_COLS, "limit": LIMIT}
+
+
+@router.post("/batchnorm")
+def batchnorm(req: BatchNormIn) -> dict:
+    """Batch normalisation of an ``(N, C)`` mini-batch by the engine, forward and backward.
+
+    Training: each channel is normalised with the batch's own mean and (biased) variance and
+    the running estimates move toward them, ``running = 0.9 * running + 0.1 * batch`` (ONNX
+    momentum 0.9); inference: the running estimates are used and nothing moves. ``dgamma``
+    and ``dbeta`` are the gradients of the learned parameters; the running statistics get
+    none (they are estimated, not learned). A one-example batch cannot be normalised in
+    training mode (its variance is 0): 422.
+    """
+    ex = regularise.BATCHNORM_EXAMPLE
+    try:
+        r = regularise.batchnorm_lesson(req.x, req.gamma, req.beta, req.running_mean, req.running_var,
+                                        training=req.training, dout=req.dout, momentum=ex["momentum"],
+                                        epsilon=ex["epsilon"])
+    except ValueError as exc:
+        raise ApiError(422, _bn_message(str(exc))) from exc
+    return {"x": req.x, "momentum": ex["momentum"], "epsilon": ex["epsilon"], **r.__dict__}
+
+
+def _bn_message(text: str) -> str:
+    if "more than one value per channel" in text:
+        return ("Training-mode BatchNorm needs at least 2 examples in the batch: one example's "
+                "variance is 0, so it cannot be normalised by its batch. Add a row, or switch to "
+                "inference, which uses the running estimates.")
+    return text

@@ -1,4 +1,5 @@
-// The lessons page: pooling, activations, fully connected layers and softmax.
+// The lessons page: pooling, activations, fully connected layers and softmax, dropout and
+// batch normalisation.
 // One state object for the whole page, mirrored to the URL; each section wires its
 // own part of it (static/js/lessons/*.js).
 
@@ -8,6 +9,8 @@ import { initActivations } from "../lessons/activations.js";
 import { initNetwork } from "../lessons/dense.js";
 import { initFlatten } from "../lessons/flatten.js";
 import { initSoftmax } from "../lessons/softmax.js";
+import { initDropout } from "../lessons/dropout.js";
+import { initBatchNorm } from "../lessons/batchnorm.js";
 
 const listeners = [];
 const state = createState({
@@ -27,6 +30,9 @@ const state = createState({
   classes: 10,
   net: [3, 4, 2],
   scores: [3.2, 5.1, -1.7],
+  // 4. dropout and batch normalisation (null: the API's example)
+  dp: null,
+  bn: null,
 }, { onChange: (all, patch) => listeners.forEach((fn) => fn(all, patch)) });
 /** Sections listen to each other's changes (the activations reuse the pooling's image). */
 state.subscribe = (fn) => listeners.push(fn);
@@ -36,3 +42,5 @@ initActivations(state);
 initFlatten(state);
 initNetwork(state);
 initSoftmax(state);
+initDropout(state);
+initBatchNorm(state);
