@@ -29,6 +29,8 @@ from engine.ops.dropout import dropout_backward, dropout_forward
 
 __all__ = [
     "BATCHNORM_EXAMPLE",
+    "BN_EPSILON",
+    "BN_MOMENTUM",
     "DROPOUT_EXAMPLE",
     "MASK_DRAWS",
     "BatchNormLesson",
@@ -36,6 +38,9 @@ __all__ = [
     "batchnorm_lesson",
     "dropout_lesson",
 ]
+
+#: BatchNorm's running-estimate momentum (ONNX's 0.9, PyTorch's 0.1) and epsilon.
+BN_MOMENTUM, BN_EPSILON = 0.9, 1e-5
 
 #: How many masks :func:`dropout_lesson` averages to show the expected output.
 MASK_DRAWS = 2000
@@ -60,8 +65,8 @@ BATCHNORM_EXAMPLE = {
     "running_mean": [0.0, 0.0],
     "running_var": [1.0, 1.0],
     "dout": [[0.5, -1.0], [-0.2, 0.4], [0.1, 0.3], [-0.3, 0.2]],
-    "momentum": 0.9,
-    "epsilon": 1e-5,
+    "momentum": BN_MOMENTUM,
+    "epsilon": BN_EPSILON,
 }
 
 
@@ -147,7 +152,7 @@ def _matrix(values, name: str, max_rows: int, max_cols: int) -> np.ndarray:
 
 
 def batchnorm_lesson(x, gamma, beta, running_mean, running_var, *, training: bool, dout=None,
-                     momentum: float = 0.9, epsilon: float = 1e-5) -> BatchNormLesson:
+                     momentum: float = BN_MOMENTUM, epsilon: float = BN_EPSILON) -> BatchNormLesson:
     """BatchNorm of the ``(N, C)`` batch ``x`` with the engine's ``batchnorm_forward`` /
     ``_backward``; ``dout`` (default ones) is the upstream gradient ``dL/dy``."""
     xm = _matrix(x, "x", 16, 8)

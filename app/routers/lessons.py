@@ -258,14 +258,14 @@ def batchnorm(req: BatchNormIn) -> dict:
     none (they are estimated, not learned). A one-example batch cannot be normalised in
     training mode (its variance is 0): 422.
     """
-    ex = regularise.BATCHNORM_EXAMPLE
+    momentum, epsilon = regularise.BN_MOMENTUM, regularise.BN_EPSILON
     try:
         r = regularise.batchnorm_lesson(req.x, req.gamma, req.beta, req.running_mean, req.running_var,
-                                        training=req.training, dout=req.dout, momentum=ex["momentum"],
-                                        epsilon=ex["epsilon"])
+                                        training=req.training, dout=req.dout, momentum=momentum,
+                                        epsilon=epsilon)
     except ValueError as exc:
         raise ApiError(422, _bn_message(str(exc))) from exc
-    return {"x": req.x, "momentum": ex["momentum"], "epsilon": ex["epsilon"], **r.__dict__}
+    return {"x": req.x, "momentum": momentum, "epsilon": epsilon, **r.__dict__}
 
 
 def _bn_message(text: str) -> str:
