@@ -55,23 +55,24 @@ INTERMEDIATE = {
 }
 
 
-def held_out_image(model: str) -> np.ndarray:
-    """The first held-out image of the model's data set, as the model's input (1, C, H, W)."""
+def held_out_image(model: str, index: int = 0) -> np.ndarray:
+    """Held-out image ``index`` of the model's data set, as the model's input (1, C, H, W),
+    plus uniform noise of +-0.01 (see the module docstring)."""
     from datasets.subset import read_cifar10_subset, read_mnist_subset
 
     spec = json.loads((ROOT / "models" / f"{model}.json").read_text())["input"]
     if spec["shape"][1] == 3:
         from PIL import Image
 
-        jpeg = read_cifar10_subset().val[0]
+        jpeg = read_cifar10_subset().val[index]
         pixels = np.asarray(Image.open(io.BytesIO(jpeg)).convert("RGB")).transpose(2, 0, 1)
     else:
-        pixels = read_mnist_subset().val_x[0][None]
+        pixels = read_mnist_subset().val_x[index][None]
     c = pixels.shape[0]
     mean = np.asarray(spec.get("mean", [0.0] * c), np.float32).reshape(-1, 1, 1)
     std = np.asarray(spec.get("std", [1.0] * c), np.float32).reshape(-1, 1, 1)
     x = (pixels.astype(np.float32) * np.float32(spec["scale"]) - mean) / std
-    noise = np.random.default_rng(0).uniform(-0.01, 0.01, x.shape)
+    noise = np.random.default_rng(index).uniform(-0.01, 0.01, x.shape)
     return (x + noise).astype(np.float32)[None]
 
 
