@@ -92,7 +92,7 @@ def upload_model(
     std: Floats = None,
     preprocess: Annotated[Literal["none", "digit"] | None, Form()] = None,
 ) -> dict:
-    """Bring your own model: an ``.onnx`` file (at most 25 MB) in ``file``.
+    """Bring your own model: an ``.onnx`` file (at most 25 MiB, 26.2 MB) in ``file``.
 
     Optional: ``labels`` (a text file, one class name per line), ``mean`` and ``std``
     (x = (pixel/255 - mean) / std per channel; default 0 and 1) and ``preprocess``
