@@ -69,15 +69,15 @@ export function sci(x, sig = 3) {
 
 /**
  * One number for a student: up to `digits` decimals, trailing zeros removed. A non-zero
- * value too small for `digits` (at least 1) decimals keeps its first two significant digits
- * (0.00012), written out down to 10⁻⁶; beyond that, and from a million up, a power of ten.
+ * value too small for `digits` (at least 1) decimals keeps three significant digits
+ * (0.000123), written out down to 10⁻⁶; beyond that, and from a million up, a power of ten.
  */
 export function fmt(x, digits = 3) {
   const gap = missing(x);
   if (gap) return gap;
   const ax = Math.abs(x);
   if (ax >= 1e6) return sci(x, 3);
-  if (digits > 0 && ax !== 0 && ax < 10 ** -digits) return ax < 1e-6 ? sci(x, 2) : signed(trimZeros(x.toPrecision(2)));
+  if (digits > 0 && ax !== 0 && ax < 10 ** -digits) return ax < 1e-6 ? sci(x, 3) : signed(trimZeros(x.toPrecision(3)));
   return signed(trimZeros(x.toFixed(digits)));
 }
 

@@ -30,8 +30,16 @@ def _api(page, live_server, path: str, payload: dict) -> dict:
     return r.json()
 
 
+SUPERSCRIPT = str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789")
+
+
 def _num(text: str) -> float:
-    return float(text.strip().replace("−", "-").replace(",", ""))
+    """A number as util.fmt writes it: −0.175, 1,234 or 1.5×10⁻⁹."""
+    text = text.strip().replace("−", "-").replace(",", "")
+    if "×10" in text:
+        mantissa, power = text.split("×10")
+        return float(mantissa) * 10 ** int(power.translate(SUPERSCRIPT))
+    return float(text)
 
 
 def _ink(page, selector: str) -> int:
@@ -59,15 +67,15 @@ def _bar_widths(page) -> list[float]:
 
 def test_pooling_window_by_window(page, live_server, console_errors, shot):
     _open(page, live_server)
-    assert _outputs(page) == ["?", "?", "?", "?"]
-    assert "Press Play or Step" in page.inner_text("#pool-explain")
+    assert _outputs(page) == ["", "", "", ""]  # not computed yet: empty
+    assert "Press Play or Next" in page.inner_text("#pool-explain")
     expected = ["6", "8", "3", "4"]
     winners = [(1, 1), (1, 3), (2, 0), (3, 3)]  # (row, col) of each maximum, from /api/pool
     step = page.locator("#pool-next")
     for k in range(4):
         step.focus()
         page.keyboard.press("Enter")  # keyboard works as well as the mouse
-        shown = [t for t in _outputs(page) if t != "?"]
+        shown = [t for t in _outputs(page) if t]
         assert shown == expected[: k + 1]
         assert page.locator("#pool-input .cell.in-window").count() == 4
         assert page.locator("#pool-output .cell.in-window").inner_text() == expected[k]
@@ -83,7 +91,7 @@ def test_pooling_window_by_window(page, live_server, console_errors, shot):
 
     # Play from the start runs through all four windows by itself.
     page.click("#pool-first")
-    assert _outputs(page) == ["?", "?", "?", "?"]
+    assert _outputs(page) == ["", "", "", ""]
     page.click("#pool-play")
     assert page.get_attribute("#pool-play", "aria-pressed") == "true"
     page.wait_for_function(
@@ -114,7 +122,7 @@ def test_pooling_window_by_window(page, live_server, console_errors, shot):
     # A bad value gets a message, not a request.
     first.fill("")
     first.press("Tab")
-    assert "Row 1, column 1 needs a number" in page.inner_text("#pool-error")
+    assert "Row 0, column 0 needs a number" in page.inner_text("#pool-error")
 
     # The URL holds the state: reload shows the same values, mode and step.
     first.fill("9")
@@ -130,9 +138,9 @@ def test_pooling_window_by_window(page, live_server, console_errors, shot):
 def test_pooling_a_real_feature_map(page, live_server, console_errors, shot):
     _open(page, live_server)
     page.wait_for_function("() => document.querySelector('#fm-pool-shape').textContent.length > 0")
-    assert page.inner_text("#fm-input-shape") == "28×28"
-    assert page.inner_text("#fm-conv-shape") == "28×28"
-    assert page.inner_text("#fm-pool-shape") == "14×14"
+    assert page.inner_text("#fm-input-shape") == "28×28×1"  # height×width×channels
+    assert page.inner_text("#fm-conv-shape") == "28×28×1"
+    assert page.inner_text("#fm-pool-shape") == "14×14×1"
     assert page.evaluate("document.querySelector('#fm-pool').width") == 14
     for canvas in ("#fm-input", "#fm-conv", "#fm-pool"):
         assert _ink(page, canvas) > 20, f"{canvas} is blank"
@@ -240,7 +248,7 @@ def test_flatten_and_network_parameters(page, live_server, console_errors, shot)
     assert "10*3,072 + 10 = 30,730" in page.inner_text("#fl-params-formula")
     assert page.locator("#fl-svg rect.ccell").count() == 48
     page.fill("#fl-pos", "17")
-    assert "position 17 ← channel 2, row 1, column 1" in page.inner_text("#fl-pos-out")
+    assert "position 16 ← channel 1, row 0, column 0" in page.inner_text("#fl-pos-out")  # from 0
     page.fill("#fl-k", "100")
     page.press("#fl-k", "Tab")
     page.wait_for_function("() => document.querySelector('#fl-params').textContent === '307,300 parameters'")
@@ -334,7 +342,7 @@ def test_bad_url_state_falls_back(page, live_server, console_errors):
     page.wait_for_function("() => document.querySelector('#net-total').textContent === '26'")
     page.wait_for_function("() => document.querySelector('#fl-params').textContent === '30,730 parameters'")
     page.wait_for_function("() => document.querySelector('#sm-max').textContent === '5.1'")
-    page.wait_for_function("() => document.querySelector('#fm-pool-shape').textContent === '14×14'")
+    page.wait_for_function("() => document.querySelector('#fm-pool-shape').textContent === '14×14×1'")
     assert _outputs(page) == ["6", "8", "3", "4"]  # step clamped to the last window
     assert page.input_value("#n-w") == "10"  # the slider's own bound
     assert page.is_hidden("#pool-error") and page.is_hidden("#fl-error") and page.is_hidden("#fm-error")
@@ -402,3 +410,66 @@ def test_plot_tick_labels_stay_off_the_curves(page, live_server, console_errors,
 def test_plot_overlap_check_can_fail():
     assert _overlap([0, 0, 10, 10], [5, 5, 20, 20])
     assert not _overlap([0, 0, 10, 10], [10, 0, 20, 10])
+
+
+POOL_FILLED = "() => [...document.querySelectorAll('#pool-output .cell')].filter(c => c.textContent.trim()).length"
+SM_CELLS = "#sm-rows .shifted, #sm-rows .exp, #sm-rows .prob, #sm-max, #sm-sum"
+SM_FILLED = f"() => [...document.querySelectorAll('{SM_CELLS}')].filter(c => c.textContent.trim()).length"
+
+
+def test_pooling_builds_up_one_cell_per_step(page, live_server, console_errors, shot):
+    """As the playground builds a feature map: after k steps exactly k output cells are
+    filled, the k-th is the highlighted one; Back, Next and the scrub bar keep that."""
+    _open(page, live_server)
+    n = page.locator("#pool-output .cell").count()
+    assert n == 4 and page.evaluate(POOL_FILLED) == 0
+    for k in range(1, n + 1):
+        page.click("#pool-next")
+        assert page.evaluate(POOL_FILLED) == k
+        current = page.locator("#pool-output .cell.in-window")
+        assert current.count() == 1
+        assert current.get_attribute("data-idx") == str(k - 1)
+    page.click("#pool-prev")
+    assert page.evaluate(POOL_FILLED) == n - 1
+    for k in (0, 3, 1):
+        page.locator("#pool-scrub").fill(str(k))
+        assert page.evaluate(POOL_FILLED) == k
+        assert page.inner_text("#pool-scrub-out") == f"{k} of {n}"
+        assert page.locator("#pool-output .cell.in-window").count() == (1 if k else 0)
+    # Positions are counted from 0, and the page says so.
+    assert "rows 0–1, columns 0–1" in page.inner_text("#pool-explain")
+    assert "numbered from 0" in page.inner_text(".conventions")
+    assert page.locator("#pool-input .cell").first.get_attribute("aria-label") == "Input row 0, column 0"
+    shot("lessons-pool-build-up")
+    assert console_errors == []
+
+
+def test_softmax_builds_up_one_cell_per_step(page, live_server, console_errors, shot):
+    _open(page, live_server, "#softmax")
+    page.wait_for_function("() => document.querySelector('#sm-sum').textContent.length > 0")
+    classes = page.locator("#sm-rows tr").count()
+    total = 3 * classes + 2  # the max, each shift, each exponential, the sum, each probability
+    assert page.evaluate(SM_FILLED) == total  # new scores: the finished computation
+    page.click("#sm-first")
+    assert page.evaluate(SM_FILLED) == 0
+    assert page.locator("#sm-bars .bar-value").all_inner_texts() == [""] * classes
+    for k in range(1, total + 1):
+        page.click("#sm-next")
+        assert page.evaluate(SM_FILLED) == k, k
+        assert page.locator("#sm-table .current").count() == 1
+        assert f"Step {k} of {total}" in page.inner_text("#sm-explain")
+        if k == classes + 2:  # the first exponential
+            assert page.locator("#sm-rows tr").first.locator(".exp.current").count() == 1
+            assert page.locator("#sm-rows .used").count() == 1  # from its shifted score
+            shot("lessons-softmax-step")
+    assert page.locator("#sm-next").is_disabled()
+    page.click("#sm-prev")
+    assert page.evaluate(SM_FILLED) == total - 1
+    page.locator("#sm-scrub").fill("4")
+    assert page.evaluate(SM_FILLED) == 4
+    assert page.inner_text("#sm-scrub-out") == f"4 of {total}"
+    # Play runs to the end by itself.
+    page.click("#sm-play")
+    page.wait_for_function(f"() => ({SM_FILLED})() === {total}", timeout=20_000)
+    page.wait_for_function("() => document.querySelector('#sm-play').getAttribute('aria-pressed') === 'false'")
+    assert console_errors == []

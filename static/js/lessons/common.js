@@ -2,6 +2,7 @@
 // the engine, not results), and cached fetches of a sample and its feature map.
 
 import { getJSON, postJSON, tensor } from "../api.js";
+import { shape } from "../util.js";
 
 /** 3x3 edge filters as a CNN uses them (cross-correlation, never flipped). */
 export const EDGE_FILTERS = {
@@ -64,13 +65,10 @@ export async function checkedSamples(state) {
   return list;
 }
 
-/** "28×28" from a (C, H, W) or (H, W) shape. */
-export function hw(shape) {
-  const s = shape.length === 3 ? shape.slice(1) : shape;
-  return s.join("×");
+/** "28×28", the size of one map, from a (C, H, W) or (H, W) shape. */
+export function hw(dims) {
+  return shape(dims.length === 3 ? dims.slice(1) : dims);
 }
 
-/** A (C, H, W) shape written as the course writes volumes: H×W×C. */
-export function volume(shape) {
-  return shape.length === 3 ? `${shape[1]}×${shape[2]}×${shape[0]}` : shape.join("×");
-}
+/** A (C, H, W) shape written as the course writes volumes, H×W×C (util.shape). */
+export const volume = shape;

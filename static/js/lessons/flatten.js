@@ -98,7 +98,7 @@ export function initFlatten(state) {
           svg.append(rect);
         }
       }
-      svg.append(svgEl("text", { x: ew * cell + 8, y: y0 + sliceH / 2 + 4, class: "svg-label" }, `channel ${c + 1}`));
+      svg.append(svgEl("text", { x: ew * cell + 8, y: y0 + sliceH / 2 + 4, class: "svg-label" }, `channel ${c}`));
     }
     const column = [];
     const volume = [];
@@ -139,7 +139,8 @@ export function initFlatten(state) {
     const y2 = Number(dst.getAttribute("y")) + cells.colCell / 2;
     cells.link.setAttribute("d", `M${x1},${y1} C${x1 + 60},${y1} ${x2 - 60},${y2} ${x2},${y2}`);
     const [c, i, j] = example.order[k];
-    $("fl-pos-out").textContent = `position ${p} ← channel ${c + 1}, row ${i + 1}, column ${j + 1}`;
+    // Numbered from 0, as everywhere in ConvLab: value p of the unrolling is x[p - 1].
+    $("fl-pos-out").textContent = `position ${k} ← channel ${c}, row ${i}, column ${j}`;
   }
 
   function stop() {

@@ -5,7 +5,7 @@
 
 import { latestOnly, postJSON, turns } from "../api.js";
 import { drawMap } from "../draw/heatmap.js";
-import { $, el, int, showError } from "../util.js";
+import { $, el, int, showError, square } from "../util.js";
 import { checkedSamples, getFeatureMap, hw, volume } from "./common.js";
 
 /** Wire the sample and filter menus to `state`; `compute` redraws (the pooling mode
@@ -46,12 +46,12 @@ export function initPoolingMap(state, { K, S, P }) {
       drawMap($("fm-conv"), fm.relu.data, ch, cw, range);
       const [ph, pw] = pooled.output.shape.slice(1);
       drawMap($("fm-pool"), pooled.output.data, ph, pw, range);
-      $("fm-input-shape").textContent = hw(fm.input.shape);
-      $("fm-conv-shape").textContent = hw(fm.relu.shape);
-      $("fm-pool-shape").textContent = hw(pooled.output.shape);
+      $("fm-input-shape").textContent = volume(fm.input.shape);
+      $("fm-conv-shape").textContent = volume(fm.relu.shape);
+      $("fm-pool-shape").textContent = volume(pooled.output.shape);
       const kept = mode === "max" ? "the strongest response" : "the average response";
       $("fm-summary").textContent =
-        `Pooling keeps ${kept} in each ${K}×${K} window: the ${hw(fm.relu.shape)} map's ` +
+        `Pooling keeps ${kept} in each ${square(K)} window: the ${hw(fm.relu.shape)} map's ` +
         `${int(fm.size.activations)} values become ${int(pooled.output_size.activations)}, ` +
         "and the digit's edges are still plain to see.";
       showError(fmError, null);

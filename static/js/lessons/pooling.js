@@ -1,9 +1,12 @@
 // Lesson 1: pooling. The course's example (GET /api/lessons/pooling: its values, window
 // and stride) pooled window by window (values, winners and each window's cells from
 // POST /api/pool), then pooling applied to a real feature map (./pooling-map.js).
+// The output builds up as the playground's feature map does: after k steps exactly k
+// cells are filled, the current one highlighted, the rest empty; Start/Back/Play/Next and
+// a scrub bar move through the steps. Rows and columns are numbered from 0.
 
 import { getJSON, postJSON, tensor, latestOnly } from "../api.js";
-import { $, el, fmt, showError } from "../util.js";
+import { $, el, fmt, square, showError } from "../util.js";
 import { hw } from "./common.js";
 import { initPoolingMap } from "./pooling-map.js";
 
@@ -42,7 +45,7 @@ export async function initPooling(state) {
     for (let c = 0; c < M; c++) {
       const input = el("input", {
         type: "number", step: "any", min: -LIMIT, max: LIMIT, inputmode: "decimal",
-        "aria-label": `Input row ${r + 1}, column ${c + 1}`,
+        "aria-label": `Input row ${r}, column ${c}`,
         class: "cell",
         dataset: { idx: r * M + c },
       });
@@ -89,7 +92,7 @@ export async function initPooling(state) {
       const text = inputs[i].value.trim();
       const v = Number(text);
       if (text === "" || !Number.isFinite(v) || Math.abs(v) > LIMIT) {
-        throw new Error(`Row ${Math.floor(i / M) + 1}, column ${(i % M) + 1} needs a number between −${LIMIT} and ${LIMIT}.`);
+        throw new Error(`Row ${Math.floor(i / M)}, column ${i % M} needs a number between −${LIMIT} and ${LIMIT}.`);
       }
       values.push(v);
     }
@@ -153,35 +156,40 @@ export async function initPooling(state) {
     }
     outCells.forEach((cell, w) => {
       const shown = result && w < step;
-      const where = `Output ${Math.floor(w / outW) + 1}, ${(w % outW) + 1}`;
-      cell.textContent = shown ? fmt(result.output.data[w], 3) : "?";
+      const where = `Output row ${Math.floor(w / outW)}, column ${w % outW}`;
+      cell.textContent = shown ? fmt(result.output.data[w], 3) : "";
       cell.classList.toggle("pending", !shown);
       cell.classList.toggle("in-window", w === current);
-      cell.setAttribute("aria-label", shown ? `${where}: ${fmt(result.output.data[w], 3)}` : `${where}: not computed yet`);
+      cell.title = shown ? `${where}: ${fmt(result.output.data[w], 3)}` : `${where}: not computed yet`;
     });
     $("pool-max").setAttribute("aria-pressed", String(mode === "max"));
     $("pool-avg").setAttribute("aria-pressed", String(mode === "avg"));
     $("pool-first").disabled = step === 0;
     $("pool-prev").disabled = step === 0;
     $("pool-next").disabled = step >= n;
+    const scrub = $("pool-scrub");
+    scrub.max = String(n);
+    scrub.value = String(step);
+    scrub.setAttribute("aria-valuetext", step === 0 ? "no window yet" : `window ${step} of ${n}`);
+    $("pool-scrub-out").textContent = `${step} of ${n}`;
     explain.textContent = explainStep(step, n, outW);
   }
 
   function explainStep(step, n, outW) {
     if (!result) return "";
     if (step === 0) {
-      return `Press Play or Step to slide the ${K}×${K} window over the input, ${S} cells at a time.`;
+      return `Press Play or Next to slide the ${square(K)} window over the input, ${S} cells at a time.`;
     }
     const w = step - 1;
     const rows = result.windows.rows[Math.floor(w / outW)];
     const cols = result.windows.cols[w % outW];
     const vals = windowCells(result.windows, outW, w).map(([y, x]) => fmt(result.cells[y * M + x], 3));
     const value = fmt(result.output.data[w], 3);
-    const where = `Window ${step} of ${n} (rows ${rows[0] + 1}–${rows[rows.length - 1] + 1}, columns ${cols[0] + 1}–${cols[cols.length - 1] + 1})`;
+    const where = `Window ${step} of ${n} (rows ${rows[0]}–${rows[rows.length - 1]}, columns ${cols[0]}–${cols[cols.length - 1]})`;
     let text;
     if (result.mode === "max") {
-      const r = result.argmax.rows[w] + 1;
-      const c = result.argmax.cols[w] + 1;
+      const r = result.argmax.rows[w];
+      const c = result.argmax.cols[w];
       text = `${where}: max(${vals.join(", ")}) = ${value}, the cell at row ${r}, column ${c}.`;
     } else {
       text = `${where}: average of ${vals.join(", ")} = ${value}.`;
@@ -218,6 +226,7 @@ export async function initPooling(state) {
   $("pool-next").addEventListener("click", () => { stop(); setStep(state.get("step") + 1); });
   $("pool-prev").addEventListener("click", () => { stop(); setStep(state.get("step") - 1); });
   $("pool-first").addEventListener("click", () => { stop(); setStep(0); });
+  $("pool-scrub").addEventListener("input", (e) => { stop(); setStep(Number(e.target.value)); });
   for (const [id, mode] of [["pool-max", "max"], ["pool-avg", "avg"]]) {
     $(id).addEventListener("click", () => {
       if (state.get("mode") === mode) return;

@@ -1,13 +1,15 @@
 // Lesson 3b: softmax step by step. Scores -> shift by the max -> exp -> normalise,
-// every value from POST /api/softmax; this module builds the inputs, table and bars.
+// every value from POST /api/softmax; this module builds the inputs, table and bars, and
+// plays the computation one cell at a time (as the playground builds a feature map).
 
 import { postJSON, latestOnly } from "../api.js";
-import { $, el, fmt, showError } from "../util.js";
+import { $, el, fmt, fmtAll, showError } from "../util.js";
 const CLASSES = ["cat", "car", "frog", "dog", "ship", "truck", "bird", "horse", "deer", "plane"];
 const MIN_CLASSES = 2;
 const MAX_CLASSES = 10;
 const LIMIT = 1e6;
 const COURSE = [3.2, 5.1, -1.7];
+const TICK_MS = 800;
 
 export function initSoftmax(state) {
   const rows = $("sm-rows");
@@ -43,7 +45,7 @@ export function initSoftmax(state) {
       });
       return el("tr", { dataset: { index: i } },
         el("th", { scope: "row" }, el("label", { for: id, text: CLASSES[i] })),
-        el("td", {}, input),
+        el("td", { class: "score" }, input),
         el("td", { class: "mono shifted" }),
         el("td", { class: "mono exp" }),
         el("td", { class: "mono prob" }),
@@ -70,27 +72,141 @@ export function initSoftmax(state) {
     compute();
   }
 
+  // The steps, in the order a student computes them: the max, each shifted score, each
+  // exponential, their sum, each probability. After k steps exactly k cells are filled.
+  let result = null; // the last /api/softmax answer, with its scores
+  let texts = null; // each column's numbers, formatted together (one number of decimals)
+  let step = 0;
+  let timer = null;
+  const playBtn = $("sm-play");
+
+  function stepList(n) {
+    const each = (kind) => Array.from({ length: n }, (_, i) => ({ kind, i }));
+    return [{ kind: "max" }, ...each("shifted"), ...each("exp"), { kind: "sum" }, ...each("prob")];
+  }
+
+  /** The table cell a step fills, and the cells it reads. */
+  function cellsOf(s) {
+    const trs = rows.querySelectorAll("tr");
+    const td = (i, cls) => trs[i].querySelector(cls);
+    const all = (cls) => [...trs].map((tr) => tr.querySelector(cls));
+    switch (s.kind) {
+      case "max": return { cell: $("sm-max").parentElement, used: all(".score") };
+      case "shifted": return { cell: td(s.i, ".shifted"), used: [td(s.i, ".score"), $("sm-max").parentElement] };
+      case "exp": return { cell: td(s.i, ".exp"), used: [td(s.i, ".shifted")] };
+      case "sum": return { cell: $("sm-sum").parentElement, used: all(".exp") };
+      default: return { cell: td(s.i, ".prob"), used: [td(s.i, ".exp"), $("sm-sum").parentElement] };
+    }
+  }
+
+  function valueText(s) {
+    if (s.kind === "max") return texts.max;
+    if (s.kind === "sum") return texts.sum;
+    return texts[s.kind][s.i];
+  }
+
+  function explainStep(s) {
+    const r = result;
+    const name = CLASSES[s.i];
+    switch (s.kind) {
+      case "max": return `The largest score: max(${texts.scores.join(", ")}) = ${texts.max}.`;
+      case "shifted": return `Shift ${name}'s score by the max: ${texts.scores[s.i]} − ${texts.max} = ${texts.shifted[s.i]}.`;
+      case "exp": return ["Exponentiate it: e", el("sup", { text: texts.shifted[s.i] }), ` = ${texts.exp[s.i]}.`];
+      case "sum": return `Add the exponentials: ${texts.exp.join(" + ")} = ${texts.sum}.`;
+      default: return `Normalise ${name}: ${texts.exp[s.i]} / ${texts.sum} = ${texts.prob[s.i]}`
+        + (s.i === r.probabilities.length - 1 ? ". Done: the probabilities add up to 1." : ".");
+    }
+  }
+
+  function render() {
+    if (!result) return;
+    const steps = stepList(result.probabilities.length);
+    const total = steps.length;
+    step = Math.max(0, Math.min(total, step));
+    rows.querySelectorAll(".current, .used").forEach((c) => c.classList.remove("current", "used"));
+    $("sm-max").textContent = "";
+    $("sm-sum").textContent = "";
+    steps.forEach((s, k) => {
+      const { cell } = cellsOf(s);
+      const done = k < step;
+      const target = s.kind === "max" ? $("sm-max") : s.kind === "sum" ? $("sm-sum") : cell;
+      target.textContent = done ? valueText(s) : "";
+      cell.classList.toggle("pending", !done);
+      cell.classList.toggle("current", k === step - 1);
+    });
+    $("sm-table").querySelectorAll("tfoot .used").forEach((c) => c.classList.remove("used"));
+    if (step > 0) cellsOf(steps[step - 1]).used.forEach((c) => c.classList.add("used"));
+    // The bars show the probabilities computed so far.
+    const lis = bars.querySelectorAll("li");
+    const best = result.probabilities.indexOf(Math.max(...result.probabilities));
+    result.probabilities.forEach((p, i) => {
+      const shown = step >= total - result.probabilities.length + i + 1;
+      lis[i].querySelector(".bar-fill").style.width = shown ? `${p * 100}%` : "0%";
+      lis[i].querySelector(".bar-value").textContent = shown ? texts.prob[i] : "";
+      lis[i].classList.toggle("best", shown && i === best);
+      lis[i].setAttribute("aria-label", shown ? `${CLASSES[i]}: probability ${texts.prob[i]}` : `${CLASSES[i]}: not computed yet`);
+    });
+    $("sm-first").disabled = step === 0;
+    $("sm-prev").disabled = step === 0;
+    $("sm-next").disabled = step >= total;
+    const scrub = $("sm-scrub");
+    scrub.max = String(total);
+    scrub.value = String(step);
+    scrub.setAttribute("aria-valuetext", `step ${step} of ${total}`);
+    $("sm-scrub-out").textContent = `${step} of ${total}`;
+    $("sm-explain").replaceChildren(...(step === 0
+      ? [`Press Play or Next to compute softmax one number at a time: ${total} steps.`]
+      : [`Step ${step} of ${total}. `, ...[explainStep(steps[step - 1])].flat()]));
+  }
+
+  function setStep(k) {
+    step = k;
+    render();
+  }
+
+  function stop() {
+    if (timer) clearInterval(timer);
+    timer = null;
+    playBtn.setAttribute("aria-pressed", "false");
+    playBtn.innerHTML = "&#9654; Play";
+  }
+
+  function play() {
+    const total = stepList(result.probabilities.length).length;
+    if (step >= total) setStep(0);
+    playBtn.setAttribute("aria-pressed", "true");
+    playBtn.innerHTML = "&#10074;&#10074; Pause";
+    timer = setInterval(() => {
+      setStep(step + 1);
+      if (step >= total) stop();
+    }, TICK_MS);
+  }
+
+  playBtn.addEventListener("click", () => { if (!result) return; if (timer) stop(); else play(); });
+  $("sm-next").addEventListener("click", () => { stop(); setStep(step + 1); });
+  $("sm-prev").addEventListener("click", () => { stop(); setStep(step - 1); });
+  $("sm-first").addEventListener("click", () => { stop(); setStep(0); });
+  $("sm-scrub").addEventListener("input", (e) => { stop(); setStep(Number(e.target.value)); });
+
   async function compute() {
     const s = scores();
     try {
       const r = await ask({ scores: s });
       if (!r) return;
       showError(errorBox, null);
-      const trs = rows.querySelectorAll("tr");
-      const lis = bars.querySelectorAll("li");
-      r.probabilities.forEach((p, i) => {
-        trs[i].querySelector(".shifted").textContent = fmt(r.shifted[i], 4);
-        trs[i].querySelector(".exp").textContent = fmt(r.exp[i], 4);
-        trs[i].querySelector(".prob").textContent = fmt(p, 4);
-        lis[i].querySelector(".bar-fill").style.width = `${p * 100}%`;
-        lis[i].querySelector(".bar-value").textContent = fmt(p, 4);
-        lis[i].dataset.p = String(p);
-        lis[i].setAttribute("aria-label", `${CLASSES[i]}: probability ${fmt(p, 4)}`);
-      });
-      const best = r.probabilities.indexOf(Math.max(...r.probabilities));
-      lis.forEach((li, i) => li.classList.toggle("best", i === best));
-      $("sm-max").textContent = fmt(r.max, 4);
-      $("sm-sum").textContent = fmt(r.sum, 4);
+      stop();
+      result = r;
+      texts = {
+        scores: s.map((v) => fmt(v, 4)),
+        max: fmt(r.max, 4),
+        sum: fmt(r.sum, 4),
+        shifted: fmtAll(r.shifted, 4),
+        exp: fmtAll(r.exp, 4),
+        prob: fmtAll(r.probabilities, 4),
+      };
+      bars.querySelectorAll("li").forEach((li, i) => { li.dataset.p = String(r.probabilities[i]); });
+      step = stepList(r.probabilities.length).length; // new scores: the whole computation, finished
+      render();
       const m = fmt(r.max, 4);
       $("sm-shift-note").replaceChildren(
         `Subtracting the largest score (${m}) from every score changes nothing: each `,
