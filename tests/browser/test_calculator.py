@@ -64,7 +64,7 @@ def test_quiz_wrong_then_right(page, live_server, console_errors):
     page.goto(live_server + "/calculator?seed=7")
     q = page.request.get(live_server + "/api/calculator/quiz?seed=7").json()
     ex = q["exercise"]
-    n, f, s, p, c, k = (ex[key] for key in ("input_size", "kernel", "stride", "padding",
+    n, f, s, p, c, k = (ex[key] for key in ("input_size", "kernel_size", "stride", "padding",
                                             "in_channels", "filters"))
     o = (n - f + 2 * p) // s + 1
     right = {"output_size": o, "params": (f * f * c + 1) * k, "activations": o * o * k}[ex["kind"]]

@@ -7,9 +7,9 @@ import { $, debounce, el, int, showError } from "../util.js";
 import { memText, shapeText } from "./format.js";
 
 export const COURSE_CHAIN = [
-  { type: "conv", filters: 10, kernel: 5, stride: 1, padding: 2, dilation: 1 },
+  { type: "conv", filters: 10, kernel_size: 5, stride: 1, padding: 2, dilation: 1 },
   { type: "relu" },
-  { type: "pool", mode: "max", kernel: 2, stride: 2, padding: 0 },
+  { type: "pool", mode: "max", kernel_size: 2, stride: 2, padding: 0 },
   { type: "flatten" },
   { type: "dense", units: 10 },
 ];
@@ -17,17 +17,17 @@ export const COURSE_CHAIN = [
 // Fields of each layer type, with their limits (the server checks them too).
 const LAYER_FIELDS = {
   conv: [
-    ["filters", "Filters K", 1, 2048], ["kernel", "Size F", 1, 32], ["stride", "Stride S", 1, 16],
+    ["filters", "Filters K", 1, 2048], ["kernel_size", "Size F", 1, 32], ["stride", "Stride S", 1, 16],
     ["padding", "Pad P", 0, 32], ["dilation", "Dilation", 1, 8],
   ],
-  pool: [["kernel", "Size F", 1, 32], ["stride", "Stride S", 1, 32], ["padding", "Pad P", 0, 16]],
+  pool: [["kernel_size", "Size F", 1, 32], ["stride", "Stride S", 1, 32], ["padding", "Pad P", 0, 16]],
   dense: [["units", "Units", 1, 16384]],
   relu: [],
   flatten: [],
 };
 const NEW_LAYER = {
-  conv: { type: "conv", filters: 16, kernel: 3, stride: 1, padding: 1, dilation: 1 },
-  pool: { type: "pool", mode: "max", kernel: 2, stride: 2, padding: 0 },
+  conv: { type: "conv", filters: 16, kernel_size: 3, stride: 1, padding: 1, dilation: 1 },
+  pool: { type: "pool", mode: "max", kernel_size: 2, stride: 2, padding: 0 },
   relu: { type: "relu" },
   flatten: { type: "flatten" },
   dense: { type: "dense", units: 10 },
@@ -42,7 +42,11 @@ function cleanLayers(layers) {
   for (const l of layers.slice(0, 64)) {
     if (!l || !LAYER_FIELDS[l.type]) continue;
     const clean = { ...NEW_LAYER[l.type] };
-    for (const [key] of LAYER_FIELDS[l.type]) if (Number.isInteger(l[key])) clean[key] = l[key];
+    for (const [key] of LAYER_FIELDS[l.type]) {
+      // Links made before the API's rename still say "kernel": read it as kernel_size.
+      const v = key === "kernel_size" && l[key] === undefined ? l.kernel : l[key];
+      if (Number.isInteger(v)) clean[key] = v;
+    }
     if (l.type === "pool" && (l.mode === "max" || l.mode === "avg")) clean.mode = l.mode;
     out.push(clean);
   }

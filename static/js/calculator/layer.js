@@ -1,7 +1,7 @@
 // The calculator's one layer: the form, POST /api/output-size, its numbers and sentences,
 // and the window diagrams (drawn by ./diagrams.js from the same answer).
 
-import { ApiError, latestOnly, postJSON } from "../api.js";
+import { ApiError, getJSON, latestOnly, postJSON } from "../api.js";
 import { $, debounce, el, int, showError } from "../util.js";
 import { clearDiagrams, drawDiagrams } from "./diagrams.js";
 import { memText } from "./format.js";
@@ -11,6 +11,7 @@ export const EXAMPLES = {
   s2: { h: 7, w: 7, c: 1, k: 1, f: 3, s: 2, p: 0, d: 1 },
   s3: { h: 7, w: 7, c: 1, k: 1, f: 3, s: 3, p: 0, d: 1 },
   pad1: { h: 7, w: 7, c: 1, k: 1, f: 3, s: 1, p: 1, d: 1 },
+  six: { h: 32, w: 32, c: 3, k: 6, f: 5, s: 1, p: 0, d: 1 },
   cifar: { h: 32, w: 32, c: 3, k: 10, f: 5, s: 1, p: 2, d: 1 },
   alexnet: { h: 227, w: 227, c: 3, k: 96, f: 11, s: 4, p: 0, d: 1 },
 };
@@ -106,6 +107,27 @@ function renderLayer(v, res) {
   drawDiagrams(v, res, p);
 }
 
+/** The rule "padding (F - 1)/2 keeps the size" from GET /api/calculator/rules, with a button
+ * per course value that puts that F and P (stride 1, no dilation) into the form. */
+async function initRule() {
+  let rule;
+  try {
+    rule = (await getJSON("/api/calculator/rules")).same_padding;
+  } catch (err) {
+    showError($("layer-error"), err);
+    return;
+  }
+  $("rule-text").textContent = rule.rule;
+  $("rule-buttons").replaceChildren(...rule.examples.map((ex) => el("button", {
+    type: "button", dataset: { ruleF: String(ex.kernel_size) },
+    onclick: () => {
+      state.set({ f: ex.kernel_size, p: ex.padding, s: 1, d: 1, pos: 0 });
+      fillForm();
+      updateLayer();
+    },
+  }, `F = ${ex.kernel_size}, P = ${ex.padding} on this input`)));
+}
+
 /** Wire the form, the example buttons and the position slider to `st`, and compute once. */
 export function initLayer(st) {
   state = st;
@@ -129,4 +151,5 @@ export function initLayer(st) {
     if (lastLayer) drawDiagrams(lastLayer.req, lastLayer.res, Number($("win-pos").value));
   }, 200));
   updateLayer();
+  initRule();
 }
