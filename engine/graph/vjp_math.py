@@ -166,11 +166,8 @@ def matmul_vjp(node, ins, outs, douts, opset, need=None):
     a2 = a.reshape(1, -1) if a.ndim == 1 else a
     b2 = b.reshape(-1, 1) if b.ndim == 1 else b
     # g with the axes a 1-D operand dropped put back: (..., M, N)
-    g = douts[0]
-    if a.ndim == 1:
-        g = np.expand_dims(g, -2)
-    if b.ndim == 1:
-        g = np.expand_dims(g, -1)
+    batch = np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
+    g = douts[0].reshape(*batch, a2.shape[-2], b2.shape[-1])
     da = db = None
     if wants(need, 0, ins):
         da = g @ np.swapaxes(b2, -1, -2)
