@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from app.routers.pages import NAV
+from tests.browser.views import outside_viewport
 
 SHOTS = Path(__file__).parent / "screenshots"
 PAGES = NAV + [("/docs", "API docs")]
@@ -103,5 +104,36 @@ def test_every_page_in_presenter_mode(browser, live_server, path, label, size, s
             name = "home" if path == "/" else path.strip("/")
             page.screenshot(path=str(SHOTS / f"present-{name}-1920.png"))
         assert errors == []
+    finally:
+        context.close()
+
+
+# The lessons' two step-by-step views: with the panel at the top of the window, its grids,
+# controls and explanation are all on screen.
+LESSON_VIEWS = {
+    "#pool-demo-title": ["#pool-input", "#pool-output", "#pool-play", "#pool-next", "#pool-scrub", "#pool-explain"],
+    "#sm-title": ["#sm-table", "#sm-bars", "#sm-play", "#sm-next", "#sm-scrub", "#sm-explain"],
+}
+
+
+@pytest.mark.parametrize("query,size,scale", [
+    ("", (1280, 800), 1),
+    ("?present=1", (1920, 1080), 1),
+    ("?present=1", (1280, 720), 1.5),
+])
+def test_lesson_step_views_fit_one_screen(browser, live_server, query, size, scale):
+    context = browser.new_context(viewport={"width": size[0], "height": size[1]},
+                                  device_scale_factor=scale)
+    page = context.new_page()
+    try:
+        page.goto(live_server + "/lessons" + query)
+        page.wait_for_selector("#pool-output .cell")
+        page.wait_for_function("() => document.querySelector('#sm-explain').textContent.length > 0")
+        for heading, parts in LESSON_VIEWS.items():
+            page.evaluate("(h) => document.querySelector(h).closest('article').scrollIntoView()", heading)
+            assert outside_viewport(page, parts) == [], heading
+        if query:
+            SHOTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(SHOTS / f"present-lessons-softmax-{size[0]}.png"))
     finally:
         context.close()
