@@ -268,3 +268,16 @@ def test_vjps_keep_float32():
         y = OPS[op_type]([x], attrs, 13)[0]
         dx = VJPS[op_type](node, [x], [y], [np.ones_like(y)], 13)[0]
         assert dx.dtype == np.float32, op_type
+
+
+@pytest.mark.parametrize(("dout", "w", "x_shape", "group", "message"), [
+    ((1, 3, 5, 4), (3, 2, 3, 3), (1, 2, 6, 6), 1, "output shape"),
+    ((1, 3, 4, 4), (3, 2, 3, 3), (1, 3, 6, 6), 1, "group"),
+    ((1, 4, 4, 4), (4, 1, 3, 3), (1, 2, 6, 6), 3, "group"),
+    ((1, 3, 4, 4), (3, 2, 3), (1, 2, 6, 6), 1, "expected"),
+])
+def test_conv_input_grad_rejects_mismatched_shapes(dout, w, x_shape, group, message):
+    from engine.ops.conv_input import conv2d_input_grad
+
+    with pytest.raises(ValueError, match=message):
+        conv2d_input_grad(np.ones(dout), np.ones(w), x_shape, group=group)
