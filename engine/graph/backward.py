@@ -164,6 +164,11 @@ def backward(graph: Graph, tensors: Mapping[str, np.ndarray], seeds: Mapping[str
                 continue  # no seed depends on this node (only output 0 carries a gradient)
             need = [bool(name) and name in reach for name in node.inputs]
             ins = [_value(graph, tensors, name) for name in node.inputs]
+            missing = [n for n, v in zip(node.inputs, ins, strict=True) if n and v is None]
+            if missing or any(name and name not in tensors for name in node.outputs):
+                lost = missing[0] if missing else next(n for n in node.outputs if n not in tensors)
+                raise GraphError(f"node '{node.name}' ({node.op_type}) needs tensor '{lost}', "
+                                 "which the forward pass did not keep (run with keep=True)")
             outs = [tensors.get(name) if name else None for name in node.outputs]
             douts = [grads.get(name) if name else None for name in node.outputs]
             vjp = VJPS.get(node.op_type)

@@ -225,3 +225,11 @@ def test_a_failing_backward_names_the_node():
     tensors["r1"] = tensors["r1"][:, :, :4]  # not what c2 read: its backward cannot fit
     with pytest.raises(GraphError, match="c2"):
         backward(g, tensors, {"logits": np.ones((1, 4), np.float32)})
+
+
+def test_tensors_of_a_run_that_kept_only_the_outputs_are_refused():
+    g = residual_graph()
+    x = rand(1, 3, 6, 5)
+    tensors = {"x": x, **run(g, x, keep=False)}
+    with pytest.raises(GraphError, match="keep=True"):
+        backward(g, tensors, {"prob": np.ones((1, 4), np.float32)})
