@@ -3,7 +3,9 @@
 Every function here is plain integer arithmetic with the formula in its docstring,
 so pages can show the sum a student would write by hand. The ops in this package
 use the same functions, so the numbers on a page and the arrays they describe agree.
-Parameter counts and memory are in :mod:`engine.ops.counts`.
+Parameter counts and memory are in :mod:`engine.ops.counts`. The transposed convolution's
+sizes (``(N - 1) S - 2P + F``) are written in :mod:`engine.ops.shapes_transpose` and
+available here too.
 
 Attribute meanings follow ONNX: ``pads`` are ``(top, left, bottom, right)`` for 2-D,
 ``dilations`` of 1 mean "no dilation", and a dilated kernel spans
@@ -16,6 +18,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
+from engine.ops.shapes_transpose import (
+    TransposeSize,
+    conv_transpose_output_shape,
+    conv_transpose_output_size,
+)
 
 __all__ = [
     "OutputSize",
@@ -250,106 +258,3 @@ def same_padding(kernel: int, dilation: int = 1) -> tuple[int, int]:
     total = dilation * (kernel - 1)
     return total // 2, total - total // 2
 
-
-@dataclass(frozen=True)
-class TransposeSize:
-    """The result of :func:`conv_transpose_output_size`, with the working shown.
-
-    Attributes
-    ----------
-    size : int
-        Output length ``(N - 1) S - P_b - P_e + D (F - 1) + 1 + output_padding``.
-    spread : int
-        ``(N - 1) S + 1``: the input spread out by the stride (``S - 1`` zeros between
-        neighbours), the zero-insertion view's grid before padding.
-    full : int
-        ``spread + D (F - 1) + output_padding``: every cell some kernel copy lands on, before
-        the padding crops ``P_b + P_e`` of them.
-    span : int
-        Output cells one dilated kernel copy covers: ``D (F - 1) + 1``.
-    """
-
-    size: int
-    spread: int
-    full: int
-    span: int
-
-
-def conv_transpose_output_size(
-    n: int,
-    kernel: int,
-    stride: int = 1,
-    pad: int | Sequence[int] = 0,
-    dilation: int = 1,
-    output_padding: int = 0,
-) -> TransposeSize:
-    """Output length of a transposed convolution along one axis.
-
-    .. math::
-
-        O = (N - 1) S - P_b - P_e + D (F - 1) + 1 + \\text{output\\_padding}
-
-    With ``D = 1`` and symmetric padding this is ``(N - 1) S - 2P + F (+ output_padding)``:
-    each of the ``N`` input cells places a copy of the ``F``-wide kernel, ``S`` cells after
-    the previous one, and the padding crops ``P`` cells off each end. It inverts
-    :func:`output_size`: a convolution with the same ``F, S, P, D`` maps ``O`` cells back to
-    ``N`` (``output_padding`` chooses among the sizes a stride rounds down to the same ``N``).
-
-    Raises
-    ------
-    ValueError
-        If a size is not positive, a pad or ``output_padding`` is negative,
-        ``output_padding`` is not smaller than the stride or the dilation, or the padding
-        crops every cell.
-    """
-    pad_begin, pad_end = _pair(pad)
-    if n < 1 or kernel < 1 or stride < 1 or dilation < 1:
-        raise ValueError(
-            f"input size, kernel, stride and dilation must be >= 1, got {n}, {kernel}, {stride}, {dilation}"
-        )
-    if pad_begin < 0 or pad_end < 0 or output_padding < 0:
-        raise ValueError(
-            f"padding and output_padding must be >= 0, got ({pad_begin}, {pad_end}) and {output_padding}"
-        )
-    if output_padding >= max(stride, dilation):
-        raise ValueError(
-            f"output_padding ({output_padding}) must be smaller than the stride ({stride}) or the "
-            f"dilation ({dilation}): larger values add cells no input reaches"
-        )
-    span = dilation * (kernel - 1) + 1
-    spread = (n - 1) * stride + 1
-    full = spread + span - 1 + output_padding
-    size = full - pad_begin - pad_end
-    if size < 1:
-        raise ValueError(
-            f"the padding ({pad_begin} + {pad_end}) crops all {full} cells of the transposed "
-            f"convolution's output ((N - 1)*S + D*(F - 1) + 1 + output_padding = {full})"
-        )
-    return TransposeSize(size=size, spread=spread, full=full, span=span)
-
-
-def conv_transpose_output_shape(
-    in_hw: Sequence[int],
-    kernel_shape: Sequence[int],
-    strides: Sequence[int] = (1, 1),
-    pads: Sequence[int] = (0, 0, 0, 0),
-    dilations: Sequence[int] = (1, 1),
-    output_padding: Sequence[int] = (0, 0),
-) -> tuple[int, int]:
-    """Spatial output shape ``(OH, OW)`` of a 2-D transposed convolution: per axis
-    :func:`conv_transpose_output_size` (pads ``(top, left, bottom, right)`` as ONNX)."""
-    for name, value, length in (
-        ("in_hw", in_hw, 2),
-        ("kernel_shape", kernel_shape, 2),
-        ("strides", strides, 2),
-        ("pads", pads, 4),
-        ("dilations", dilations, 2),
-        ("output_padding", output_padding, 2),
-    ):
-        if len(value) != length:
-            raise ValueError(f"{name} must have {length} values, got {tuple(value)!r}")
-    return tuple(  # type: ignore[return-value]
-        conv_transpose_output_size(in_hw[a], kernel_shape[a], strides[a], (pads[a], pads[a + 2]),
-                                   dilations[a], output_padding[a]).size
-        for a in (0, 1)
-    )

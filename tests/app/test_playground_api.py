@@ -120,3 +120,21 @@ def test_convolution_is_reproducible_from_its_seed(client):
 def test_convolution_refusals_are_clear_422s(client, body, text):
     r = client.post("/api/playground/convolution", json=body)
     assert r.status_code == 422 and text in r.json()["detail"]
+
+
+def test_operations_lists_what_convolution_takes(client):
+    ops = client.get("/api/playground/operations").json()["operations"]
+    assert [o["name"] for o in ops] == OPS
+    assert all(o["title"] for o in ops)
+    for o in ops:  # each one it lists is answered
+        assert client.post("/api/playground/convolution", json={"op": o["name"]}).status_code == 200
+
+
+def test_channel_sums_add_up_per_channel(client):
+    d = client.post("/api/playground/convolution", json={"op": "standard", "in_channels": 3, "filters": 1,
+                                                         "seed": 5, "position": [0, 1, 1]}).json()
+    t = d["trace"]
+    assert t["channels"] == [0, 1, 2]
+    for c, s in zip(t["channels"], t["channel_sums"], strict=True):
+        assert s == pytest.approx(sum(u["product"] for u in t["terms"] if u["channel"] == c))
+    assert sum(t["channel_sums"]) == pytest.approx(t["sum"])
