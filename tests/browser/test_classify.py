@@ -84,6 +84,15 @@ def no_overflow(page):
     assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 1
 
 
+def hwc(shape: list[int]) -> str:
+    """An API shape (N, C, H, W) or (N, F) as the page writes it: 28×28×6, or 10."""
+    d = shape[1:]
+    return f"{d[1]}×{d[2]}×{d[0]}" if len(d) == 3 else "×".join(f"{v:,}" for v in d)
+
+
+COLUMNS = "#layers .layer-col:not(.input-col), #layers-mirror .layer-col"
+
+
 def test_upload_shows_the_label_bars_softmax_and_one_column_per_layer(page, site, console_errors, shot):
     open_page(page, site, site.grey)
     image = seven_png()
@@ -108,10 +117,15 @@ def test_upload_shows_the_label_bars_softmax_and_one_column_per_layer(page, site
     assert page.locator("#softmax-table tbody tr").count() == len(expected["classes"])
     # one column per layer (inner steps of an element-wise chain fold into their column)
     columns = [la for la in expected["layers"] if not la.get("part_of")]
-    assert page.locator("#layers .layer-col:not(.input-col)").count() == len(columns)
-    metas = page.locator("#layers .layer-col:not(.input-col) .layer-meta").all_inner_texts()
+    assert page.locator(COLUMNS).count() == len(columns)
+    # shapes as the course writes them, height×width×channels; each layer by its course name
+    metas = page.locator(f":is({COLUMNS}) .layer-meta").all_inner_texts()
     for meta, layer in zip(metas, columns, strict=True):
-        assert meta.startswith("×".join(str(d) for d in layer["output_shape"][1:]))
+        assert meta.startswith(hwc(layer["output_shape"]))
+    titles = page.locator(f":is({COLUMNS}) .layer-op").all_inner_texts()
+    assert titles == [la["title"] for la in columns]
+    # the ONNX node's name in small print
+    assert page.locator(f":is({COLUMNS}) .layer-name").all_text_contents() == [f"ONNX node {la['name']}" for la in columns]
     no_overflow(page)
     shot("classify-upload-1280")
     assert console_errors == []
@@ -121,10 +135,12 @@ def test_feature_map_pixel_shows_its_arithmetic_and_survives_reload(page, site, 
     body = open_page(page, site, site.grey)
     conv = next(la for la in body["layers"] if la["op_type"] == "Conv")
     col = page.locator(f'#layers .layer-col[data-layer="{conv["name"]}"]')
-    assert col.locator(".thumb").count() == min(8, conv["output"]["channels_shown"])
+    assert col.locator(".thumb").count() == min(6, conv["output"]["channels_shown"])
     col.locator(".thumb").nth(1).click()
     page.wait_for_selector("#detail:not([hidden])")
-    assert f"{conv['name']}: map 1" in page.locator("#detail-title").inner_text()
+    assert page.locator("#network").is_hidden()  # the map's arithmetic takes the network's place
+    assert f"{conv['title']}: map 1" in page.locator("#detail-title").inner_text()
+    assert conv["name"] in page.locator("#detail-title .detail-onnx").inner_text()
     _, h, w = conv["output"]["shape"]
     row, c = h // 2, w // 3
     size = page.locator("#detail-map").bounding_box()
@@ -147,7 +163,7 @@ def test_feature_map_pixel_shows_its_arithmetic_and_survives_reload(page, site, 
     with page.expect_response(lambda r: r.url.endswith("/trace")):
         page.reload()
     page.wait_for_selector("#trace .equation")
-    assert f"{conv['name']}: map 1" in page.locator("#detail-title").inner_text()
+    assert f"{conv['title']}: map 1" in page.locator("#detail-title").inner_text()
     # keyboard: arrow keys move the traced pixel
     page.locator("#detail-map").focus()
     with page.expect_response(lambda r: r.url.endswith("/trace")) as resp:
@@ -177,14 +193,19 @@ def test_drawing_a_digit_classifies_it_at_phone_width(page, site, console_errors
         page.mouse.up()
     body = resp.value.json()
     assert resp.value.status == 200
-    ink = page.evaluate("""() => {
+    # ink on paper as the playground draws it (and MNIST digits are): white on black
+    ink, paper = page.evaluate("""() => {
         const c = document.getElementById('draw-canvas');
         const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-        let dark = 0; for (let i = 0; i < d.length; i += 4) if (d[i] < 100) dark++;
-        return dark; }""")
-    assert ink > 500
+        let light = 0, dark = 0;
+        for (let i = 0; i < d.length; i += 4) { if (d[i] > 155) light++; else if (d[i] < 100) dark++; }
+        return [light, dark]; }""")
+    assert ink > 500 and paper > 10 * ink
     page.wait_for_function("(l) => document.querySelector('#verdict-label').textContent === l", arg=body["label"])
-    assert "inverted" in [s["name"] for s in body["preprocessing"]]
+    # so the server has nothing to invert, and says nothing about the drawing's background
+    assert "inverted" not in [s["name"] for s in body["preprocessing"]]
+    assert not any("background" in n.lower() for n in body["notes"])
+    assert "inverted" not in page.locator("#prep-notes").inner_text().lower()
     assert "src=draw" in page.url
     no_overflow(page)
     shot("classify-draw-390")
@@ -231,7 +252,7 @@ def test_colour_model_at_both_widths(page, site, console_errors, shot):
         body = open_page(page, site, site.rgb, width=width)
         assert page.locator("#prep-tensor canvas").count() == 3
         columns = [la for la in body["layers"] if not la.get("part_of")]
-        assert page.locator("#layers .layer-col:not(.input-col)").count() == len(columns)
+        assert page.locator(COLUMNS).count() == len(columns)
         assert page.locator("#dense-flow .dense-card").count() >= 2
         no_overflow(page)
         shot(f"classify-colour-{width}")
@@ -245,6 +266,10 @@ def test_model_card_shows_how_it_was_trained_and_its_weakest_classes(page, site,
     model = site.rgb or site.grey
     card = api(site.base, f"/api/models/{model}")
     open_page(page, site, model, width=390)
+    summary = page.locator("#model-card .model-summary")
+    assert summary.inner_text().startswith(card.get("summary") or card["title"])  # first line, plain words
+    page.locator("#model-card .model-details > summary").focus()
+    page.keyboard.press("Enter")  # the rest, under details, opens from the keyboard
     text = page.locator("#model-card").inner_text()
     per_class = (card.get("metrics") or {}).get("per_class_accuracy")
     training = card.get("training")
@@ -252,7 +277,7 @@ def test_model_card_shows_how_it_was_trained_and_its_weakest_classes(page, site,
         assert f"{training['epochs']} epochs in " in text and training["hardware"] in text
     else:
         assert "Training" not in page.locator("#model-card dt").all_inner_texts()
-    details = page.locator("#model-card details", has_text="Accuracy per class")
+    details = page.locator("#model-card details.model-more", has_text="Accuracy per class")
     if not per_class:
         assert details.count() == 0
         return
@@ -280,9 +305,11 @@ def test_a_skip_connection_is_labelled_and_traced_as_x_plus_f_of_x(page, site, c
     layer = skips[0]
     col = page.locator(f'#layers .layer-col[data-layer="{layer["name"]}"]')
     col.scroll_into_view_if_needed()
-    assert col.locator(".layer-op").inner_text() == "Skip connection (add)"
+    assert col.locator(".layer-kind").inner_text() == "Skip connection (add)"
+    assert col.locator(".layer-op").inner_text() == layer["title"] and layer["title"].startswith("skip add")
+    titles = {la["name"]: la["title"] for la in body["layers"]}
     note = col.locator(".skip-note").inner_text()
-    assert "x + F(x)" in note and layer["skip"]["shortcut"] in note and layer["skip"]["main"] in note
+    assert "x + F(x)" in note and titles[layer["skip"]["shortcut"]] in note and titles[layer["skip"]["main"]] in note
     col.locator(".thumb").first.click()
     page.wait_for_selector("#detail:not([hidden])")
     _, h, w = layer["output"]["shape"]
@@ -298,6 +325,7 @@ def test_a_skip_connection_is_labelled_and_traced_as_x_plus_f_of_x(page, site, c
     assert "F(x)" in page.locator("#trace .trace-sub").first.inner_text()  # F(x)'s own conv
     assert page.locator("#trace .m-grid").count() >= 3
     shot("classify-skip-1280", full_page=False)
+    page.get_by_role("button", name="Back to the network").click()
     col.scroll_into_view_if_needed()
     shot("classify-skip-column-1280", full_page=False)
     open_page(page, site, site.rgb, width=390)  # at phone width the note wraps in its column
@@ -359,9 +387,10 @@ def test_a_trace_still_on_its_way_never_lands_under_another_map(page, site, cons
     # The signal that map 0's trace can never land: choosing map 1 cancels its request
     # (it fails, aborted), so no answer to it can reach the page.
     with page.expect_event("requestfailed", lambda r: r.url.endswith("/trace"), timeout=10_000) as gone:
+        page.get_by_role("button", name="Back to the network").click()
         col.locator(".thumb").nth(1).click()  # another map while map 0's trace is held back
     assert "ABORTED" in (gone.value.failure or "").upper(), gone.value.failure
-    assert f"{conv['name']}: map 1" in page.locator("#detail-title").inner_text()
+    assert f"{conv['title']}: map 1" in page.locator("#detail-title").inner_text()
     for route in held:
         with contextlib.suppress(PlaywrightError):  # already aborted by the page
             route.continue_()

@@ -110,7 +110,8 @@ function column(layer, folded, hooks) {
   }
   const steps = folded.filter((f) => f.op_type !== "Constant");
   if (steps.length) {
-    col.append(el("p", { class: "layer-attrs" }, `one layer, spelled out in the file as ${[...steps.map((f) => f.op_type), layer.op_type].join(" → ")}`));
+    const ops = [...steps.map((f) => f.op_type), layer.op_type].join(" → ");
+    col.append(el("p", { class: "layer-attrs", title: `in the ONNX file: ${ops}` }, `one layer; ${steps.length + 1} ops in the file (${ops})`));
   }
   if (!out) {
     col.classList.add("compact");

@@ -103,7 +103,7 @@ async function openHeldout(url) {
     const image = await getBlob(url);
     inputs.showTab("upload");
     blob = image;
-    state.set({ src: "upload", sample: "", layer: "", ch: -1, r: -1, c: -1 });
+    state.set({ src: "upload", sample: "", layer: "", ch: -1, r: -1, c: -1, zoom: 0 });
     remember(image);
     document.querySelector(".cls-setup").scrollIntoView({ block: "start" });
     run();
