@@ -150,7 +150,7 @@ def check_io(model) -> tuple[str, tuple[int, int, int], str]:
 class Cost:
     """What one image costs, from ONNX shape inference, before anything runs."""
 
-    macs: int  # multiply-adds of the Conv, Gemm and MatMul nodes
+    macs: int  # multiply-adds of the Conv, ConvTranspose, Gemm and MatMul nodes
     reads: int  # values the pooling nodes read (window taps x outputs)
     values: int  # values all nodes output: what a layer-by-layer run keeps
 
@@ -198,13 +198,15 @@ def count_cost(model, input_name: str, graph: Graph) -> Cost:
             kernel = next((list(at.ints) for at in node.attribute if at.name == "kernel_shape"), None)
             reads += math.prod(a) if kernel is None else math.prod(out) * math.prod(kernel)
             continue
-        if node.op_type not in ("Conv", "Gemm", "MatMul"):
+        if node.op_type not in ("Conv", "ConvTranspose", "Gemm", "MatMul"):
             continue
         out, a, b = shapes.get(node.output[0]), shapes.get(node.input[0]), shapes.get(node.input[1])
         if not (_known(out) and _known(a) and _known(b)):
             raise _unbounded(node)
         if node.op_type == "Conv":
             total += math.prod(out) * math.prod(b[1:])
+        elif node.op_type == "ConvTranspose":  # every input value times its kernel copies
+            total += math.prod(a) * math.prod(b[1:])
         elif node.op_type == "Gemm":
             trans_a = any(at.name == "transA" and at.i for at in node.attribute)
             total += math.prod(out) * (a[0] if trans_a else a[-1])
