@@ -23,7 +23,8 @@ PAGES = [
     ("/calculator", "calculator.html", "Calculator",
      "Output size (N - F + 2P)/S + 1, parameters and memory, layer by layer."),
     ("/lessons", "lessons.html", "Lessons",
-     "Pooling, activations, fully connected layers and softmax, one idea at a time."),
+     "Pooling, activations, fully connected layers and softmax, dropout and batch "
+     "normalisation, one idea at a time."),
     ("/architectures", "architectures.html", "Architectures",
      "LeNet, AlexNet, VGG, GoogLeNet and ResNet, counted layer by layer."),
     ("/classify", "classify.html", "Classify",
