@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from app.routers.pages import NAV
-from tests.browser.views import outside_viewport
+from tests.browser.views import covered_by, outside_viewport
 
 SHOTS = Path(__file__).parent / "screenshots"
 PAGES = NAV + [("/docs", "API docs")]
@@ -132,6 +132,7 @@ def test_lesson_step_views_fit_one_screen(browser, live_server, query, size, sca
         for heading, parts in LESSON_VIEWS.items():
             page.evaluate("(h) => document.querySelector(h).closest('article').scrollIntoView()", heading)
             assert outside_viewport(page, parts) == [], heading
+            assert covered_by(page, parts, "#present-exit") == [], heading
         if query:
             SHOTS.mkdir(exist_ok=True)
             page.screenshot(path=str(SHOTS / f"present-lessons-softmax-{size[0]}.png"))

@@ -45,6 +45,19 @@ def outside_viewport(page, selectors: list[str], margin: float = 0.5) -> list[st
     return bad
 
 
+def covered_by(page, selectors: list[str], cover: str) -> list[str]:
+    """The selectors whose element the (visible) ``cover`` element overlaps."""
+    got = page.evaluate(BOXES, [cover, *selectors])
+    box = got["boxes"][0]
+    if box is None or box[2] - box[0] == 0:
+        return []
+    hits = []
+    for sel, b in zip(selectors, got["boxes"][1:], strict=True):
+        if b and box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3]:
+            hits.append(sel)
+    return hits
+
+
 def _rgb(css: str) -> tuple[float, float, float]:
     nums = [float(v) for v in re.findall(r"[\d.]+", css)[:3]]
     return nums[0], nums[1], nums[2]

@@ -132,10 +132,10 @@ export function initSoftmax(state) {
       const target = s.kind === "max" ? $("sm-max") : s.kind === "sum" ? $("sm-sum") : cell;
       target.textContent = done ? valueText(s) : "";
       cell.classList.toggle("pending", !done);
-      cell.classList.toggle("current", k === step - 1);
+      cell.classList.toggle("current", k === step - 1 && step < total); // finished: nothing marked
     });
     $("sm-table").querySelectorAll("tfoot .used").forEach((c) => c.classList.remove("used"));
-    if (step > 0) cellsOf(steps[step - 1]).used.forEach((c) => c.classList.add("used"));
+    if (step > 0 && step < total) cellsOf(steps[step - 1]).used.forEach((c) => c.classList.add("used"));
     // The bars show the probabilities computed so far.
     const lis = bars.querySelectorAll("li");
     const best = result.probabilities.indexOf(Math.max(...result.probabilities));
