@@ -55,9 +55,9 @@ INTERMEDIATE = {
 }
 
 
-def held_out_image(model: str, index: int = 0) -> np.ndarray:
+def held_out_image(model: str, index: int = 0, noise: bool = True) -> np.ndarray:
     """Held-out image ``index`` of the model's data set, as the model's input (1, C, H, W),
-    plus uniform noise of +-0.01 (see the module docstring)."""
+    plus uniform noise of +-0.01 (see the module docstring) unless ``noise`` is False."""
     from datasets.subset import read_cifar10_subset, read_mnist_subset
 
     spec = json.loads((ROOT / "models" / f"{model}.json").read_text())["input"]
@@ -72,8 +72,9 @@ def held_out_image(model: str, index: int = 0) -> np.ndarray:
     mean = np.asarray(spec.get("mean", [0.0] * c), np.float32).reshape(-1, 1, 1)
     std = np.asarray(spec.get("std", [1.0] * c), np.float32).reshape(-1, 1, 1)
     x = (pixels.astype(np.float32) * np.float32(spec["scale"]) - mean) / std
-    noise = np.random.default_rng(index).uniform(-0.01, 0.01, x.shape)
-    return (x + noise).astype(np.float32)[None]
+    if noise:
+        x = x + np.random.default_rng(index).uniform(-0.01, 0.01, x.shape)
+    return x.astype(np.float32)[None]
 
 
 @pytest.fixture(scope="module", params=MODELS)
