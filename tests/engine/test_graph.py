@@ -664,6 +664,7 @@ def test_graph_structure():
     assert all(a.dtype == np.float32 for a in graph.initializers.values())
     assert {
         "Conv",
+        "ConvTranspose",
         "Relu",
         "LeakyRelu",
         "Sigmoid",
