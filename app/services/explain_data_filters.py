@@ -44,7 +44,7 @@ TOP = 9
 MAX_IMAGES = 2000  # held-out images one pass scans (the first ones)
 PASS_BYTES = 48 * 1024 * 1024  # one batch's tensors, all layers together
 MAX_BATCH = 64
-STEPS, STEP_SIZE, DECAY, EVERY, JITTER, MAX_SECONDS = 32, 0.03, 0.02, 4, 1, 5.0
+STEPS, STEP_SIZE, DECAY, EVERY, JITTER, MAX_SECONDS = 32, 0.05, 0.02, 4, 1, 5.0
 MAX_IMAGES_KEPT = 256
 _MAX_MODELS = 16  # models whose layer lists (and sub-graphs) are kept
 
