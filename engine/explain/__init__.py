@@ -7,7 +7,10 @@
   unread-cells sentences;
 - :mod:`engine.explain.layer`: one conv or pooling layer (size, formula, unread cells,
   parameters; why it cannot be), as the calculator and the playground show it;
-- :mod:`engine.explain.windows`: which cells each window reads, and each cell feeds.
+- :mod:`engine.explain.windows`: which cells each window reads, and each cell feeds;
+- :mod:`engine.explain.convkinds`: one layer of each convolution after the course (1x1,
+  bottleneck, grouped, depthwise, separable, transposed, 1-D), counted against the standard one;
+- :mod:`engine.explain.convsteps`: a small example of each, with one output value traced.
 
 Plain data (dataclasses and arrays) and ``ValueError`` for impossible requests; nothing here
 knows about HTTP or JSON (the app encodes, in ``app/encode.py``).
