@@ -2,7 +2,7 @@
 // Each vector-valued layer is a card; a dense layer's values are buttons that ask the
 // trace API which inputs made them.
 
-import { el, fmt, int } from "../util.js";
+import { el, fmt, fmtAll, int } from "../util.js";
 import { drawStrip } from "./maps.js";
 import { layerTitle, opName } from "./network.js";
 
@@ -24,13 +24,14 @@ export function renderDense(container, body, { onValue }) {
       el("p", { class: "layer-meta" }, `${int(out.length)} values${layer.params ? ` · ${int(layer.params)} params` : ""}`));
     if (out.length <= LIST && out.values) {
       const list = el("ol", { class: "vec-list" });
+      const shown = fmtAll(out.values, 4); // one number of decimals for the list
       out.values.forEach((v, i) => {
         const label = isScores ? body.classes[i] : `#${i}`;
-        const content = [el("span", { class: "vec-label" }, label), " ", el("span", { class: "vec-value" }, fmt(v, 4))];
+        const content = [el("span", { class: "vec-label" }, label), " ", el("span", { class: "vec-value" }, shown[i])];
         const row = traceable ? null : el("span", { class: "vec-row" }, content);
         const top = isScores && i === body.index;
         list.append(el("li", { class: top ? "top" : "" }, traceable
-          ? el("button", { type: "button", class: "vec-button", "aria-label": `${label} ${fmt(v, 4)}: trace this output of ${layerTitle(layer)}`, onclick: () => onValue(layer, i, isScores ? label : null) }, content)
+          ? el("button", { type: "button", class: "vec-button", "aria-label": `${label} ${shown[i]}: trace this output of ${layerTitle(layer)}`, onclick: () => onValue(layer, i, isScores ? label : null) }, content)
           : row));
       });
       card.append(list);

@@ -64,7 +64,7 @@ export function initDetail({ getBody, trace, onPick, onZoom }) {
       tiles.push(el("figure", {}, canvas, el("figcaption", {}, `in ${s}`)));
     }
     filtersBox.append(
-      el("p", { class: "small" }, el("strong", {}, `Filter ${c}`), `: ${square(kh, kw)} weights for each of the ${cin} input channels`,
+      el("p", { class: "small" }, el("strong", {}, `Filter ${c}`), `: ${square(kh, kw)} weights ${cin === 1 ? "for its one input channel" : `for each of the ${cin} input channels`}`,
         cin > wts.channels_shown ? ` (first ${wts.channels_shown} shown)` : "",
         wts.bias ? `, bias ${fmt(wts.bias[c], 4)}` : "", "."),
       el("div", { class: "filter-slices" }, tiles));

@@ -1,8 +1,9 @@
 // The answer: the verdict in words, the preprocessing steps, the probability bars and
 // the softmax table. Every number comes from the inspect response.
 
-import { el, fmt, shape } from "../util.js";
+import { el, fmt, fmtAll, shape } from "../util.js";
 import { drawInput } from "./maps.js";
+import { namer } from "./network.js";
 
 const MAX_ROWS = 20;
 
@@ -93,6 +94,9 @@ export function renderSoftmax(body) {
   if (!sm) return;
   let order = sm.scores.map((_, i) => i);
   if (order.length > MAX_ROWS) order = order.sort((a, b) => sm.probabilities[b] - sm.probabilities[a]).slice(0, MAX_ROWS);
+  // one number of decimals per column (util.fmtAll): −0.175 never sits beside 1e-4
+  const exp = fmtAll([...sm.exp, sm.sum], 4); // the sum shares its column's decimals
+  const col = { scores: fmtAll(sm.scores, 3), shifted: fmtAll(sm.shifted, 3), exp, probabilities: fmtAll(sm.probabilities, 4) };
   table.replaceChildren(
     el("caption", { class: "sr-only" }, "Softmax step by step"),
     el("thead", {}, el("tr", {},
@@ -103,14 +107,14 @@ export function renderSoftmax(body) {
       el("th", { scope: "col" }, "p = e / Σ"))),
     el("tbody", {}, order.map((i) => el("tr", { class: i === body.index ? "top" : "" },
       el("th", { scope: "row" }, body.classes[i]),
-      el("td", {}, fmt(sm.scores[i], 3)),
-      el("td", {}, fmt(sm.shifted[i], 3)),
-      el("td", {}, fmt(sm.exp[i], 4)),
-      el("td", {}, fmt(sm.probabilities[i], 4))))),
+      el("td", {}, col.scores[i]),
+      el("td", {}, col.shifted[i]),
+      el("td", {}, col.exp[i]),
+      el("td", {}, col.probabilities[i])))),
     el("tfoot", {}, el("tr", {},
       el("th", { scope: "row" }, "sum"), el("td", {}), el("td", {}),
-      el("td", {}, fmt(sm.sum, 4)), el("td", {}, "1"))),
+      el("td", {}, exp[exp.length - 1]), el("td", {}, "1"))),
   );
   note.textContent = `Subtracting the largest score (${fmt(sm.max, 3)}) first changes no probability but keeps e^s from overflowing. `
-    + (sm.layer ? `The scores are the engine's values at the input of the ${sm.layer} layer.` : "The model outputs raw scores; the page applies softmax to them.");
+    + (sm.layer ? `The scores are the engine's values at the input of the ${namer(body)(sm.layer)} layer.` : "The model outputs raw scores; the page applies softmax to them.");
 }

@@ -4,7 +4,7 @@
 // the network view names them (conv1, pool1: `titleOf`), shapes height×width×channels,
 // rows and columns numbered from 0 at the top left.
 
-import { el, fmt, int, shape, square } from "../util.js";
+import { el, fmt, fmtAll, int, shape, square } from "../util.js";
 
 let titleOf = (name) => name; // set for each render from the inspect answer's titles
 
@@ -13,10 +13,11 @@ const n = (v, d = 4) => (v === null || v === undefined ? "–" : fmt(v, d));
 function matrix(values, { pad = null, mark = null, label }) {
   const cols = values[0] ? values[0].length : 0;
   const cells = [];
+  const shown = fmtAll(values.flat().map((v) => (v === null || v === undefined ? NaN : v)), 3); // one number of decimals per grid
   values.forEach((row, i) => row.forEach((v, j) => {
     const isPad = pad && pad[i][j];
     const cls = ["m-cell", isPad ? "pad" : "", mark && mark[0] === i && mark[1] === j ? "mark" : ""].join(" ").trim();
-    cells.push(el("span", { class: cls, title: isPad ? "padding (0)" : "" }, isPad && v === null ? "pad" : n(v, 3)));
+    cells.push(el("span", { class: cls, title: isPad ? "padding (0)" : "" }, isPad && v === null ? "pad" : shown[i * cols + j]));
   }));
   return el("span", { class: "m-block" }, el("span", { class: "m-caption" }, label),
     el("span", { class: "m-grid", role: "img", "aria-label": label, style: `grid-template-columns: repeat(${cols}, auto)` }, cells));
