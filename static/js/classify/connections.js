@@ -101,7 +101,7 @@ export function showReads(strips, body, layer, channel) {
   const what = `${layerTitle(layer)}, map ${channel}`;
   if (!parts.length) return `${what}.`;
   const hidden = parts.length && targets.length === 0 ? " (in the other branch's strip)" : "";
-  return `${what} is computed from ${parts.join(" and ")}${hidden}. Lines join it to those maps; click it to see the arithmetic.`;
+  return `${what} is computed from ${parts.join(" and ")}${hidden} (the lines); click it for the arithmetic.`;
 }
 
 /** Scroll a strip sideways (only) so that the column of `name` is in view. */

@@ -106,7 +106,7 @@ function column(layer, folded, hooks) {
   if (attrs) col.append(el("p", { class: "layer-attrs" }, attrs));
   if (layer.skip) {
     col.append(el("p", { class: "layer-attrs skip-note" },
-      `x + F(x), as in ResNet: adds this block's input x (from ${hooks.titleOf(layer.skip.shortcut)}) to F(x), the output of ${hooks.titleOf(layer.skip.main)}`));
+      `x + F(x) as in ResNet: x from ${hooks.titleOf(layer.skip.shortcut)}, F(x) from ${hooks.titleOf(layer.skip.main)}`));
   }
   const steps = folded.filter((f) => f.op_type !== "Constant");
   if (steps.length) {
