@@ -35,12 +35,14 @@ from app.services.preprocess import normalise
 from course.learn.recipes import DATASETS
 from datasets import split_slices
 from datasets.subset import SUBSET_DIR
+from engine.graph import run
 
 #: An uploaded model's held-out pass costs at most this many multiply-adds in all (the
 #: images beyond are left out, and the page says how many were used).
 MAX_USER_MACS = 2.5e11
 MIN_USER_IMAGES = 100
 ORT_BATCH = 250
+ORT_BYTES = 32 * 1024 * 1024  # a batch's layer outputs, all together (onnxruntime keeps its peak)
 MAX_LIST = 60  # images per page of a cell, and in the mistakes gallery
 
 
@@ -125,6 +127,14 @@ def batch_size(model: Model, wanted: int) -> int:
     return 1 if shape and isinstance(shape[0], int) and shape[0] == 1 else wanted
 
 
+def ort_batch(model: Model) -> int:
+    """Images per onnxruntime call: all layers' outputs for the batch within :data:`ORT_BYTES`."""
+    c, h, w = (int(d) for d in model.input_spec["shape"][1:])
+    values = run(model.graph(), np.zeros((1, c, h, w), np.float32), keep=True)
+    per_image = sum(a.nbytes for a in values.values())
+    return batch_size(model, max(1, min(ORT_BATCH, ORT_BYTES // max(1, per_image))))
+
+
 @dataclass(frozen=True)
 class Predictions:
     data: HeldOut
@@ -139,7 +149,7 @@ class Predictions:
 
 def _compute(model: Model, data: HeldOut, p: Progress) -> Predictions:
     t0 = time.perf_counter()
-    b = batch_size(model, ORT_BATCH)
+    b = ort_batch(model)
     chunks = []
     for start in range(0, len(data.y), b):
         chunks.append(model.infer(model_input(model, data.x[start:start + b])).astype(np.float32))

@@ -24,7 +24,14 @@ import numpy as np
 
 from app.encode import num
 from app.errors import ApiError
-from app.services.explain_data import HeldOut, held_out, heldout_url, model_input, model_key
+from app.services.explain_data import (
+    HeldOut,
+    batch_size,
+    held_out,
+    heldout_url,
+    model_input,
+    model_key,
+)
 from app.services.explain_data_jobs import JOBS, Progress
 from app.services.model import Model
 from app.services.predict import data_url
@@ -125,9 +132,7 @@ class Tops:
 
 def _batch(model: Model, lay: Layout) -> int:
     per_image = sum(int(np.prod(s)) * 4 for n, s in lay.shapes.items() if n not in lay.graph.initializers)
-    b = max(1, min(MAX_BATCH, PASS_BYTES // max(1, per_image)))
-    dim = lay.graph.inputs[0].shape[0] if lay.graph.inputs[0].shape else None
-    return 1 if isinstance(dim, int) and dim == 1 else b
+    return batch_size(model, max(1, min(MAX_BATCH, PASS_BYTES // max(1, per_image))))
 
 
 def _scan(model: Model, lay: Layout, data: HeldOut, n: int, p: Progress) -> Tops:
@@ -138,7 +143,9 @@ def _scan(model: Model, lay: Layout, data: HeldOut, n: int, p: Progress) -> Tops
     def progress(done: int) -> None:
         p.done = done
 
-    tops, seen = scan(lay.graph, batches, [x.tensor for x in lay.layers], TOP, progress=progress)
+    tensors = [x.tensor for x in lay.layers]
+    # only the nodes the feature maps need (not a mirrored copy, not the classifier)
+    tops, seen = scan(subgraph(lay.graph, tensors), batches, tensors, TOP, progress=progress)
     return Tops(data, tops, seen, b, time.perf_counter() - t0)
 
 

@@ -16,7 +16,7 @@ on (:func:`subgraph`). NumPy only; ``ValueError`` for impossible requests.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,20 +41,23 @@ class Maximised:
     stopped_early: bool
 
 
-def subgraph(graph: Graph, tensor: str) -> Graph:
-    """The nodes ``tensor`` is computed from, as a graph whose one output is ``tensor``."""
+def subgraph(graph: Graph, tensor: str | Sequence[str]) -> Graph:
+    """The nodes ``tensor`` (one name or several) is computed from, as a graph whose
+    outputs are those tensors: running it costs only what they need."""
+    wanted = [tensor] if isinstance(tensor, str) else list(tensor)
     st = Structure(graph)
-    if tensor not in st.producer:
-        raise ValueError(f"no node of the model outputs the tensor {tensor!r}")
-    needed, nodes = {tensor}, []
+    for name in wanted:
+        if name not in st.producer:
+            raise ValueError(f"no node of the model outputs the tensor {name!r}")
+    needed, nodes = set(wanted), []
     for node in reversed(graph.nodes):
         if any(o in needed for o in node.outputs if o):
             nodes.append(node)
             needed.update(n for n in node.inputs if n)
     nodes.reverse()
     inits = {k: v for k, v in graph.initializers.items() if k in needed}
-    return Graph(list(graph.inputs), [ValueInfo(tensor, None, "float32")], nodes, inits, graph.opset,
-                 graph.name)
+    return Graph(list(graph.inputs), [ValueInfo(name, None, "float32") for name in wanted], nodes, inits,
+                 graph.opset, graph.name)
 
 
 def channel_objective(graph: Graph, tensor: str, channel: int) -> Objective:

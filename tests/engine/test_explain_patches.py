@@ -119,6 +119,8 @@ def test_subgraph_computes_the_same_tensor_with_fewer_nodes():
     assert [n.name for n in sub.nodes] == ["c1", "r1", "p1"]
     x = np.random.default_rng(2).standard_normal((2, 2, 10, 12)).astype(np.float32)
     np.testing.assert_array_equal(run(sub, x, keep=False)["t3"], run(g, x)["t3"])
+    both = subgraph(g, ["t1", "t3"])
+    assert [n.name for n in both.nodes] == ["c1", "r1", "p1"] and [o.name for o in both.outputs] == ["t1", "t3"]
     with pytest.raises(ValueError, match="no node"):
         subgraph(g, "nope")
 
