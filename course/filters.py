@@ -110,12 +110,12 @@ def _outline(f: int) -> np.ndarray:
 
 
 def _diagonal(f: int) -> np.ndarray:
-    return 2.0 * np.eye(3) - 1.0
+    return 2.0 * np.eye(f) - 1.0
 
 
 def _vertical(f: int) -> np.ndarray:
-    w = -np.ones((3, 3))
-    w[:, 1] = 1.0
+    w = -np.ones((f, f))
+    w[:, _centre(f)] = 1.0
     return w
 
 
@@ -180,11 +180,11 @@ PRESETS: dict[str, Preset] = {
                "The centre times (F²-1) minus every neighbour: zero on flat areas, bright on "
                "outlines.", _outline, _odd3),
         Preset("diagonal", "Diagonal detector (course)",
-               "+1 on the main diagonal, -1 elsewhere: scores 3 where the patch holds exactly "
-               "a \\ diagonal line.", _diagonal, _only3),
+               "+1 on the main diagonal, -1 elsewhere: scores F (3 for 3x3) where the patch holds "
+               "exactly a \\ diagonal line.", _diagonal, _odd3),
         Preset("vertical", "Vertical-line detector (course)",
-               "+1 down the middle column, -1 elsewhere: scores 3 where the patch holds exactly "
-               "a vertical line.", _vertical, _only3),
+               "+1 down the middle column, -1 elsewhere: scores F (3 for 3x3) where the patch "
+               "holds exactly a vertical line.", _vertical, _odd3),
     ]
 }
 

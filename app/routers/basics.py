@@ -161,6 +161,8 @@ def conv(req: Annotated[ConvIn, Body(openapi_examples=examples.conv())], _: Heav
     else:
         act = pre
         result["output"] = tensor_json(pre)
+    # Each map's own [min, max] (a page may colour each map on its own scale).
+    result["map_ranges"] = {"output": map_ranges(act), "pre_activation": map_ranges(pre)}
     if req.pool is not None:
         po = req.pool
         try:
@@ -193,6 +195,11 @@ def conv(req: Annotated[ConvIn, Body(openapi_examples=examples.conv())], _: Heav
             trace["activated"] = round(float(result_value(result, tk, ti, tj)), 6)
         result["trace"] = trace
     return result
+
+
+def map_ranges(maps: np.ndarray) -> list[list[float]]:
+    """``[min, max]`` of each (H, W) map of a (C, H, W) array."""
+    return [[float(m.min()), float(m.max())] for m in maps]
 
 
 def result_value(result: dict, k: int, i: int, j: int) -> float:
@@ -233,6 +240,7 @@ def _pool_json(x: np.ndarray, mode: str, k: int, s: int, p: int) -> dict:
         out, _cache = engine.avgpool2d_forward(x[None], kernel_shape=(k, k), strides=(s, s), pads=pads)
         result = {"output": tensor_json(out[0]), "argmax": None}
     result["output_size"] = size
+    result["map_ranges"] = map_ranges(out[0])
     result["windows"] = windows(out.shape[2:], (k, k), (s, s), offsets=(p, p), size=x.shape[1:],
                                 clip=True).as_dict()
     return result

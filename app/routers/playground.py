@@ -6,6 +6,9 @@
 depthwise-separable, transposed or 1-D convolution (or a standard one, to compare), with
 its output size, parameters and multiply-adds, and the arithmetic of one output value
 (:mod:`engine.explain.convsteps`).
+``POST /api/playground/layer``: whether the playground's layer can be computed, answered
+with 200 either way (the page checks its settings before it asks ``/api/conv``, so an
+impossible setting is explained without a failed request).
 """
 
 from __future__ import annotations
@@ -16,10 +19,12 @@ from fastapi import APIRouter, Query
 
 from app.encode import tensor_json
 from app.errors import ApiError
-from app.schemas.playground import ConvolutionIn
+from app.layer_math import layer_json, pair
+from app.schemas.playground import ConvolutionIn, LayerCheckIn
 from course import filters
 from engine.explain.convkinds import KINDS
 from engine.explain.convsteps import OPS, Example, Term, Trace, example
+from engine.explain.layer import explain_layer, resolve_pads
 
 router = APIRouter(tags=["playground"])
 
@@ -48,6 +53,21 @@ def list_filters(size: KernelSize = 3, channels: Channels = "L") -> dict:
         "channels": channels,
         "filters": [_preset_json(p, size, c) for p in filters.available(size)],
     }
+
+
+@router.post("/api/playground/layer")
+def layer_check(req: LayerCheckIn) -> dict:
+    """``{"possible": true, "layer": ...}`` (as ``POST /api/output-size``, without ``axes``),
+    or ``{"possible": false, "detail": the engine's sentence, "formula": the output-size sum
+    when the filter fits nowhere}``: a 200 both ways, since an impossible layer is a lesson."""
+    kernel, dil = (req.kernel_size, req.kernel_size), pair(req.dilation)
+    try:
+        pads = resolve_pads(req.padding, kernel, dil)
+        layer = explain_layer(pair(req.input_size), kernel, pair(req.stride), pads, dil,
+                              req.in_channels, req.filters)
+    except ValueError as exc:
+        return {"possible": False, "detail": str(exc), "formula": getattr(exc, "formula", None)}
+    return {"possible": True, "layer": layer_json(layer)}
 
 
 @router.get("/api/playground/operations")

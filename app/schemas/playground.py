@@ -13,7 +13,7 @@ from pydantic import Field
 
 from app.schemas import Strict
 
-__all__ = ["ConvolutionIn", "Operation"]
+__all__ = ["ConvolutionIn", "LayerCheckIn", "Operation"]
 
 Operation = Literal["standard", "pointwise", "grouped", "depthwise", "separable", "transposed", "conv1d"]
 
@@ -31,3 +31,16 @@ class ConvolutionIn(Strict):
     seed: Annotated[int, Field(ge=0, le=2**31 - 1, description="draws the example's numbers")] = 0
     position: Annotated[list[Annotated[int, Field(ge=0, le=64)]], Field(
         min_length=3, max_length=3, description="[channel, row, column] of the output value to trace")] = [0, 0, 0]
+
+
+class LayerCheckIn(Strict):
+    """The playground's layer, checked before it is computed; bounds as ``POST /api/conv``'s."""
+
+    input_size: Annotated[list[Annotated[int, Field(ge=1, le=128)]], Field(min_length=2, max_length=2,
+                                                                            description="[H, W]")]
+    kernel_size: Annotated[int, Field(ge=1, le=11)]
+    stride: Annotated[int, Field(ge=1, le=8)] = 1
+    padding: Annotated[int, Field(ge=0, le=10)] | Literal["same"] = 0
+    dilation: Annotated[int, Field(ge=1, le=5)] = 1
+    in_channels: Annotated[int, Field(ge=1, le=3)] = 1
+    filters: Annotated[int, Field(ge=1, le=16)] = 1

@@ -139,7 +139,7 @@ def explain_layer(hw: tuple[int, int], kernel: tuple[int, int], strides: tuple[i
     explanation = (
         f"{_article(kernel[0]).capitalize()} {kernel[0]}x{kernel[1]} window sliding over "
         f"{_article(hw[0])} {hw[0]}x{hw[1]} input"
-        f" (padded to {hw[0] + top + bottom}x{hw[1] + left + right}) with stride "
+        f"{f' (padded to {hw[0] + top + bottom}x{hw[1] + left + right})' if any(pads) else ''} with stride "
         f"{strides[0] if strides[0] == strides[1] else strides}"
         f" stops at {h_out}x{w_out} positions; {filters} filter"
         f"{'s give' if filters != 1 else ' gives'} a {h_out}x{w_out}x{filters} output volume."
