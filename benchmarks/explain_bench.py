@@ -85,6 +85,7 @@ def bench_model(client: TestClient, app, name: str) -> dict:
         "top_patches_s": round(t2 - t1, 2), "top_patches_compute_s": round(tops.seconds, 2),
         "top_patches_images": tops.images, "batch": tops.batch, "layers": len(layers),
         "kept_bytes": pr.nbytes + tops.nbytes,
+        "equals_card_matrix": client.get(f"/api/models/{name}/confusion").json()["equals_card_matrix"],
         "patches_lookup": _ms(times), "cell_lookup": _ms(cells),
         "maximise": {"layer": default, "seconds": round(maximise_s, 2), "steps": made["steps"],
                      "objective": [made["objective"]["start"], made["objective"]["end"]]},
@@ -108,7 +109,8 @@ def main(argv: list[str] | None = None) -> int:
                   f"kept {r['kept_bytes'] / 1e6:.2f} MB; patches lookup median {look['median_ms']:.1f} ms, "
                   f"p95 {look['p95_ms']:.1f}, max {look['max_ms']:.1f}; cell median "
                   f"{r['cell_lookup']['median_ms']:.1f} ms; maximise {r['maximise']['seconds']:.2f} s "
-                  f"({r['maximise']['steps']} steps)", flush=True)
+                  f"({r['maximise']['steps']} steps); equals the card's matrix: {r['equals_card_matrix']}",
+                  flush=True)
         results["jobs_held_bytes"] = JOBS.held_bytes
     results["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     print(f"peak RSS {results['peak_rss_mb']} MB; precomputed results kept: {results['jobs_held_bytes'] / 1e6:.2f} MB")

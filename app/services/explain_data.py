@@ -25,13 +25,14 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from app.errors import ApiError
 from app.services import learn_data
 from app.services.explain_data_jobs import JOBS, Progress
 from app.services.model import Model
 from app.services.predict import data_url
-from app.services.preprocess import normalise
+from app.services.preprocess import normalise, prepare
 from course.learn.recipes import DATASETS
 from datasets import split_slices
 from datasets.subset import SUBSET_DIR
@@ -202,12 +203,29 @@ def heldout_url(model: Model, i: int) -> str:
     return f"/api/models/{model.name}/heldout/{i}.png"
 
 
-def item_json(model: Model, pr: Predictions, i: int) -> dict:
-    t, p = int(pr.data.y[i]), int(pr.pred[i])
-    return {"index": i, "file_index": int(pr.data.file_index[i]), "true": t, "pred": p,
-            "true_label": pr.data.classes[t], "pred_label": model.classes[p],
-            "p_pred": round(float(pr.probs[i, p]), 6), "p_true": round(float(pr.probs[i, t]), 6),
-            "image": data_url(pr.data.image(i)), "url": heldout_url(model, i)}
+def as_uploads(model: Model, data: HeldOut, index: np.ndarray) -> np.ndarray:
+    """Probabilities for these images prepared as the classify page prepares an upload of
+    their PNG (an MNIST model's digit is cropped, scaled and centred again), so a page can
+    say where its answer differs from the held-out pass."""
+    if not len(index):
+        return np.zeros((0, len(model.classes)))
+    x = np.concatenate([prepare(Image.fromarray(data.image(int(i))), model.input_spec).tensor for i in index])
+    return np.concatenate([model.infer(x[s:s + ORT_BATCH]) for s in range(0, len(x), ORT_BATCH)]) \
+        if batch_size(model, 2) > 1 else np.concatenate([model.infer(x[k:k + 1]) for k in range(len(x))])
+
+
+def items_json(model: Model, pr: Predictions, index: np.ndarray) -> list[dict]:
+    upload = as_uploads(model, pr.data, index)
+    out = []
+    for i, again in zip(index, upload, strict=True):
+        i = int(i)
+        t, p, q = int(pr.data.y[i]), int(pr.pred[i]), int(np.argmax(again))
+        out.append({"index": i, "file_index": int(pr.data.file_index[i]), "true": t, "pred": p,
+                    "true_label": pr.data.classes[t], "pred_label": model.classes[p],
+                    "p_pred": round(float(pr.probs[i, p]), 6), "p_true": round(float(pr.probs[i, t]), 6),
+                    "as_upload": {"pred": q, "pred_label": model.classes[q], "p": round(float(again[q]), 6)},
+                    "image": data_url(pr.data.image(i)), "url": heldout_url(model, i)})
+    return out
 
 
 def check_class(model: Model, c: int, what: str) -> None:
@@ -225,7 +243,7 @@ def cell_json(model: Model, pr: Predictions, t: int, p: int, offset: int, limit:
     page = idx[offset:offset + limit]
     return {"true": t, "pred": p, "true_label": pr.data.classes[t], "pred_label": model.classes[p],
             "count": int(idx.size), "offset": offset, "limit": limit,
-            "images": [item_json(model, pr, int(i)) for i in page]}
+            "images": items_json(model, pr, page)}
 
 
 def mistakes_json(model: Model, pr: Predictions, limit: int) -> dict:
@@ -234,7 +252,7 @@ def mistakes_json(model: Model, pr: Predictions, limit: int) -> dict:
     conf = pr.probs[wrong, pr.pred[wrong]]
     order = wrong[np.lexsort((wrong, -conf))][:limit]
     return {"model": model.name, "wrong": int(wrong.size), "images": len(pr.data.y), "limit": limit,
-            "mistakes": [item_json(model, pr, int(i)) for i in order]}
+            "mistakes": items_json(model, pr, order)}
 
 
 def heldout_png(model: Model, data_dir: Path | None, i: int) -> np.ndarray:

@@ -17,6 +17,7 @@ from PIL import Image
 from app.config import MODELS_DIR, Settings
 from app.main import create_app
 from app.services import learn_data
+from app.services.preprocess import prepare
 from datasets import split_slices
 from datasets.subset import SUBSET_DIR
 from engine.graph import load_graph, run
@@ -110,6 +111,14 @@ def test_most_confident_mistakes_are_wrong_and_sorted(client):
     assert len(items) == min(8, body["wrong"]) and all(i["true"] != i["pred"] for i in items)
     assert [i["p_pred"] for i in items] == sorted((i["p_pred"] for i in items), reverse=True)
     assert all(i["image"].startswith("data:image/png;base64,") for i in items)
+    # "as_upload": the same PNG prepared as the classify page prepares an upload
+    card = client.get("/api/models/mnist-cnn").json()
+    sess = session("mnist-cnn")
+    for i in items:
+        im = Image.open(io.BytesIO(client.get(i["url"]).content))
+        out = sess.run(None, {"input": prepare(im, card["input"]).tensor})[0][0]
+        assert i["as_upload"]["pred"] == int(out.argmax())
+        assert i["as_upload"]["p"] == pytest.approx(float(out.max()), abs=2e-6)
 
 
 def test_the_cifar_subset_lies_inside_the_cards_held_out_split(client):

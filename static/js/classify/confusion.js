@@ -15,12 +15,15 @@ export function heldoutUrl(model, index) {
 }
 
 function imageButton(item, onOpen, text) {
-  const label = `Held-out image ${item.index}: true ${item.true_label}, predicted ${item.pred_label} with probability ${fmt(item.p_pred, 3)} (p of ${item.true_label}: ${fmt(item.p_true, 3)}). Open in classify:`;
+  const differs = item.as_upload.pred !== item.pred;
+  const upload = differs ? ` Prepared as an upload, it is answered ${item.as_upload.pred_label} (${fmt(item.as_upload.p, 3)}).` : "";
+  const label = `Held-out image ${item.index}: true ${item.true_label}, predicted ${item.pred_label} with probability ${fmt(item.p_pred, 3)} (p of ${item.true_label}: ${fmt(item.p_true, 3)}).${upload} Open in classify:`;
   return el("li", {}, el("button", { type: "button", class: "xd-thumb", title: label,
     onclick: () => onOpen && onOpen(item.url, item) },
   el("span", { class: "sr-only" }, label),
   el("img", { src: item.image, alt: "", width: 56, height: 56, class: "pixels" }),
-  el("span", { class: "small" }, text)));
+  el("span", { class: "small" }, text),
+  differs ? el("span", { class: "small xd-upload" }, `as upload: ${item.as_upload.pred_label}`) : null));
 }
 
 export function initConfusion({ onOpen } = {}) {
