@@ -100,7 +100,7 @@ export function showReads(strips, body, layer, channel) {
   if (thumb && targets.length) draw(strip, thumb, targets);
   const what = `${layerTitle(layer)}, map ${channel}`;
   if (!parts.length) return `${what}.`;
-  const hidden = parts.length && targets.length === 0 ? " (in the other branch's strip)" : "";
+  const hidden = parts.length && targets.length === 0 ? " (in the other strip)" : "";
   return `${what} is computed from ${parts.join(" and ")}${hidden} (the lines); click it for the arithmetic.`;
 }
 
