@@ -83,17 +83,42 @@ def dataset_of(model: Model) -> str:
                         f"images only for {sizes} models, so it cannot show where this one goes wrong.")
 
 
-def held_out(model: Model, data_dir: Path | None) -> HeldOut:
-    """The held-out images for ``model`` (loaded once per process by :mod:`app.services.learn_data`)."""
+@dataclass(frozen=True)
+class Plan:
+    """Which held-out images a model is judged on, known without loading them."""
+
+    dataset: str
+    source: str  # "full" or "subset"
+    total: int  # the data set's held-out images
+    n: int  # the first n of them are used (fewer for an uploaded model: a cost bound)
+
+
+def plan(model: Model, data_dir: Path | None) -> Plan:
+    """The held-out images for ``model``, sized without decoding them (422 if none fit)."""
     dataset = dataset_of(model)
-    source = learn_data.source(dataset, data_dir)
-    data = learn_data.load(dataset, data_dir)
+    info = learn_data.describe(dataset, data_dir)
+    total = n = int(info["val"])
+    if model.source == "user":
+        macs = float(model.card.get("multiply_adds") or 0)
+        n = min(n, int(MAX_USER_MACS // macs)) if macs > 0 else n
+        if n < MIN_USER_IMAGES:
+            raise ApiError(422, f"{model.name} needs {macs / 1e9:.1f} billion multiply-adds per image; "
+                                f"within the limit of {MAX_USER_MACS / 1e9:.0f} billion for a held-out pass "
+                                f"it could see only {n} images (at least {MIN_USER_IMAGES} are needed).")
+    return Plan(dataset, info["source"], total, n)
+
+
+def held_out(model: Model, data_dir: Path | None) -> HeldOut:
+    """The held-out images for ``model`` (loaded once per process by :mod:`app.services.learn_data`:
+    decoding the full CIFAR-10 takes seconds, so the precomputations call this, not requests)."""
+    pl = plan(model, data_dir)
+    data = learn_data.load(pl.dataset, data_dir)
     x, y = data.val_x, data.val_y
     if x.ndim == 3:
         x = x[:, None]
-    ds = DATASETS[dataset]
-    if source == "subset":
-        index = _subset_val_index(dataset)
+    ds = DATASETS[pl.dataset]
+    if pl.source == "subset":
+        index = _subset_val_index(pl.dataset)
         where = (f"the {len(y):,} held-out images of the subset shipped with ConvLab: images "
                  f"{index[0]:,}-{index[-1]:,} of the {ds.title} training file, which lie inside the "
                  "last 5,000 that the model cards hold out (set CONVLAB_DATA_DIR to the full data "
@@ -103,18 +128,10 @@ def held_out(model: Model, data_dir: Path | None) -> HeldOut:
         index = np.arange(val.start, val.stop, dtype=np.int64)
         where = (f"the {len(y):,} held-out images of the card's split: images {val.start:,}-"
                  f"{val.stop - 1:,}, the last 5,000 of the {ds.title} training file")
-    n = len(y)
-    if model.source == "user":
-        macs = float(model.card.get("multiply_adds") or 0)
-        n = min(n, int(MAX_USER_MACS // macs)) if macs > 0 else n
-        if n < MIN_USER_IMAGES:
-            raise ApiError(422, f"{model.name} needs {macs / 1e9:.1f} billion multiply-adds per image; "
-                                f"within the limit of {MAX_USER_MACS / 1e9:.0f} billion for a held-out pass "
-                                f"it could see only {n} images (at least {MIN_USER_IMAGES} are needed).")
-        if n < len(y):
-            where += (f"; for an uploaded model, the first {n:,} of them (a cost bound: "
-                      f"{MAX_USER_MACS / 1e9:.0f} billion multiply-adds per pass)")
-    return HeldOut(dataset, x[:n], y[:n], index[:n], source, where, ds.classes)
+    if pl.n < len(y):
+        where += (f"; for an uploaded model, the first {pl.n:,} of them (a cost bound: "
+                  f"{MAX_USER_MACS / 1e9:.0f} billion multiply-adds per pass)")
+    return HeldOut(pl.dataset, x[:pl.n], y[:pl.n], index[:pl.n], pl.source, where, ds.classes)
 
 
 def model_input(model: Model, pixels: np.ndarray) -> np.ndarray:
@@ -148,8 +165,9 @@ class Predictions:
         return self.probs.nbytes + self.pred.nbytes + 64
 
 
-def _compute(model: Model, data: HeldOut, p: Progress) -> Predictions:
+def _compute(model: Model, data_dir: Path | None, p: Progress) -> Predictions:
     t0 = time.perf_counter()
+    data = held_out(model, data_dir)
     b = ort_batch(model)
     chunks = []
     for start in range(0, len(data.y), b):
@@ -165,15 +183,16 @@ def model_key(model: Model) -> tuple[str, str, str]:
 
 def predictions(model: Model, data_dir: Path | None, *, wait: bool = False) -> Predictions:
     """The model's predictions on its held-out images (202 :class:`Computing` until ready)."""
-    data = held_out(model, data_dir)
-    if len(model.classes) != len(data.classes):
-        raise ApiError(422, f"{model.name} has {len(model.classes)} classes; the {DATASETS[data.dataset].title} "
-                            f"held-out images have {len(data.classes)}, so its answers cannot be "
+    pl = plan(model, data_dir)
+    classes = DATASETS[pl.dataset].classes
+    if len(model.classes) != len(classes):
+        raise ApiError(422, f"{model.name} has {len(model.classes)} classes; the {DATASETS[pl.dataset].title} "
+                            f"held-out images have {len(classes)}, so its answers cannot be "
                             "compared with their labels.")
-    key = ("predictions", *model_key(model), data.dataset, data.source, len(data.y))
-    what = f"Predicting the {len(data.y):,} held-out images with {model.name}"
+    key = ("predictions", *model_key(model), pl.dataset, pl.source, pl.n)
+    what = f"Predicting the {pl.n:,} held-out images with {model.name}"
     get = JOBS.wait if wait else JOBS.get
-    return get(key, lambda p: _compute(model, data, p), what=what, total=len(data.y))
+    return get(key, lambda p: _compute(model, data_dir, p), what=what, total=pl.n)
 
 
 def source_json(model: Model, data: HeldOut) -> dict:

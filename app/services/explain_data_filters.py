@@ -31,6 +31,7 @@ from app.services.explain_data import (
     heldout_url,
     model_input,
     model_key,
+    plan,
 )
 from app.services.explain_data_jobs import JOBS, Progress
 from app.services.model import Model
@@ -135,8 +136,9 @@ def _batch(model: Model, lay: Layout) -> int:
     return batch_size(model, max(1, min(MAX_BATCH, PASS_BYTES // max(1, per_image))))
 
 
-def _scan(model: Model, lay: Layout, data: HeldOut, n: int, p: Progress) -> Tops:
+def _scan(model: Model, lay: Layout, data_dir: Path | None, n: int, p: Progress) -> Tops:
     t0 = time.perf_counter()
+    data = held_out(model, data_dir)
     b = _batch(model, lay)
     batches = (model_input(model, data.x[i:min(n, i + b)]) for i in range(0, n, b))
 
@@ -152,12 +154,12 @@ def _scan(model: Model, lay: Layout, data: HeldOut, n: int, p: Progress) -> Tops
 def tops(model: Model, data_dir: Path | None, *, wait: bool = False) -> Tops:
     """Every layer's top images per channel (202 :class:`Computing` until the pass is done)."""
     lay = layout(model)
-    data = held_out(model, data_dir)
-    n = min(len(data.y), MAX_IMAGES)
-    key = ("tops", *model_key(model), data.dataset, data.source, n)
+    pl = plan(model, data_dir)
+    n = min(pl.n, MAX_IMAGES)
+    key = ("tops", *model_key(model), pl.dataset, pl.source, n)
     what = f"Running {n:,} held-out images through {model.name}'s layers on ConvLab's engine"
     get = JOBS.wait if wait else JOBS.get
-    return get(key, lambda p: _scan(model, lay, data, n, p), what=what, total=n)
+    return get(key, lambda p: _scan(model, lay, data_dir, n, p), what=what, total=n)
 
 
 def check_channel(layer: FeatureLayer, channel: int) -> None:
