@@ -1,11 +1,12 @@
 // The convolution playground: wiring only. Every number shown comes from the API
-// (/api/samples, /api/image, /api/filters, /api/conv with its trace and pooling, and for
-// section 6 /api/playground/convolution); the
-// modules in ../playground/ arrange and draw them, and do index bookkeeping for highlights.
+// (/api/samples, /api/image, /api/filters, /api/playground/layer to check the settings
+// first, /api/conv with its trace and pooling, and for section 6
+// /api/playground/convolution); the modules in ../playground/ arrange and draw them, and do
+// index bookkeeping for highlights.
 
 import { ApiError, postJSON } from "../api.js";
 import { editor, initControls, inputs, syncControls } from "../playground/controls.js";
-import { MAX_FILTERS, channelNames, convBody, sanitise, state, ui } from "../playground/model.js";
+import { MAX_FILTERS, channelNames, convBody, paddingValue, sanitise, state, ui } from "../playground/model.js";
 import { initKinds } from "../playground/kinds.js";
 import { ConvGeometry } from "../playground/relations.js";
 import { loadPresets, resolveFilters } from "../playground/sources.js";
@@ -47,7 +48,8 @@ async function refresh() {
   const C = input.tensor.shape[0];
   let presets;
   try {
-    presets = await loadPresets(s.ksize, C);
+    // The 3x3 presets too: their titles name a preset that has no version at this size.
+    [presets] = await Promise.all([loadPresets(s.ksize, C), loadPresets(3, C)]);
   } catch (err) {
     if (gen !== generation) return;
     showError($("size-error"), err);
@@ -65,6 +67,20 @@ async function refresh() {
   const body = convBody(s, input, resolved);
   let conv;
   try {
+    // Checked first: a layer that cannot be computed is explained without asking /api/conv
+    // (whose 422 the browser would log as a failed request).
+    const [, H, W] = input.tensor.shape;
+    const check = await postJSON("/api/playground/layer", {
+      input_size: [H, W], kernel_size: s.ksize, stride: s.stride, padding: paddingValue(s.pad),
+      dilation: s.dil, in_channels: C, filters: resolved.length,
+    });
+    if (gen !== generation) return;
+    if (!check.possible) {
+      ui.current = { s, input, presets, resolved, C, conv: null, body };
+      showImpossible({ detail: check.detail, body: { formula: check.formula } });
+      setStatus("invalid");
+      return;
+    }
     conv = await postJSON("/api/conv", body);
   } catch (err) {
     if (gen !== generation) return;

@@ -44,8 +44,8 @@ export function renderArithmetic(root, trace, ctx) {
     el(
       "p",
       { class: "arith-where" },
-      el("strong", {}, `Filter ${ctx.k + 1}`), ` (${ctx.filterTitle}) at output row ${i}, column ${j}. `,
-      `The window covers padded rows ${list(trace.rows)} and columns ${list(trace.cols)}`,
+      el("strong", {}, `Filter ${ctx.k + 1}`), ` (${ctx.filterTitle}) at output row ${i}, column ${j}: `,
+      `the window covers padded rows ${list(trace.rows)} and columns ${list(trace.cols)}`,
       trace.input_rows.some((r) => r < 0 || r >= h) || trace.input_cols.some((s) => s < 0 || s >= w)
         ? "; the hatched cells are zero padding."
         : ".",
@@ -76,7 +76,7 @@ export function renderArithmetic(root, trace, ctx) {
       ),
     );
   }
-  parts.push(rows);
+  const totals = [];
 
   // Written out in full when it is short enough to read.
   if (c * plane <= 9) {
@@ -86,7 +86,7 @@ export function renderArithmetic(root, trace, ctx) {
       const b = trace.weights.data[n];
       terms.push(`${a}×${b < 0 ? `(${fmt(b, 3)})` : fmt(b, 3)}`);
     }
-    parts.push(el("p", { class: "arith-line formula" }, `${terms.join(" + ")} = ${fmt(trace.sum, 4)}`));
+    totals.push(el("p", { class: "arith-line formula" }, `${terms.join(" + ")} = ${fmt(trace.sum, 4)}`));
   }
 
   const total = el("output", { class: "arith-sum" }, fmt(trace.sum, 4));
@@ -96,16 +96,16 @@ export function renderArithmetic(root, trace, ctx) {
       if (ch) sums.push(" + ");
       sums.push(el("span", { class: `ch-${names[ch]}` }, `${names[ch]} ${fmt(s, 4)}`));
     });
-    parts.push(el("p", { class: "arith-total" }, "The three slice sums add up: ", ...sums, " = ", total));
+    totals.push(el("p", { class: "arith-total" }, "The three slice sums add up: ", ...sums, " = ", total));
   } else {
-    parts.push(el("p", { class: "arith-total" }, "Sum of the products: ", total));
+    totals.push(el("p", { class: "arith-total" }, "Sum of the products: ", total));
   }
   const value = el("output", { class: "arith-value", dataset: { value: String(trace.value) } }, fmt(trace.value, 4));
-  parts.push(
+  totals.push(
     el("p", { class: "arith-total arith-final" }, `${fmt(trace.sum, 4)} + bias ${fmt(trace.bias, 4)} = `, value),
   );
   if (trace.activation) {
-    parts.push(
+    totals.push(
       el(
         "p",
         { class: "arith-total" },
@@ -114,13 +114,15 @@ export function renderArithmetic(root, trace, ctx) {
       ),
     );
   }
-  parts.push(
+  totals.push(
     el(
       "p",
       { class: "small muted" },
-      `This is the value at row ${i}, column ${j} of feature map ${ctx.k + 1}; the engine's fast (vectorised) convolution gives ${fmt(trace.engine_value, 4)} there too.`,
+      `Feature map ${ctx.k + 1}, row ${i}, column ${j}: the engine's vectorised convolution gives ${fmt(trace.engine_value, 4)} there too.`,
     ),
   );
+  // The products beside what they add up to, so the whole sum reads in one glance.
+  parts.push(el("div", { class: "arith-body" }, rows, el("div", { class: "arith-totals" }, ...totals)));
   root.replaceChildren(...parts);
   root.dataset.position = `${ctx.k},${i},${j}`;
 }

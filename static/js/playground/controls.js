@@ -8,8 +8,8 @@ import { drawMap, drawRGB } from "../draw/heatmap.js";
 import { $, debounce, el, showError } from "../util.js";
 import { FilterEditor } from "./filters.js";
 import { ADD_ORDER, COURSE, state, ui } from "./model.js";
-import { CUSTOM_TEXT, InputSource, fitWeights, loadPresets, resolveFilters, stored } from "./sources.js";
-import { renderFilterAndOutput } from "./stages.js";
+import { CUSTOM_TEXT, InputSource, fitWeights, loadPresets, stored } from "./sources.js";
+import { renderFilterAndOutput, renderVolume } from "./stages.js";
 import { pause, play, setStep, playing, updateWindow } from "./steps.js";
 
 let refresh = () => {};
@@ -37,6 +37,8 @@ export function syncControls(s) {
   $("pk").disabled = s.pool === "none";
   $("ps").disabled = s.pool === "none";
   $("speed").value = String(s.speed);
+  $("show-all").checked = s.all;
+  $("map-scales").checked = s.scale === "map";
 }
 
 function change(patch, { now = false } = {}) {
@@ -65,17 +67,13 @@ function numberInput(id, key, resets = false) {
   });
 }
 
-async function changeKernelSize(F) {
+/** A new filter size: presets stay presets (the API's version at the new size, or a stand-in
+ * where it has none), your own weights keep their values, centred. */
+function changeKernelSize(F) {
   const s = state.all();
   const C = ui.current?.C ?? 1;
-  try {
-    const [oldP, newP] = await Promise.all([loadPresets(s.ksize, C), loadPresets(F, C)]);
-    const resolved = resolveFilters(s, oldP, C);
-    const filters = s.filters.map((f, n) => (typeof f === "string" && newP.byName[f] ? f : fitWeights(Array.from(resolved[n].weights), C, F)));
-    change({ ksize: F, filters, step: 0 }, { now: true });
-  } catch (err) {
-    showError($("size-error"), err);
-  }
+  const filters = s.filters.map((f) => (typeof f === "string" ? f : fitWeights(f, C, F)));
+  change({ ksize: F, filters, step: 0 }, { now: true });
 }
 
 function filterEdit(mutate) {
@@ -166,6 +164,17 @@ function wireControls() {
   $("scrub").addEventListener("input", () => {
     pause();
     setStep(Number($("scrub").value));
+  });
+  $("show-all").addEventListener("change", () => {
+    state.set({ all: $("show-all").checked });
+    updateWindow();
+  });
+  $("map-scales").addEventListener("change", () => {
+    state.set({ scale: $("map-scales").checked ? "map" : "shared" });
+    if (!ui.current?.geom) return;
+    renderFilterAndOutput();
+    renderVolume();
+    updateWindow();
   });
   $("speed").addEventListener("change", () => {
     state.set({ speed: Number($("speed").value) });

@@ -59,7 +59,7 @@ export class FilterEditor {
             max: WEIGHT_LIMIT,
             inputmode: "decimal",
             class: "kcell",
-            "aria-label": `Filter ${i + 1}${channelNames.length > 1 ? `, ${name} slice` : ""}, row ${p + 1}, column ${q + 1}`,
+            "aria-label": `Filter ${i + 1}${channelNames.length > 1 ? `, ${name} slice` : ""}, row ${p}, column ${q}`,
           });
           input.addEventListener("input", () => {
             const v = Number(input.value);

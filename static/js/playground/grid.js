@@ -2,10 +2,13 @@
 // Coordinates are those of the *padded* matrix (row 0 is the first padding row).
 // Marks ("win", "rf", "feeds", "cur", "hover", "max", "pwin") highlight sets of cells;
 // in cell mode they are CSS classes, in pixel mode they are drawn over the pixels.
+// A map that builds up step by step shows only the cells `reveal` lets through: the others
+// are empty ("pending": no number, no colour) until the window has reached them.
 
 import { cellText, colourOf, hatchPattern, inkFor } from "./cell-colours.js";
 
 // Drawn in this order (later on top) in pixel mode.
+const PENDING_RGB = [241, 244, 249];
 const MARK_STYLE = {
   rf: { fill: "rgba(29, 78, 216, 0.35)", stroke: "#1d4ed8" },
   feeds: { fill: "rgba(29, 78, 216, 0.35)", stroke: "#1d4ed8" },
@@ -47,6 +50,7 @@ export class MatrixView {
     this.offset = offset;
     this.digits = digits ?? this.opts.digits;
     this.marks = {};
+    this.shown = null;
     this._mode = Math.max(this.hp, this.wp) <= this.opts.cellsMax ? "cells" : "pixels";
     this.root.dataset.mode = this._mode;
     this.root.dataset.h = String(h);
@@ -91,6 +95,7 @@ export class MatrixView {
           cell.style.color = inkFor(rgb);
           cell.textContent = cellText(v, this.digits);
         }
+        cell.dataset.text = cell.textContent;
         if (this.opts.interactive) {
           // One tab stop per matrix; the arrow keys move between cells (roving tabindex).
           cell.tabIndex = r === 0 && c === 0 ? 0 : -1;
@@ -153,20 +158,10 @@ export class MatrixView {
   _renderPixels() {
     const cellPx = Math.max(2, Math.min(24, Math.floor(this.opts.pixelWidth / this.wp)));
     this.cellPx = cellPx;
-    const base = document.createElement("canvas");
-    base.width = this.wp;
-    base.height = this.hp;
-    const bctx = base.getContext("2d");
-    const img = bctx.createImageData(this.wp, this.hp);
-    for (let r = 0; r < this.hp; r++) {
-      for (let c = 0; c < this.wp; c++) {
-        const v = this.valueAt(r, c);
-        const rgb = v === null ? [229, 231, 235] : colourOf(v, this.scale);
-        img.data.set([rgb[0], rgb[1], rgb[2], 255], 4 * (r * this.wp + c));
-      }
-    }
-    bctx.putImageData(img, 0, 0);
-    this.base = base;
+    this.base = document.createElement("canvas");
+    this.base.width = this.wp;
+    this.base.height = this.hp;
+    this._paintBase();
     const canvas = document.createElement("canvas");
     canvas.className = "mpixels";
     canvas.width = this.wp * cellPx;
@@ -203,6 +198,60 @@ export class MatrixView {
     }
     this.root.append(canvas);
     this._draw();
+  }
+
+  _paintBase() {
+    const bctx = this.base.getContext("2d");
+    const img = bctx.createImageData(this.wp, this.hp);
+    for (let r = 0; r < this.hp; r++) {
+      for (let c = 0; c < this.wp; c++) {
+        const v = this.valueAt(r, c);
+        const rgb = v === null ? [229, 231, 235] : this.shown && !this.shown(r, c) ? PENDING_RGB : colourOf(v, this.scale);
+        img.data.set([rgb[0], rgb[1], rgb[2], 255], 4 * (r * this.wp + c));
+      }
+    }
+    bctx.putImageData(img, 0, 0);
+  }
+
+  /** Show only the cells (r, c) with `shown(r, c)` true (null: every cell); sets data-filled. */
+  reveal(shown) {
+    this.shown = shown;
+    let filled = 0;
+    for (let r = 0; r < this.hp; r++) {
+      for (let c = 0; c < this.wp; c++) {
+        const on = this.valueAt(r, c) !== null && (!shown || shown(r, c));
+        filled += on ? 1 : 0;
+        const cell = this._mode === "cells" ? this.cells[r * this.wp + c] : null;
+        if (!cell || cell.classList.contains("pad")) continue;
+        cell.classList.toggle("pending", !on);
+        cell.textContent = on ? cell.dataset.text : "";
+        if (this.opts.interactive) {
+          cell.setAttribute("aria-label", `row ${r}, column ${c}: ${on ? cell.dataset.text : "not computed yet"}`);
+        }
+      }
+    }
+    this.root.dataset.filled = String(filled);
+    if (this._mode === "pixels" && this.canvas) {
+      this._paintBase();
+      this._draw();
+    }
+  }
+
+  /** The box, in viewport coordinates, around the padded cells `cells` ([[r, c], ...]). */
+  boxOf(cells) {
+    if (!cells.length) return null;
+    const rs = cells.map((p) => p[0]);
+    const cs = cells.map((p) => p[1]);
+    const [r0, r1, c0, c1] = [Math.min(...rs), Math.max(...rs), Math.min(...cs), Math.max(...cs)];
+    if (this._mode === "cells") {
+      const a = this.cells[r0 * this.wp + c0].getBoundingClientRect();
+      const b = this.cells[r1 * this.wp + c1].getBoundingClientRect();
+      return { left: a.left, top: a.top, right: b.right, bottom: b.bottom };
+    }
+    const rect = this.canvas.getBoundingClientRect();
+    const sx = rect.width / this.wp;
+    const sy = rect.height / this.hp;
+    return { left: rect.left + c0 * sx, top: rect.top + r0 * sy, right: rect.left + (c1 + 1) * sx, bottom: rect.top + (r1 + 1) * sy };
   }
 
   _draw() {

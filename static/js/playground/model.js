@@ -4,6 +4,7 @@
 
 import { LESSON_ACTIVATIONS } from "../registry.js";
 import { createState } from "../state.js";
+import { TIMES } from "../util.js";
 
 export const MAX_FILTERS = 8;
 export const COURSE = {
@@ -15,8 +16,10 @@ export const KIND_DEFAULTS = {
   op: "standard", op_size: 5, op_c: 2, op_k: 2, op_f: 3, op_s: 1, op_p: 0, op_g: 2, op_opad: 0,
   op_seed: 1, op_pos: [0, 0, 0],
 };
+// all: the finished maps at once (otherwise they build up as the window slides);
+// scale: "shared" (one colour scale for every map of a stage) or "map" (each its own).
 export const DEFAULTS = {
-  ...COURSE, channels: "L", size: 28, pk: 2, ps: 2, speed: 2, ...KIND_DEFAULTS,
+  ...COURSE, channels: "L", size: 28, pk: 2, ps: 2, speed: 2, all: false, scale: "shared", ...KIND_DEFAULTS,
 };
 // Filters offered, in this order, when "Add a filter" is pressed.
 export const ADD_ORDER = ["sobel_x", "sobel_y", "gaussian_blur", "sharpen", "laplacian", "emboss", "outline", "box_blur", "prewitt_x", "prewitt_y", "identity"];
@@ -53,6 +56,8 @@ export function sanitise() {
   if (!(Number.isInteger(s.k) && s.k >= 0 && s.k < filters.length)) patch.k = 0;
   if (!(Number.isInteger(s.step) && s.step >= 0)) patch.step = 0;
   if (![0.5, 1, 2, 4, 8, 16].includes(s.speed)) patch.speed = DEFAULTS.speed;
+  if (typeof s.all !== "boolean") patch.all = false;
+  if (!["shared", "map"].includes(s.scale)) patch.scale = "shared";
   if (Object.keys(patch).length) state.set(patch);
 }
 
@@ -80,8 +85,14 @@ export function convBody(s, input, resolved) {
   return body;
 }
 
+/** A shape as the course writes it, height×width×channels. */
 export function shapeText(h, w, c) {
-  return `${h}×${w}×${c}`;
+  return [h, w, c].join(TIMES);
+}
+
+/** A server sentence with its sizes written as shapes are on every page: "3x3" -> "3×3". */
+export function times(text) {
+  return String(text ?? "").replace(/(\d)x(?=\d)/g, `$1${TIMES}`);
 }
 
 /** The half-width of a colour scale centred on 0, from the server's [min, max]. */

@@ -4,7 +4,15 @@
 
 import { getJSON, postForm } from "../api.js";
 
-export const CUSTOM_TEXT = "Your own weights: edit any cell. (A preset with no version at this size keeps its weights, centred and padded with zeros.)";
+export const CUSTOM_TEXT = "Your own weights: edit any cell. (Your weights keep their values when the filter size changes: centred, and cut off or padded with zeros.)";
+// A preset with no version at some size is shown as the closest one that has (the state
+// keeps its name, so going back to a size where it exists brings it back).
+const STAND_INS = {
+  laplacian: ["outline", "sharpen", "gaussian_blur"], diagonal: ["emboss", "gaussian_blur"],
+  vertical: ["prewitt_x", "box_blur"], sobel_x: ["prewitt_x", "box_blur"], sobel_y: ["prewitt_y", "box_blur"],
+  prewitt_x: ["sobel_x", "box_blur"], prewitt_y: ["sobel_y", "box_blur"], identity: ["gaussian_blur"],
+  sharpen: ["gaussian_blur"], emboss: ["gaussian_blur"], outline: ["gaussian_blur"],
+};
 const STORE = { draw: "convlab.playground.draw", upload: "convlab.playground.upload" };
 
 /** The last drawing or upload kept for this tab: {key, entry} or null. */
@@ -132,16 +140,26 @@ export function fitWeights(arr, C, F) {
   return out;
 }
 
-/** Each filter of state `s` as {name, title, description, weights (C*F*F), bias}. */
+/** The title of preset `name` at any size loaded so far (or its name). */
+function presetTitle(name) {
+  for (const p of presetCache.values()) if (p.byName[name]) return p.byName[name].title;
+  return name;
+}
+
+/** Each filter of state `s` as {name, title, description, weights (C*F*F), bias}; a preset
+ * with no version at this size is replaced by its stand-in (`standsFor`: the name kept). */
 export function resolveFilters(s, presets, C) {
   return s.filters.map((f, n) => {
     const bias = s.bias[n] ?? 0;
     if (typeof f === "string") {
       const p = presets.byName[f];
       if (p) return { name: f, title: p.title, description: p.description, weights: p.weights.data, bias };
+      const sub = [...(STAND_INS[f] || []), "gaussian_blur", "box_blur"].map((x) => presets.byName[x]).find(Boolean);
+      const size = `${s.ksize}×${s.ksize}`;
+      const was = presetTitle(f);
       return {
-        name: "custom", title: "Custom", bias, weights: new Array(C * s.ksize * s.ksize).fill(0),
-        description: `“${f}” is not defined at ${s.ksize}×${s.ksize}; these weights are zeros. Pick a preset or type your own.`,
+        name: sub.name, title: `${sub.title} (for ${was})`, bias, weights: sub.weights.data, standsFor: f,
+        description: `${was} has no ${size} version, so the ${size} ${sub.title} stands in for it. ${sub.description}`,
       };
     }
     return { name: "custom", title: "Custom", description: CUSTOM_TEXT, weights: fitWeights(f, C, s.ksize), bias };

@@ -4,9 +4,9 @@
 
 import { drawMap, drawRGB } from "../draw/heatmap.js";
 import { activation } from "../registry.js";
-import { $, el, fmt, showError } from "../util.js";
+import { $, el, fmt, showError, square } from "../util.js";
 import { MatrixView } from "./grid.js";
-import { absMax, channelNames, shapeText, ui } from "./model.js";
+import { absMax, channelNames, shapeText, state, times, ui } from "./model.js";
 import { hoverInput, hoverOutput, hoverPool, select } from "./steps.js";
 
 export function renderInputPreview(s, input) {
@@ -18,6 +18,16 @@ export function renderInputPreview(s, input) {
   const label = input.label && !input.title.includes(input.label) ? ` · label: ${input.label}` : "";
   const note = s.src === "sample" && s.sample === "course-6x6" ? " · a binary image, always 6×6 and one channel" : "";
   $("input-desc").textContent = `${input.title}${label}${note}`;
+  $("input-scale").textContent = C === 3
+    ? "Each value is how much of its colour (red, green or blue) a pixel has, from 0 (none) to 1 (full): 0, 0, 0 is black and 1, 1, 1 white."
+    : "Each value is a pixel's brightness, 0 = black, 1 = white.";
+}
+
+/** The colour scale of map `k`: one for the whole stage (its min/max), or the map's own
+ * range (the API's map_ranges) when "each map on its own scale" is on. */
+function mapScale(tensor, ranges, k) {
+  const [lo, hi] = state.get("scale") === "map" && ranges ? ranges[k] : [tensor.min, tensor.max];
+  return { kind: "diverging", absMax: absMax(lo, hi) };
 }
 
 export function showSize(size) {
@@ -25,19 +35,24 @@ export function showSize(size) {
   $("size-formula").textContent = size.formula.replaceAll("*", "·");
   $("size-formula").hidden = false;
   const text = $("size-text");
-  text.textContent = size.explanation;
+  text.textContent = times(size.explanation);
   text.classList.toggle("warning", !size.fits);
-  $("size-params").textContent = size.params ? `Learnable parameters: ${size.params.formula.replaceAll("*", "·")}.` : "";
+  text.hidden = false;
+  $("size-params").textContent = size.params ? `Learnable parameters: ${times(size.params.formula).replaceAll("*", "·")}.` : "";
 }
 
 export function showImpossible(err) {
   showError($("size-error"), err);
+  $("size-error").textContent = times($("size-error").textContent);
   // The output-size sum with this layer's numbers (from the 422): the sentence above says why.
   const formula = $("size-formula");
   const text = err.body?.formula;
   formula.textContent = text ? text.replaceAll("*", "·") : "";
   formula.hidden = !text;
-  $("size-text").textContent = "";
+  const sizeText = $("size-text");
+  sizeText.textContent = "";
+  sizeText.classList.remove("warning"); // no empty warning bar above the error
+  sizeText.hidden = true;
   $("size-params").textContent = "";
   const msg = () => el("p", { class: "notice" }, "No output for these settings: see the reason under “Layer settings”.");
   $("in-grids").replaceChildren(msg());
@@ -46,6 +61,8 @@ export function showImpossible(err) {
   $("w-caption").textContent = ""; // they described the last layer that worked
   $("out-caption").textContent = "";
   $("arith").replaceChildren();
+  $("beam").replaceChildren();
+  $("fill-text").textContent = "";
   $("volume").replaceChildren(msg());
   $("scrub").max = "0";
   $("pos-text").textContent = "";
@@ -57,7 +74,7 @@ export function showImpossible(err) {
 
 export function renderFilterChoice(resolved, k) {
   const select = $("kfilter");
-  select.replaceChildren(...resolved.map((f, n) => el("option", { value: String(n) }, `Filter ${n + 1}: ${f.title}`)));
+  select.replaceChildren(...resolved.map((f, n) => el("option", { value: String(n) }, `${n + 1}: ${f.title}`)));
   select.value = String(Math.min(k, resolved.length - 1));
 }
 
@@ -68,7 +85,7 @@ export function renderStepView() {
   const names = channelNames(C);
   const tints = C === 3 ? ["red", "green", "blue"] : ["grey"];
   const [pt, pl, pb, pr] = pads;
-  $("in-caption").textContent = `${shapeText(H, W, C)}${pt + pl + pb + pr ? `, padded to ${geom.padded[0]}×${geom.padded[1]}` : ""}`;
+  $("in-caption").textContent = `${shapeText(H, W, C)}${pt + pl + pb + pr ? `, padded to ${shapeText(...geom.padded, C)}` : ""}`;
   ui.inputViews = names.map((name, c) => {
     const box = el("div", { class: "pg-grid", dataset: { channel: name } });
     if (C > 1) box.append(el("p", { class: `pg-chname ch-${name}` }, `${name} channel`));
@@ -76,7 +93,7 @@ export function renderStepView() {
     box.append(holder);
     const view = new MatrixView(holder, {
       label: `Input, ${name} channel`,
-      pixelWidth: C === 3 ? 210 : 380,
+      pixelWidth: C === 3 ? 210 : 300,
       cellsMax: C === 3 ? 10 : 16, // three stacked channels: numbers only while they stay small
       onHover: (r, col) => hoverInput(r, col),
     });
@@ -110,15 +127,16 @@ export function renderFilterAndOutput() {
   $("w-grids").classList.toggle("stacked", C > 1);
   const pre = conv.pre_activation || conv.output;
   const [, ho, wo] = pre.shape;
-  $("out-caption").textContent = `${k + 1}, ${ho}×${wo}${s.act !== "none" ? " (before the activation)" : ""}`;
+  $("out-caption").textContent = `${k + 1}, ${shapeText(ho, wo, 1)}${s.act !== "none" ? " (before the activation)" : ""}`;
   ui.outView = new MatrixView($("out-grid"), {
     label: `Feature map ${k + 1}`,
     interactive: true,
-    pixelWidth: 300,
+    pixelWidth: 260,
     onHover: (i, j) => hoverOutput(k, i, j),
     onSelect: (i, j) => select(k, i, j),
   });
-  ui.outView.render({ data: pre.data, offset: k * ho * wo, h: ho, w: wo, scale: { kind: "diverging", absMax: absMax(pre.min, pre.max) } });
+  const ranges = conv.map_ranges?.[conv.pre_activation ? "pre_activation" : "output"];
+  ui.outView.render({ data: pre.data, offset: k * ho * wo, h: ho, w: wo, scale: mapScale(pre, ranges, k) });
 }
 
 function stage(name, title, shape, text, extra = {}) {
@@ -146,10 +164,10 @@ export function renderVolume() {
   const [K, ho, wo] = pre.shape;
   const parts = [];
   ui.volumeViews = { conv: [], act: [], pool: [] };
-  const addMaps = (st, key, tensor, opts) => {
+  const addMaps = (st, key, tensor, ranges, opts) => {
     const [n, h, w] = tensor.shape;
-    const scale = { kind: "diverging", absMax: absMax(tensor.min, tensor.max) };
     for (let c = 0; c < n; c++) {
+      const scale = mapScale(tensor, ranges, c);
       const { fig, view } = mapFigure(`Filter ${c + 1} · ${resolved[c].title}`, (holder) => {
         const v = new MatrixView(holder, { label: `${key} map ${c + 1}`, cellsMax: 10, pixelWidth: 150, ...opts(c) });
         v.render({ data: tensor.data, offset: c * h * w, h, w, scale });
@@ -163,9 +181,10 @@ export function renderVolume() {
   };
   const convStage = stage(
     "conv", "Convolution", shapeText(ho, wo, K),
-    `${K} filter${K > 1 ? "s" : ""}, each ${shapeText(s.ksize, s.ksize, ui.current.C)}, give ${K} feature map${K > 1 ? "s" : ""} of ${ho}×${wo}.`,
+    `${K} filter${K > 1 ? "s" : ""}, each ${shapeText(s.ksize, s.ksize, ui.current.C)}, give ${K} feature map${K > 1 ? "s" : ""} of ${ho}×${wo}, stacked: ${shapeText(ho, wo, K)}.`,
   );
-  addMaps(convStage, "conv", pre, (c) => ({
+  const mr = conv.map_ranges || {};
+  addMaps(convStage, "conv", pre, conv.pre_activation ? mr.pre_activation : mr.output, (c) => ({
     interactive: true,
     onHover: (i, j) => hoverOutput(c, i, j),
     onSelect: (i, j) => select(c, i, j),
@@ -174,7 +193,7 @@ export function renderVolume() {
   if (s.act !== "none") {
     const a = activation(s.act);
     const actStage = stage("act", a.title, shapeText(ho, wo, K), `${a.title}: ${a.formula}, applied to every value. ${a.note} The shape does not change.`);
-    addMaps(actStage, "act", conv.output, (c) => ({
+    addMaps(actStage, "act", conv.output, mr.output, (c) => ({
       interactive: true,
       onHover: (i, j) => hoverOutput(c, i, j),
       onSelect: (i, j) => select(c, i, j),
@@ -183,7 +202,7 @@ export function renderVolume() {
   }
   if (pool) {
     parts.push(el("div", { class: "pg-arrow", "aria-hidden": "true" }, "↓"));
-    const title = `${s.pool === "max" ? "Max" : "Average"} pooling ${s.pk}×${s.pk}, stride ${s.ps}`;
+    const title = `${s.pool === "max" ? "Max" : "Average"} pooling ${square(s.pk)}, stride ${s.ps}`;
     if (pool.error) {
       const st = stage("pool", title, "", "");
       st.maps.append(el("p", { class: "error", role: "alert" }, pool.error.detail || pool.error.message));
@@ -192,11 +211,14 @@ export function renderVolume() {
       const [, ph, pw] = pool.shape;
       const st = stage(
         "pool", title, shapeText(ph, pw, K),
-        `Each ${s.pk}×${s.pk} window of every map is replaced by its ${s.pool === "max" ? "largest value" : "mean"}: ${pool.size.formula.replaceAll("*", "·")} per side. Pooling works on each map separately, so the depth stays ${K}.`,
+        `Each ${square(s.pk)} window of every map is replaced by its ${s.pool === "max" ? "largest value" : "mean"}: ${times(pool.size.formula).replaceAll("*", "·")} per side. Pooling works on each map separately, so the depth stays ${K}.`,
       );
-      addMaps(st, "pool", pool, (c) => ({ onHover: (i, j) => hoverPool(c, i, j) }));
+      addMaps(st, "pool", pool, pool.map_ranges, (c) => ({ onHover: (i, j) => hoverPool(c, i, j) }));
       parts.push(st.node);
     }
   }
   $("volume").replaceChildren(...parts);
+  $("volume-scale-note").textContent = state.get("scale") === "map"
+    ? "Each map has its own colour scale (its largest magnitude is full colour), so a weak map shows its pattern too; compare numbers, not colours, between maps."
+    : "All maps of a stage share one colour scale, so their colours can be compared; a weak map may look almost white.";
 }

@@ -1,11 +1,15 @@
 // Stepping through the convolution: the window of the current step, the highlights that
 // link input cells, output cells and pooling windows on hover (looked up in the API's
 // `windows`), the traced arithmetic of one value (POST /api/conv with `trace`), and the player.
+// The maps build up as the window slides (as the lessons' pooling and softmax do): at step k
+// of n ("step k" on the page) exactly k cells of each feature map are filled, the ReLU maps
+// the same, a pooled cell once every cell of its window is; "Show the finished maps" fills all.
 
 import { postJSON } from "../api.js";
 import { $, el } from "../util.js";
 import { renderArithmetic } from "./arith.js";
 import { channelNames, state, ui } from "./model.js";
+import { drawBeam } from "./beam.js";
 import { poolWindow } from "./relations.js";
 import { renderFilterAndOutput } from "./stages.js";
 
@@ -74,6 +78,8 @@ export function updateWindow() {
   for (const v of ui.inputViews) v.mark("win", cells);
   if (ui.outView) ui.outView.mark("cur", [[i, j]]);
   ui.volumeViews.conv.forEach((v, m) => v.mark("cur", m === k ? [[i, j]] : null));
+  buildUp(step);
+  drawBeam(cells, [i, j]);
   const scrub = $("scrub");
   scrub.max = String(n - 1);
   scrub.value = String(step);
@@ -83,6 +89,21 @@ export function updateWindow() {
   $("first").disabled = step === 0;
   $("fwd").disabled = step >= n - 1;
   loadTrace(k, i, j);
+}
+
+/** Fill the cells the window has reached by step `step` (every cell with "show all"). */
+function buildUp(step) {
+  const { geom, pool } = ui.current;
+  const all = state.get("all");
+  const done = all ? null : (r, c) => geom.step(r, c) <= step;
+  if (ui.outView) ui.outView.reveal(done);
+  for (const v of [...ui.volumeViews.conv, ...ui.volumeViews.act]) v.reveal(done);
+  // A pooled value is known once the last cell of its window (row-major) is.
+  const pooled = all || !pool?.windows ? null
+    : (r, c) => geom.step(Math.max(...pool.windows.rows[r]), Math.max(...pool.windows.cols[c])) <= step;
+  for (const v of ui.volumeViews.pool) v.reveal(pooled);
+  const n = geom.positions;
+  $("fill-text").textContent = all ? `all ${n} values shown` : `${step + 1} of ${n} values computed`;
 }
 
 async function loadTrace(k, i, j) {
