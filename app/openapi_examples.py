@@ -13,6 +13,7 @@ from typing import Any
 
 from app.services.samples import COURSE_6X6
 from course import filters
+from course.examples import POOL_DATA, POOL_K, POOL_P, POOL_S, POOL_SHAPE
 
 #: The softmax lesson's scores (cat, car, frog), as the course writes them.
 SOFTMAX_SCORES = [3.2, 5.1, -1.7]
@@ -61,8 +62,6 @@ def conv() -> dict[str, Any]:
 
 
 def pool() -> dict[str, Any]:
-    from app.routers.lessons import POOL_DATA, POOL_K, POOL_P, POOL_S, POOL_SHAPE  # it imports us
-
     body = {"input": {"shape": list(POOL_SHAPE), "data": POOL_DATA},
             "kernel_size": POOL_K, "stride": POOL_S, "padding": POOL_P}
     return {

@@ -21,6 +21,7 @@ from app.errors import ApiError
 from app.schemas import Strict
 from app.schemas.choices import ActivationName
 from course import regularise
+from course.examples import POOL_DATA, POOL_K, POOL_P, POOL_S, POOL_SHAPE
 from engine import registry
 from engine.explain.layer import explain_layer
 from engine.ops import counts
@@ -165,9 +166,6 @@ def dense_head(req: Annotated[DenseHeadIn, Body(openapi_examples=examples.dense_
 
 
 #: The course's pooling example: a 4x4 input pooled by a 2x2 window with stride 2.
-POOL_SHAPE = (1, 4, 4)
-POOL_DATA = [1, 1, 2, 4, 5, 6, 7, 8, 3, 2, 1, 0, 1, 2, 3, 4]
-POOL_K, POOL_S, POOL_P = 2, 2, 0
 POOL_LIMIT = 999  # the page's cells take values in [-limit, limit]
 
 
