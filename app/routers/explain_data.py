@@ -33,8 +33,9 @@ def _later(exc: Computing) -> JSONResponse:
 
 
 @router.get("/{name}/filters", responses=error_responses(404))
-def filter_layers(model: ModelDep) -> dict:
-    """The model's feature-map layers (node name, label, shape C x H x W) and a default one."""
+def filter_layers(model: ModelDep, _: HeavyDep) -> dict:
+    """The model's feature-map layers (node name, label, shape C x H x W) and a default one
+    (the first call per model runs it once on the engine, to learn the shapes)."""
     return ef.layers_json(model)
 
 
