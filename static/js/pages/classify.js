@@ -8,7 +8,7 @@
 
 import { ApiError, getBlob, latestOnly, postForm, postJSON } from "../api.js";
 import { createState } from "../state.js";
-import { el, fmt, showError } from "../util.js";
+import { debounce, el, fmt, showError } from "../util.js";
 import { renderDense } from "../classify/dense.js";
 import { initDetail } from "../classify/detail.js";
 import { defaultSample, initInputs, sampleUrl } from "../classify/inputs.js";
@@ -83,6 +83,22 @@ const detail = initDetail({
     }
   },
 });
+
+/** Lines drawn for the selected map again, after the columns moved (show all, a resize). */
+function redrawReads() {
+  if (!body || network.hidden) return;
+  const { layer, ch } = state.all();
+  const l = body.layers.find((x) => x.name === layer);
+  const shown = strips.flatMap((s) => [...s.querySelectorAll(".layer-col.is-selected")]);
+  if (l && ch >= 0) select(l, ch, { remember: false });
+  else if (shown.length) {
+    const first = body.layers.find((x) => x.name === shown[0].dataset.layer);
+    const pressed = shown[0].querySelector('.thumb[aria-pressed="true"]');
+    if (first && pressed) select(first, Number(pressed.dataset.ch), { remember: false });
+  }
+}
+window.addEventListener("resize", debounce(redrawReads, 150));
+document.getElementById("branch").addEventListener("toggle", redrawReads);
 
 /** Select a map: mark it, join it to the maps it reads, say so in words. */
 function select(layer, channel, { remember = true } = {}) {
@@ -181,11 +197,7 @@ function render() {
   const net = renderNetwork(strips[0], strips[1], body, {
     onMap: (layer, c) => detail.open(layer, c),
     onSelect: (layer, c) => select(layer, c),
-    onResize: () => {
-      const { layer, ch } = state.all();
-      const l = body.layers.find((x) => x.name === layer);
-      if (l && ch >= 0) select(l, ch, { remember: false });
-    },
+    onResize: redrawReads,
   });
   const branch = document.getElementById("branch");
   branch.hidden = net.mirrored === 0;
@@ -221,7 +233,7 @@ function restoreDetail() {
     }
     return;
   }
-  if (!state.get("zoom")) {
+  if (!state.get("zoom") && !(state.get("r") >= 0 && state.get("c") >= 0)) { // a traced pixel: zoomed (older links)
     detail.close();
     network.hidden = false;
     if (layer.branch) document.getElementById("branch").open = true;
