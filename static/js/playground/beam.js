@@ -31,8 +31,6 @@ export function drawBeam(cells, out) {
   const zoom = s.width / (stage.offsetWidth || s.width || 1) || 1;
   const x = (v) => (v - s.left) / zoom + stage.scrollLeft;
   const y = (v) => (v - s.top) / zoom + stage.scrollTop;
-  svg.setAttribute("width", String(stage.scrollWidth));
-  svg.setAttribute("height", String(stage.scrollHeight));
   const band = [[x(a.right), y(a.top)], [x(b.left), y(b.top)], [x(b.left), y(b.bottom)], [x(a.right), y(a.bottom)]];
   svg.replaceChildren(
     svgEl("polygon", { points: band.map((p) => p.join(",")).join(" "), class: "beam-band" }),

@@ -7,7 +7,7 @@ import { makeDrawable } from "../draw/canvas-input.js";
 import { drawMap, drawRGB } from "../draw/heatmap.js";
 import { $, debounce, el, showError } from "../util.js";
 import { FilterEditor } from "./filters.js";
-import { ADD_ORDER, COURSE, state, ui } from "./model.js";
+import { ADD_ORDER, COURSE, state, times, ui } from "./model.js";
 import { CUSTOM_TEXT, InputSource, fitWeights, loadPresets, stored } from "./sources.js";
 import { renderFilterAndOutput, renderVolume } from "./stages.js";
 import { pause, play, setStep, playing, updateWindow } from "./steps.js";
@@ -221,10 +221,10 @@ async function loadSamples() {
     for (const [kind, title] of Object.entries(groups)) {
       const mine = samples.filter((x) => x.kind === kind);
       if (!mine.length) continue;
-      select.append(el("optgroup", { label: title }, ...mine.map((x) => el("option", { value: x.name }, x.title + (x.label && !x.title.includes(x.label) ? ` (${x.label})` : "")))));
+      select.append(el("optgroup", { label: title }, ...mine.map((x) => el("option", { value: x.name }, times(x.title) + (x.label && !x.title.includes(x.label) ? ` (${x.label})` : "")))));
     }
     const others = samples.filter((x) => !(x.kind in groups));
-    for (const x of others) select.append(el("option", { value: x.name }, x.title));
+    for (const x of others) select.append(el("option", { value: x.name }, times(x.title)));
   } catch (err) {
     showError($("input-error"), err);
   }

@@ -2,6 +2,7 @@
 // inputs per input channel, and a bias. It only reports edits; the page owns the state.
 
 import { el, fmt } from "../util.js";
+import { times } from "./model.js";
 
 export const WEIGHT_LIMIT = 1000;
 
@@ -40,7 +41,7 @@ export class FilterEditor {
     const select = el(
       "select",
       { id: `fp-${i}` },
-      ...presets.map((p) => el("option", { value: p.name }, p.title)),
+      ...presets.map((p) => el("option", { value: p.name }, times(p.title))),
       el("option", { value: "custom" }, "Custom (your own weights)"),
     );
     select.addEventListener("change", () => this.on.preset(i, select.value));
@@ -108,7 +109,7 @@ export class FilterEditor {
 
   _update(card, f) {
     card.select.value = f.name;
-    card.desc.textContent = f.description;
+    card.desc.textContent = times(f.description);
     f.weights.forEach((v, n) => {
       const input = card.inputs[n];
       if (document.activeElement === input) return;

@@ -8,7 +8,7 @@ import { ApiError, getJSON, latestOnly, postJSON } from "../api.js";
 import { $, debounce, el, shape, showError } from "../util.js";
 import { MatrixView } from "./grid.js";
 import { renderKindArithmetic } from "./kinds-arith.js";
-import { KIND_DEFAULTS, state } from "./model.js";
+import { KIND_DEFAULTS, state, times } from "./model.js";
 
 // Settings that show each operation well, applied when it is chosen (then free to edit).
 const PRESETS = {
@@ -116,7 +116,7 @@ function render() {
   const oneD = d.op === "conv1d";
   const [K] = d.output_shape;
   const [k, i, j] = t.position;
-  $("kind-explain").textContent = d.explanation;
+  $("kind-explain").textContent = times(d.explanation);
   $("kind-shape").textContent = `${shape(d.input_shape)} → ${shape(d.output_shape)}`;
   $("kind-size-formula").textContent = d.size_formula.replaceAll("*", "·");
   $("kind-params").textContent = d.params.formula.replaceAll("*", "·");
@@ -124,7 +124,7 @@ function render() {
   $("kind-stages-row").hidden = !d.stages.length;
   $("kind-stages").replaceChildren(...d.stages.map((st) => el("span", { class: "pg-kind-stage-line" },
     `${st.name}: ${shape(st.output_shape)}, ${st.params_formula.replaceAll("*", "·")} parameters, ${st.macs_formula.replaceAll("*", "·")} multiply-adds`)));
-  $("kind-savings").textContent = d.savings;
+  $("kind-savings").textContent = times(d.savings);
   const kout = $("kind-kout");
   kout.replaceChildren(...Array.from({ length: K }, (_, n) => el("option", { value: String(n) }, `${n + 1} of ${K}`)));
   kout.value = String(k);
@@ -241,7 +241,7 @@ function renderViews(d) {
     return;
   }
   const names = { scatter: "1. Scatter", zero_insertion: "2. Zero insertion", gradient: "3. The gradient of a convolution" };
-  box.replaceChildren(...Object.entries(names).map(([key, title]) => el("div", { class: "pg-kind-view", dataset: { view: key } }, el("h3", {}, title), el("p", { class: "small" }, d.views[key]))));
+  box.replaceChildren(...Object.entries(names).map(([key, title]) => el("div", { class: "pg-kind-view", dataset: { view: key } }, el("h3", {}, title), el("p", { class: "small" }, times(d.views[key])))));
 }
 
 /** Trace output [k, i, j] (a click, Back/Next or the channel menu). */
@@ -283,7 +283,7 @@ export async function initKinds() {
   let names;
   try {
     const { operations } = await getJSON("/api/playground/operations");
-    $("kind-op").replaceChildren(...operations.map((o) => el("option", { value: o.name }, o.title)));
+    $("kind-op").replaceChildren(...operations.map((o) => el("option", { value: o.name }, times(o.title))));
     names = operations.map((o) => o.name);
   } catch (err) {
     showError($("kind-error"), err);

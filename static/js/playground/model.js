@@ -4,7 +4,7 @@
 
 import { LESSON_ACTIVATIONS } from "../registry.js";
 import { createState } from "../state.js";
-import { TIMES } from "../util.js";
+import { MINUS, TIMES } from "../util.js";
 
 export const MAX_FILTERS = 8;
 export const COURSE = {
@@ -90,9 +90,10 @@ export function shapeText(h, w, c) {
   return [h, w, c].join(TIMES);
 }
 
-/** A server sentence with its sizes written as shapes are on every page: "3x3" -> "3×3". */
+/** A server sentence written as every page writes numbers: sizes with "×" ("3x3" -> "3×3")
+ * and a negative number with a true minus ("-1 elsewhere" -> "−1 elsewhere"). */
 export function times(text) {
-  return String(text ?? "").replace(/(\d)x(?=\d)/g, `$1${TIMES}`);
+  return String(text ?? "").replace(/(\d)x(?=\d)/g, `$1${TIMES}`).replace(/(^|[\s(])-(?=\d)/g, `$1${MINUS}`);
 }
 
 /** The half-width of a colour scale centred on 0, from the server's [min, max]. */

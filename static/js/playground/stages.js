@@ -17,7 +17,7 @@ export function renderInputPreview(s, input) {
   $("input-shape").textContent = shapeText(H, W, C);
   const label = input.label && !input.title.includes(input.label) ? ` · label: ${input.label}` : "";
   const note = s.src === "sample" && s.sample === "course-6x6" ? " · a binary image, always 6×6 and one channel" : "";
-  $("input-desc").textContent = `${input.title}${label}${note}`;
+  $("input-desc").textContent = times(`${input.title}${label}${note}`);
   $("input-scale").textContent = C === 3
     ? "Each value is how much of its colour (red, green or blue) a pixel has, from 0 (none) to 1 (full): 0, 0, 0 is black and 1, 1, 1 white."
     : "Each value is a pixel's brightness, 0 = black, 1 = white.";
