@@ -126,7 +126,10 @@ def test_shapes_are_height_width_channels_everywhere(page, site, console_errors)
     for la in body["layers"]:
         s = la["output_shape"]
         if len(s) == 4 and s[1] != s[2]:
-            assert f"{s[1]}×{s[2]}×{s[3]}" not in text, la["name"]  # never channels first
+            chw = f"{s[1]}×{s[2]}×{s[3]}"
+            where = page.evaluate("""(t) => [...document.querySelectorAll('main [id]')]
+                .filter((e) => e.innerText && e.innerText.includes(t)).map((e) => e.id).slice(-1)""", chw)
+            assert chw not in text, f"{la['name']}: {chw} in #{where}"  # never channels first
             assert f"{s[1]}x{s[2]}x{s[3]}" not in text
     assert hwc(conv["output_shape"]) in page.locator("#detail-intro").inner_text()
     _, c, h, w = body["input"]["shape"]
