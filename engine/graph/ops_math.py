@@ -29,6 +29,7 @@ __all__ = ["activation", "batch_norm", "binary", "clip", "divide", "erf_op", "ge
            "prepare_gemm", "softmax"]
 
 _SHAPES = 16  # shape combinations remembered as checked, per node
+_F32 = np.dtype(np.float32)
 
 
 def activation(forward, **names) -> Prepare:
@@ -124,10 +125,13 @@ def prepare_gemm(attrs, opset, consts):
     if b_const is not None and b_const.ndim == 2:
         w_fixed = as_float(b_const) if trans_b else as_float(b_const).T
     c_fixed = None if c_const is None else beta * as_float(c_const)
+    wt_fixed = None if w_fixed is None else w_fixed.T  # B' transposed back, as the matmul reads it
     checked: dict[tuple, bool] = {}  # shapes -> whether C adds in place
 
     def gemm(ins):
-        a = as_float(ins[0])
+        a = ins[0]
+        if a.dtype is not _F32:
+            a = as_float(a)
         if w_fixed is not None and a.ndim == 2:
             w = w_fixed
         else:
@@ -149,7 +153,7 @@ def prepare_gemm(attrs, opset, consts):
             if len(checked) < _SHAPES:
                 checked[key] = in_place
         else:
-            y = np.matmul(a, w.T)
+            y = np.matmul(a, wt_fixed if w is w_fixed else w.T)
         if alpha != 1:
             y *= alpha
         if c is not None:

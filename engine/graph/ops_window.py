@@ -5,9 +5,9 @@ and calls :mod:`engine.ops.conv`, :mod:`engine.ops.pool` or :mod:`engine.ops.avg
 ``Conv`` and ``MaxPool`` are also *prepared* (see :mod:`engine.graph.ops_common`): the
 first input of each shape goes through the engine's op, which checks everything; the
 window geometry it used is then remembered for that shape, and later inputs of the
-same shape run the same arithmetic without working it out again (an im2col copy
-through a window view of the remembered shape and strides, then one matmul; a running
-maximum over the kernel taps' strided slices).
+same shape run the same arithmetic without working it out again (the im2col copies
+through window views of the remembered shapes and strides, then one matmul; a running
+maximum over the kernel's row taps, then its column taps).
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ import numpy as np
 from engine.graph.ops_common import MAX_MACS, as_float, check_size, const, op_of
 from engine.ops.arrays import pad_hw
 from engine.ops.avgpool import avgpool2d_forward, global_avgpool_forward
-from engine.ops.conv import _windows, conv2d_forward
+from engine.ops.conv import column_taps, conv2d_forward, row_taps
 from engine.ops.pool import MaxPoolCache, maxpool2d_forward
+from engine.ops.pool_taps import max_of_taps, padded_ends, separable_taps
 from engine.ops.shapes import conv_output_shape
 
 __all__ = ["average_pool", "global_average_pool", "node_window", "prepare_conv",
@@ -92,15 +93,24 @@ def _conv_checked(x, w, b, attrs, group):
     check_size((n, oh, ow, c, *kernel), "the convolution's im2col matrix")
     check_size((n, w.shape[0], oh, ow, c // max(group, 1), *kernel), "the multiply-adds", MAX_MACS)
     out, _ = conv2d_forward(x, w, b, strides=strides, pads=pads, dilations=dilations, group=group)
-    # The im2col window view conv2d_forward copied, as (shape, strides) of a C-ordered
-    # padded input: sliding_window_view works them out once, on uncommitted memory.
+    # The two window views conv2d_forward copied (engine.ops.conv._windows), as (shape,
+    # strides) of C-ordered arrays: sliding_window_view works them out once, on
+    # uncommitted memory of the padded input's and of the first copy's shape.
     padded = np.empty((n, c, x.shape[2] + pads[0] + pads[2], x.shape[3] + pads[1] + pads[3]),
                       np.float32)
-    view = _windows(padded, kernel, strides, (0, 0, 0, 0), dilations)
-    view = view.transpose(0, 1, 4, 5, 2, 3)  # (N, C, KH, KW, OH, OW), as _im2col_ck
+    first = column_taps(padded, kernel, strides, dilations)  # (N, C, KW, Hp, OW)
+    second = row_taps(np.empty(first.shape, np.float32), kernel, strides, dilations)
+    views = ((first.shape, first.strides), (second.shape, second.strides))
     f = w.shape[0]
     k = (c // group) * kernel[0] * kernel[1]
-    return out, (pads if any(pads) else None, view.shape, view.strides, n, f, group, k, oh, ow)
+    # The shapes the matmul sees: weights (F, K) or (group, F/group, K), columns
+    # (K, OH*OW) for one image, else (N, K, OH*OW) or (N, group, K, OH*OW).
+    if group == 1:
+        w_shape, cols_shape = (f, k), ((k, oh * ow) if n == 1 else (n, k, oh * ow))
+    else:
+        w_shape, cols_shape = (group, f // group, k), (n, group, k, oh * ow)
+    padding = (pads, padded.shape) if any(pads) else None
+    return out, (padding, views, w_shape, cols_shape, (n, f, oh, ow))
 
 
 def prepare_conv(attrs, opset, consts):
@@ -109,35 +119,49 @@ def prepare_conv(attrs, opset, consts):
     w_const, b_const = const(consts, 1), const(consts, 2)
     w_fixed = None if w_const is None else as_float(w_const)
     b_fixed = None if b_const is None else as_float(b_const)
+    b_column = None if b_fixed is None or b_fixed.ndim != 1 else b_fixed.reshape(-1, 1)
     geometry: dict[tuple, tuple] = {}
+    w_mats: dict[tuple, np.ndarray] = {}  # the fixed weights as the matmul's matrix
 
     def conv(ins):
-        x = as_float(ins[0])
+        x = ins[0]
+        if x.dtype is not _F32:
+            x = as_float(x)
         w = w_fixed if w_fixed is not None else as_float(ins[1])
         b = ins[2] if len(ins) > 2 else None
         if b is not None:
             b = b_fixed if b_fixed is not None else as_float(b)
-        key = (x.shape, w.shape, None if b is None else b.shape)
-        geom = geometry.get(key)
+        geom = geometry.get((x.shape, w.shape, None if b is None else b.shape))
         if geom is None:
             out, geom = _conv_checked(x, w, b, attrs, group)
             if len(geometry) < _SHAPES:
-                geometry[key] = geom
+                geometry[(x.shape, w.shape, None if b is None else b.shape)] = geom
             return (out,)
-        pads, shape, strides, n, f, g, k, oh, ow = geom
-        xp = x if pads is None else pad_hw(x, pads)
-        if not xp.flags.c_contiguous:
-            xp = np.ascontiguousarray(xp)
-        cols = np.ascontiguousarray(np.ndarray(shape, _F32, xp, 0, strides))  # im2col: a copy
-        if g == 1:
-            out = np.matmul(w.reshape(f, k), cols.reshape(k, oh * ow) if n == 1
-                            else cols.reshape(n, k, oh * ow))
+        padding, ((shape1, strides1), (shape2, strides2)), w_shape, cols_shape, out_shape = geom
+        if padding is not None:  # zeros around x, as pad_hw
+            (top, left, _, _), padded_shape = padding
+            xp = np.zeros(padded_shape, _F32)
+            xp[:, :, top:top + x.shape[2], left:left + x.shape[3]] = x
+        elif x.flags.c_contiguous:
+            xp = x
         else:
-            out = np.matmul(w.reshape(g, f // g, k), cols.reshape(n, g, k, oh * ow))
-        out = out.reshape(n, f, oh, ow)
+            xp = np.ascontiguousarray(x)
+        # im2col in two copies, as engine.ops.conv._windows: (N, C, KW, Hp, OW), then
+        # (N, C, KH, KW, OH, OW)
+        first = np.ascontiguousarray(np.ndarray(shape1, _F32, xp, 0, strides1))
+        cols = np.ascontiguousarray(np.ndarray(shape2, _F32, first, 0, strides2))
+        if w is w_fixed:
+            wmat = w_mats.get(w_shape)
+            if wmat is None:
+                wmat = w_mats[w_shape] = w.reshape(w_shape)
+        else:
+            wmat = w.reshape(w_shape)
+        out = np.matmul(wmat, cols.reshape(cols_shape))
         if b is not None:
-            out += b.reshape(f, 1, 1)
-        return (out,)
+            if len(w_shape) == 3:  # grouped: (N, group, F/group, OH*OW)
+                out = out.reshape(out_shape[0], out_shape[1], -1)
+            out += b_column if b is b_fixed and b_column is not None else b.reshape(-1, 1)
+        return (out.reshape(out_shape),)
 
     return conv
 
@@ -148,6 +172,8 @@ def prepare_conv(attrs, opset, consts):
 class _MaxPoolResults:
     """``(Y, Indices)`` where Indices (flat NCHW offsets, as ONNX) is only worked out when a
     node asks for that second output: most models never do, and it costs more than Y."""
+
+    __slots__ = ("ceil_mode", "out", "window", "x")
 
     def __init__(self, out, x, window, ceil_mode):
         self.out, self.x, self.window, self.ceil_mode = out, x, window, ceil_mode
@@ -176,55 +202,26 @@ def prepare_max_pool(attrs, opset, consts):
     geometry: dict[tuple, tuple] = {}
 
     def max_pool(ins):
-        x = as_float(ins[0])
+        x = ins[0]
+        if x.dtype is not _F32:
+            x = as_float(x)
         geom = geometry.get(x.shape)
-        if geom is None or geom[1] is None:
+        if geom is None:
             window = node_window(x, attrs)
             out, _ = maxpool2d_forward(x, kernel_shape=window[0], strides=window[1],
                                        pads=window[2], dilations=window[3], ceil_mode=ceil_mode)
-            if geom is None and len(geometry) < _SHAPES:
-                geometry[x.shape] = (window, _taps(x.shape, window, out.shape))
+            if len(geometry) < _SHAPES:
+                (kernel, strides, pads, dilations), out_hw = window, out.shape[2:]
+                ends = padded_ends(x.shape[2:], kernel, strides, pads, dilations, out_hw)
+                padding = (pads[0], pads[1], *ends)
+                taps = separable_taps(kernel, strides, dilations, out_hw)
+                geometry[x.shape] = (window, padding if any(padding) else None, *taps)
             return _MaxPoolResults(out, x, window, ceil_mode)
-        window, taps = geom
-        if isinstance(taps, tuple):  # windows tile the input: max over rows, then columns
-            (kh, kw), shape = window[0], taps
-            rows = x.reshape(-1, kh, x.shape[3])
-            out = _max_of(rows[:, i] for i in range(kh)).reshape(-1, kw)
-            out = _max_of(out[:, j] for j in range(kw)).reshape(shape)
-        else:
-            out = _max_of(x[tap] for tap in taps)
+        window, padding, rows, cols = geom
+        out = max_of_taps(x if padding is None else pad_hw(x, padding, -np.inf), rows, cols)
         return _MaxPoolResults(out, x, window, ceil_mode)
 
     return max_pool
-
-
-def _max_of(arrays):
-    """Element-wise maximum of several arrays, in a new array."""
-    arrays = iter(arrays)
-    out = next(arrays).copy()
-    for a in arrays:
-        np.maximum(out, a, out=out)
-    return out
-
-
-def _taps(x_shape, window, out_shape):
-    """How the plan takes maxima for inputs of ``x_shape``: the output shape where the
-    windows tile the input exactly (no padding, stride = kernel, no dilation); else the
-    index of each kernel tap ``(p, q)`` into the input, as ``engine.ops.pool`` slices its
-    padded one; None where the windows read padding (the engine's op does it then)."""
-    (kh, kw), (sh, sw), pads, (dh, dw) = window
-    oh, ow = out_shape[2:]
-    if any(pads) or (oh - 1) * sh + dh * (kh - 1) >= x_shape[2] or (
-        (ow - 1) * sw + dw * (kw - 1) >= x_shape[3]
-    ):
-        return None
-    if (sh, sw, dh, dw) == (kh, kw, 1, 1) and (oh * kh, ow * kw) == tuple(x_shape[2:]):
-        return tuple(out_shape)
-    return [
-        (slice(None), slice(None), slice(p * dh, p * dh + sh * (oh - 1) + 1, sh),
-         slice(q * dw, q * dw + sw * (ow - 1) + 1, sw))
-        for p in range(kh) for q in range(kw)
-    ]
 
 
 def average_pool(ins, attrs, opset):

@@ -27,6 +27,9 @@ __all__ = ["flush_denormals", "infer_shapes", "run"]
 
 _TINY = np.finfo(np.float32).tiny  # the smallest normal float32, about 1.18e-38
 _F32 = np.dtype(np.float32)
+_fmin = np.fmin.reduce
+_umin = np.minimum.reduce
+_DENORMAL_BITS = 0x7FFFFF  # the largest denormal float32's bit pattern
 _OP_ERRORS = (ValueError, TypeError, IndexError, KeyError, ArithmeticError)
 # Ops whose float outputs are values of their float inputs, or 0 / -inf: no new denormals.
 _SELECTING = frozenset({"Relu", "MaxPool", "Flatten", "Reshape", "Transpose", "Identity",
@@ -45,13 +48,17 @@ def flush_denormals(arr: np.ndarray) -> np.ndarray:
     if arr.dtype != _F32 or arr.size == 0:
         return arr
     mag = np.abs(arr)
-    low = np.fmin.reduce(mag, axis=None)  # the smallest |v| (NaN ignored)
+    low = _fmin(mag, None)  # the smallest |v| (NaN ignored)
     if low >= _TINY:
         return arr  # the usual case for a layer's output: no zero, no denormal
-    small = mag < _TINY
-    if low == 0 and np.count_nonzero(small) == np.count_nonzero(mag == 0):
-        return arr  # zeros (after a ReLU, say), but no denormal
-    return np.where(small, np.float32(0), arr)
+    if low == 0:
+        # Zeros (after a ReLU, say): the bit patterns of |v| less 1 put 0 last and the
+        # denormals (1 .. 2**23 - 1) below every normal number (2**23 and up).
+        bits = mag.view(np.uint32)
+        np.subtract(bits, 1, out=bits)
+        if _umin(bits, None) >= _DENORMAL_BITS:
+            return arr
+    return np.where(np.abs(arr) < _TINY, np.float32(0), arr)
 
 
 class _Plan:
@@ -88,7 +95,9 @@ class _Plan:
             while outs and not outs[-1]:
                 outs.pop()  # a trailing omitted output is never asked of the op
             out_slots = tuple(new(name) if name else -1 for name in outs)
-            self.steps.append((step, ins, out_slots, node.op_type not in _SELECTING, node))
+            # (step, inputs, the one output's slot or -1 for the general case, flush, ...)
+            one = out_slots[0] if len(out_slots) == 1 else -1
+            self.steps.append((step, ins, one, node.op_type not in _SELECTING, out_slots, node))
             produced += [(name, s) for name, s in zip(outs, out_slots, strict=True) if name]
         self.initial = initial
         self.kept = [spec[:2] for spec in self.inputs] + produced
@@ -194,16 +203,17 @@ def run(graph: Graph, x, *, keep: bool = True) -> dict[str, np.ndarray]:
 
 
 def _execute(plan: _Plan, slots: list, frees: list | None) -> None:
-    for i, (step, ins, outs, flush, node) in enumerate(plan.steps):
+    for i, (step, ins, one, flush, outs, node) in enumerate(plan.steps):
         try:
-            results = step([slots[s] for s in ins])
+            results = step([slots[ins[0]]] if len(ins) == 1 else [slots[s] for s in ins])
+            if one >= 0:  # the usual node: one output
+                arr = results[0]
         except _OP_ERRORS as e:
             raise GraphError(f"node '{node.name}' ({node.op_type}): {e}") from None
-        if len(outs) == 1 and type(results) is tuple and results:  # the usual node
-            arr = results[0]
+        if one >= 0:
             if type(arr) is not np.ndarray or arr.dtype is not _F32:
                 arr = _array(arr)
-            slots[outs[0]] = flush_denormals(arr) if flush else arr
+            slots[one] = flush_denormals(arr) if flush else arr
         else:
             if len(outs) > len(results):
                 raise GraphError(

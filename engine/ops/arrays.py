@@ -47,6 +47,8 @@ def float_dtype(*arrays: np.ndarray | None) -> np.dtype:
     float32 inputs stay float32, any float64 input makes float64, and integer
     inputs are promoted to float64.
     """
+    if len(arrays) == 1 and isinstance(arrays[0], np.ndarray) and arrays[0].dtype.kind == "f":
+        return arrays[0].dtype  # the usual call (one float array), without result_type's cost
     dtype = np.result_type(*[a for a in arrays if a is not None])
     return dtype if np.issubdtype(dtype, np.floating) else np.dtype(np.float64)
 

@@ -4,11 +4,13 @@ Input ``x`` is ``(N, C, H, W)``; the output is ``(N, C, OH, OW)`` with ``OH, OW`
 from :func:`engine.ops.shapes.conv_output_shape` (``ceil_mode`` included). Attributes
 mean exactly what they mean in ONNX; ``strides=None`` is 1 per axis.
 
-Vectorised by looping over the ``KH * KW`` kernel taps only: tap ``(p, q)`` of every
-window at once is the strided slice
+Vectorised by looping over the kernel taps only: tap ``(p, q)`` of every window at
+once is the strided slice
 ``x_p[:, :, p*D_h : p*D_h + S_h*(OH-1) + 1 : S_h, q*D_w : ... : S_w]`` of the padded
 input (:mod:`engine.ops.pool_taps`), so max pooling is a running ``np.maximum`` over
-those slices of the input padded with ``-inf``.
+those slices of the input padded with ``-inf``; the forward pass takes it over the
+``KH`` row taps, then the ``KW`` column taps (max is separable), the argmax over all
+``KH * KW`` taps.
 
 Argmax convention: :class:`MaxPoolCache` holds ``rows`` and ``cols``, int64 arrays
 of shape ``(N, C, OH, OW)`` giving, in *unpadded* input coordinates, where each
@@ -25,7 +27,7 @@ from functools import cached_property
 import numpy as np
 
 from engine.ops.arrays import pad_hw
-from engine.ops.pool_taps import padded_ends, pool_setup, tap_slices
+from engine.ops.pool_taps import padded_ends, pool_setup, separable_max, tap_slices
 from engine.ops.shapes import conv_output_shape
 
 __all__ = [
@@ -113,7 +115,9 @@ def maxpool2d_forward(
     x, kernel, strides, pads, dilations, out_hw = pool_setup(
         x, kernel_shape, strides, pads, dilations, ceil_mode
     )
-    out, _ = _max_taps(x, kernel, strides, pads, dilations, out_hw, False)
+    bottom, right = padded_ends(x.shape[2:], kernel, strides, pads, dilations, out_hw)
+    xp = pad_hw(x, (pads[0], pads[1], bottom, right), -np.inf)
+    out = separable_max(xp, kernel, strides, dilations, out_hw)
     return out, MaxPoolCache(x, kernel, strides, pads, dilations, bool(ceil_mode))
 
 
