@@ -32,6 +32,14 @@ def _later(exc: Computing) -> JSONResponse:
     return JSONResponse(exc.json(), status_code=202, headers={"Retry-After": "1"})
 
 
+@router.get("/{name}/heldout", responses=error_responses(404))
+def heldout_panels(model: ModelDep, settings: SettingsDep, _: HeavyDep) -> dict:
+    """Which held-out explanations this model has: ``confusion`` and ``filters``, each
+    ``{"available": bool, "reason": sentence or null}`` (the reason is the 4xx those
+    endpoints would answer), so a page asks only for what exists."""
+    return ef.panels_json(model, settings.data_dir)
+
+
 @router.get("/{name}/filters", responses=error_responses(404))
 def filter_layers(model: ModelDep, _: HeavyDep) -> dict:
     """The model's feature-map layers (node name, label, shape C x H x W) and a default one

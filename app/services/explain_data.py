@@ -181,14 +181,20 @@ def model_key(model: Model) -> tuple[str, str, str]:
     return (model.source, model.name, str((model.card.get("onnx") or {}).get("sha256", "")))
 
 
-def predictions(model: Model, data_dir: Path | None, *, wait: bool = False) -> Predictions:
-    """The model's predictions on its held-out images (202 :class:`Computing` until ready)."""
+def confusion_plan(model: Model, data_dir: Path | None) -> Plan:
+    """:func:`plan`, and 422 when the model's classes cannot be the data set's."""
     pl = plan(model, data_dir)
     classes = DATASETS[pl.dataset].classes
     if len(model.classes) != len(classes):
         raise ApiError(422, f"{model.name} has {len(model.classes)} classes; the {DATASETS[pl.dataset].title} "
                             f"held-out images have {len(classes)}, so its answers cannot be "
                             "compared with their labels.")
+    return pl
+
+
+def predictions(model: Model, data_dir: Path | None, *, wait: bool = False) -> Predictions:
+    """The model's predictions on its held-out images (202 :class:`Computing` until ready)."""
+    pl = confusion_plan(model, data_dir)
     key = ("predictions", *model_key(model), pl.dataset, pl.source, pl.n)
     what = f"Predicting the {pl.n:,} held-out images with {model.name}"
     get = JOBS.wait if wait else JOBS.get

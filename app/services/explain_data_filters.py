@@ -27,6 +27,7 @@ from app.errors import ApiError
 from app.services.explain_data import (
     HeldOut,
     batch_size,
+    confusion_plan,
     held_out,
     heldout_url,
     model_input,
@@ -235,3 +236,16 @@ def maximised_json(model: Model, name: str, channel: int, seed: int) -> dict:
         while len(_made) > MAX_IMAGES_KEPT:
             _made.popitem(last=False)
     return answer
+
+
+def panels_json(model: Model, data_dir: Path | None) -> dict:
+    """Whether the confusion matrix and the filter panels exist for ``model``, and if not why."""
+    def check(fn) -> dict:
+        try:
+            fn()
+        except ApiError as exc:
+            return {"available": False, "reason": exc.detail}
+        return {"available": True, "reason": None}
+
+    return {"model": model.name, "confusion": check(lambda: confusion_plan(model, data_dir)),
+            "filters": check(lambda: (layout(model), plan(model, data_dir)))}

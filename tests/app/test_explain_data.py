@@ -227,6 +227,13 @@ def test_an_uploaded_model_is_judged_on_the_matching_held_out_images(client):
     r = poll(client, f"/api/models/{other}/confusion")
     assert r.status_code == 422 and "1 x 28 x 28 (MNIST digits) or 3 x 32 x 32 (CIFAR-10)" in r.json()["detail"]
     assert poll(client, f"/api/models/{other}/heldout/0.png").status_code == 422
+    panels = client.get(f"/api/models/{other}/heldout").json()
+    assert panels["confusion"] == {"available": False, "reason": r.json()["detail"]}
+    assert panels["filters"]["available"] is False and "3 x 32 x 32" in panels["filters"]["reason"]
+    ok = client.get(f"/api/models/{name}/heldout").json()
+    assert ok["confusion"]["available"] and ok["filters"]["available"]
+    mlp = client.get("/api/models/mnist-mlp/heldout").json()
+    assert mlp["confusion"]["available"] and "no layer with feature maps" in mlp["filters"]["reason"]
 
 
 @pytest.mark.skipif(not os.environ.get("CONVLAB_DATA_DIR"), reason="needs the full MNIST training file")

@@ -55,7 +55,15 @@ export function initConfusion({ onOpen } = {}) {
     showError(error, null);
     root.hidden = false;
     const base = `/api/models/${encodeURIComponent(name)}`;
+    document.getElementById("cm-source").textContent = "";
     try {
+      const panels = await loadMatrix(`${base}/heldout`);
+      if (!panels) return;
+      document.getElementById("cm-body").hidden = !panels.confusion.available;
+      if (!panels.confusion.available) {
+        status.textContent = panels.confusion.reason;
+        return;
+      }
       status.textContent = "Asking for the model's answers on its held-out images…";
       const body = await loadMatrix(`${base}/confusion`);
       if (!body) return;

@@ -91,11 +91,21 @@ export function initFilters({ onOpen } = {}) {
     grid.replaceChildren();
     synth.hidden = true;
     showError(error, null);
+    const controls = root.querySelector(".xd-controls");
     try {
+      const panels = await loadLayers(`/api/models/${encodeURIComponent(name)}/heldout`);
+      if (!panels) return;
+      root.hidden = false;
+      controls.hidden = !panels.filters.available;
+      document.getElementById("flt-body").hidden = !panels.filters.available;
+      source.textContent = "";
+      if (!panels.filters.available) {
+        status.textContent = panels.filters.reason;
+        return;
+      }
       const body = await loadLayers(`/api/models/${encodeURIComponent(name)}/filters`);
       if (!body) return;
       layers = body.layers;
-      root.hidden = false;
       layerSel.replaceChildren(...layers.map((l) => el("option", { value: l.name },
         `${l.name} · ${l.label} · ${l.shape[0]}×${l.shape[1]}×${l.shape[2]}`)));
       layerSel.value = body.default;
