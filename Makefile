@@ -86,7 +86,8 @@ cluster-test: install redis nginx
 # Ratios against references measured in the same run: the engine vs onnxruntime
 # (benchmarks.run), a training step vs PyTorch (learn_bench, needs the train extra), an
 # epoch through the HTTP API vs the engine alone (learn_api_bench), Grad-CAM's server time
-# per model with onnxruntime's forward beside it (gradcam_bench). Each exits 1 when a
+# per model with onnxruntime's forward beside it (gradcam_bench), held-out predictions, top
+# patches and their lookups per model (explain_bench). Each exits 1 when a
 # target is missed; all three run, and the target fails if any missed.
 bench: install-train
 	@status=0; \
@@ -94,6 +95,7 @@ bench: install-train
 	$(BIN)/python -m benchmarks.learn_bench || status=1; \
 	$(BIN)/python -m benchmarks.learn_api_bench || status=1; \
 	$(BIN)/python -m benchmarks.gradcam_bench || status=1; \
+	$(BIN)/python -m benchmarks.explain_bench || status=1; \
 	exit $$status
 
 load: install
