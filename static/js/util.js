@@ -109,6 +109,13 @@ export function shape(dims) {
   return d.map((v) => int(v)).join(TIMES);
 }
 
+/** A sentence from the server written as pages write numbers: sizes with "×" ("3x3" ->
+ * "3×3", "55x55x96" -> "55×55×96") and a negative number with a true minus ("-1" -> "−1");
+ * an operator between spaces ("6 - 3") is left as it is. */
+export function prose(text) {
+  return String(text ?? "").replace(/(\d)x(?=\d)/g, `$1${TIMES}`).replace(/(^|[\s(])-(?=\d)/g, `$1${MINUS}`);
+}
+
 /** A window or filter size: 3 -> "3×3", (3, 5) -> "3×5". */
 export function square(h, w = h) {
   return `${h}${TIMES}${w}`;

@@ -37,7 +37,7 @@ def test_summary_pick_vgg16_and_blocks(page, live_server, console_errors, shot):
     # 13 convs + 5 pools + flatten + 3 FC + the input row.
     expect(page.locator("#layer-table tbody tr")).to_have_count(23)
     first = page.locator("#layer-table tbody tr").nth(1)
-    expect(first).to_contain_text("224x224x64")
+    expect(first).to_contain_text("224×224×64")
     expect(first.locator("td").nth(2)).to_have_text("1,728")  # weights, as the course lists them
     expect(first.locator("td").nth(3)).to_have_text("1,792")  # weights + biases
     expect(page.locator("#table-total-weights")).to_have_text("138,344,128")
@@ -185,15 +185,15 @@ def test_alexnet_layouts_side_by_side(page, live_server, console_errors, shot):
     page.set_viewport_size({"width": 1280, "height": 800})
     page.goto(live_server + "/architectures?arch=alexnet")
     expect(page.locator("#table-total-params")).to_have_text("61,100,840")
-    expect(page.locator("#layer-table tbody tr").nth(1)).to_contain_text("55x55x64")
+    expect(page.locator("#layer-table tbody tr").nth(1)).to_contain_text("55×55×64")
     buttons = page.locator(".layout-buttons button")
     expect(buttons).to_have_count(3)
     buttons.nth(1).click()
     expect(page.locator("#table-total-params")).to_have_text("60,965,224")
     rows = page.locator("#layer-table tbody tr")
-    expect(rows.nth(0)).to_contain_text("227x227x3")
+    expect(rows.nth(0)).to_contain_text("227×227×3")
     expect(rows.nth(1)).to_contain_text("96 filters 11x11, stride 4")
-    expect(rows.nth(1)).to_contain_text("55x55x96")
+    expect(rows.nth(1)).to_contain_text("55×55×96")
     expect(rows.nth(3)).to_contain_text("local response normalisation")
     expect(page.locator("#arch-notes")).to_contain_text("Two GPUs")
     expect(page.locator("#arch-notes .tag.paper").first).to_be_visible()
@@ -204,8 +204,8 @@ def test_alexnet_layouts_side_by_side(page, live_server, console_errors, shot):
     page.click("#layout-compare summary")
     expect(page.locator("#layout-table .layout-total")).to_have_text(["61,100,840", "60,965,224", "62,378,344"])
     conv1 = page.locator("#layout-table tbody tr", has=page.locator("th", has_text="conv1"))
-    expect(conv1).to_contain_text("55x55x64")
-    expect(conv1).to_contain_text("55x55x96")
+    expect(conv1).to_contain_text("55×55×64")
+    expect(conv1).to_contain_text("55×55×96")
     norm1 = page.locator("#layout-table tbody tr", has=page.locator("th", has_text="norm1"))
     expect(norm1.locator("td").first).to_have_text("–")  # torchvision has no LRN
     expect(page.locator("#arch-error-source")).to_contain_text("Table 2")

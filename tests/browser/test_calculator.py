@@ -11,6 +11,11 @@ from playwright.sync_api import expect
 pytestmark = pytest.mark.browser
 
 
+def prose(text: str) -> str:
+    """A server sentence as the page writes it (util.prose): "3x3" -> "3×3", "-1" -> "−1"."""
+    return re.sub(r"(^|[\s(])-(?=\d)", "\\1\u2212", re.sub(r"(\d)x(?=\d)", "\\1\u00d7", text))
+
+
 def _example(page, key):
     page.click(f'[data-example="{key}"]')
 
@@ -19,8 +24,8 @@ def test_course_examples_one_click(page, live_server, console_errors, shot):
     page.set_viewport_size({"width": 1280, "height": 900})
     page.goto(live_server + "/calculator")
     size, volume = page.locator("#out-size"), page.locator("#out-volume")
-    expect(size).to_have_text("5x5")  # the default: 7x7 input, 3x3 filter, stride 1
-    for key, text in [("s2", "3x3"), ("s1", "5x5"), ("pad1", "7x7")]:
+    expect(size).to_have_text("5×5")  # the default: 7x7 input, 3x3 filter, stride 1
+    for key, text in [("s2", "3×3"), ("s1", "5×5"), ("pad1", "7×7")]:
         _example(page, key)
         expect(size).to_have_text(text)
     expect(page.locator("#out-formula")).to_have_text("(7 - 3 + 2*1)/1 + 1 = 7")
@@ -33,22 +38,22 @@ def test_course_examples_one_click(page, live_server, console_errors, shot):
     expect(fit).to_be_visible()
     expect(fit).to_contain_text("Doesn't fit")
     expect(fit).to_contain_text("never covered")
-    expect(size).to_have_text("2x2")
+    expect(size).to_have_text("2×2")
     assert page.locator("#strip-svg rect.missed").count() == 1  # input column 6
     shot("calculator-stride3-desktop")
 
     _example(page, "cifar")
-    expect(volume).to_have_text("32x32x10")
+    expect(volume).to_have_text("32×32×10")
     expect(page.locator("#out-params")).to_have_text("760")
     expect(page.locator("#out-params-formula")).to_contain_text("(5*5*3 + 1)*10 = 760")
 
     _example(page, "alexnet")
-    expect(volume).to_have_text("55x55x96")
+    expect(volume).to_have_text("55×55×96")
     expect(page.locator("#out-params-split")).to_have_text("34,848 weights + 96 biases")
     assert page.locator("#strip-svg rect.bar").count() == 55
     # The URL holds the view: a reload shows the same layer.
     page.reload()
-    expect(volume).to_have_text("55x55x96")
+    expect(volume).to_have_text("55×55×96")
     assert page.input_value("#in-f") == "11"
 
     assert console_errors == []
@@ -68,7 +73,7 @@ def test_quiz_wrong_then_right(page, live_server, console_errors):
                                             "in_channels", "filters"))
     o = (n - f + 2 * p) // s + 1
     right = {"output_size": o, "params": (f * f * c + 1) * k, "activations": o * o * k}[ex["kind"]]
-    expect(page.locator("#quiz-question")).to_have_text(q["question"])
+    expect(page.locator("#quiz-question")).to_have_text(prose(q["question"]))
     page.fill("#quiz-answer", str(right + 1))
     page.click("#quiz-form button[type=submit]")
     feedback = page.locator("#quiz-feedback")
@@ -100,8 +105,8 @@ def test_layer_chain_totals_break_and_code(page, live_server, console_errors, sh
         page.click(f'[data-add="{kind}"]')
     expect(page.locator("#chain-list > li")).to_have_count(4)
     # conv: 16 filters 3x3, stride 1, pad 1 (the defaults) on 32x32x3; pool 2x2 stride 2.
-    expect(_card(page, 0).locator(".shape")).to_have_text("32x32x16")
-    expect(_card(page, 1).locator(".shape")).to_have_text("16x16x16")
+    expect(_card(page, 0).locator(".shape")).to_have_text("32×32×16")
+    expect(_card(page, 1).locator(".shape")).to_have_text("16×16×16")
     expect(_card(page, 2).locator(".shape")).to_have_text("4,096")
     expect(_card(page, 3).locator(".shape")).to_have_text("10")
     expect(_card(page, 0)).to_contain_text("(3*3*3 + 1)*16 = 448")
@@ -111,7 +116,7 @@ def test_layer_chain_totals_break_and_code(page, live_server, console_errors, sh
     expect(page.locator("#total-memory")).to_contain_text(f"{4 * acts:,} bytes")
     # Edit a field: 8 filters instead of 16.
     page.fill("#L0-filters", "8")
-    expect(_card(page, 0).locator(".shape")).to_have_text("32x32x8")
+    expect(_card(page, 0).locator(".shape")).to_have_text("32×32×8")
     expect(page.locator("#code-view")).to_contain_text("nn.Conv2d(3, 8, kernel_size=3, stride=1, padding=1)")
     expect(page.locator("#code-view")).to_contain_text("nn.Linear(2048, 10)")
     page.click('[data-code="keras"]')
@@ -142,13 +147,13 @@ def test_layer_chain_totals_break_and_code(page, live_server, console_errors, sh
 def test_phone_layout(page, live_server, console_errors, shot):
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(live_server + "/calculator?h=227&w=227&c=3&k=96&f=11&s=4")
-    expect(page.locator("#out-volume")).to_have_text("55x55x96")
+    expect(page.locator("#out-volume")).to_have_text("55×55×96")
     expect(page.locator("#total-params")).to_have_text("26,370")
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 1, f"the page overflows by {overflow}px"
     shot("calculator-phone")
     page.goto(live_server + "/calculator")
-    expect(page.locator("#out-size")).to_have_text("5x5")
+    expect(page.locator("#out-size")).to_have_text("5×5")
     shot("calculator-grid-phone", full_page=False)
     assert console_errors == []
 
@@ -158,7 +163,7 @@ def test_a_stride_larger_than_the_window_marks_the_rows_it_skips(page, live_serv
     # columns 1, 3 and 5 are never read; the page says so and marks exactly those cells.
     page.set_viewport_size({"width": 1280, "height": 900})
     page.goto(live_server + "/calculator?h=7&w=7&c=1&k=1&f=1&s=2")
-    expect(page.locator("#out-size")).to_have_text("4x4")
+    expect(page.locator("#out-size")).to_have_text("4×4")
     fit = page.locator("#layer-fit")
     expect(fit).to_contain_text("Skips input")
     expect(fit).to_contain_text("rows and columns 1, 3, 5 (3 of 7)")
@@ -167,7 +172,7 @@ def test_a_stride_larger_than_the_window_marks_the_rows_it_skips(page, live_serv
     shot("calculator-stride-skips-desktop")
     # Dilation 2: each window reads every second cell; the taps drawn are the API's.
     page.goto(live_server + "/calculator?h=9&w=9&c=1&k=1&f=3&s=1&p=0&d=2")
-    expect(page.locator("#out-size")).to_have_text("5x5")
+    expect(page.locator("#out-size")).to_have_text("5×5")
     assert page.locator("#grid-svg rect.tap").count() == 9
     assert page.locator("#strip-svg rect.bar").count() == 5
     assert page.locator("#strip-svg rect.tick").count() == 5 * 3
@@ -179,15 +184,15 @@ def test_a_stride_larger_than_the_window_marks_the_rows_it_skips(page, live_serv
 def test_a_lost_connection_is_said_and_a_bad_url_position_is_clamped(page, live_server, console_errors):
     page.set_viewport_size({"width": 1280, "height": 900})
     page.goto(live_server + "/calculator?pos=-3")
-    expect(page.locator("#out-size")).to_have_text("5x5")
-    expect(page.locator("#win-pos-text")).to_have_text("output row 0, column 0 (of 5x5)")
+    expect(page.locator("#out-size")).to_have_text("5×5")
+    expect(page.locator("#win-pos-text")).to_have_text("output row 0, column 0 (of 5×5)")
     page.route("**/api/output-size", lambda route: route.abort())
     _example(page, "s2")
     expect(page.locator("#layer-error")).to_contain_text("Could not reach the ConvLab server")
     expect(page.locator("#layer-output")).to_be_hidden()  # the old numbers are not left under new settings
     page.unroute("**/api/output-size")
     _example(page, "s1")
-    expect(page.locator("#out-size")).to_have_text("5x5")
+    expect(page.locator("#out-size")).to_have_text("5×5")
     expect(page.locator("#layer-error")).to_be_hidden()
     # The browser logs the failed request itself; nothing else may reach the console.
     assert [e for e in console_errors if "ERR_FAILED" not in e] == []
@@ -204,3 +209,21 @@ def test_a_failed_stack_request_leaves_no_stale_numbers(page, live_server, conso
     expect(page.locator("#chain-totals")).to_be_empty()
     expect(page.locator("#code-view")).to_contain_text("the stack could not be computed")
     assert [e for e in console_errors if "ERR_FAILED" not in e] == []
+
+
+def test_conventions_shapes_and_numbering(page, live_server, console_errors):
+    """Issue 18: shapes height×width×channels with "×" (the server's sentences too, code
+    excepted), rows and columns numbered from 0 and said so, a true minus sign."""
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto(live_server + "/calculator")
+    expect(page.locator("#out-volume")).to_have_text("5×5×1")
+    expect(page.locator("#chain-list > li").first).to_contain_text("×")
+    page.wait_for_function("() => document.getElementById('quiz-question').textContent.length > 0")
+    page.wait_for_function("() => document.getElementById('kind-explain').textContent.length > 0")
+    text = page.evaluate("""() => { const m = document.querySelector('main').cloneNode(true);
+        m.querySelectorAll('pre, code').forEach((e) => e.remove()); return m.innerText; }""")
+    assert re.findall(r"\d+x\d+", text) == []
+    assert re.findall(r"(?:^|\s)-\d", text) == []
+    expect(page.locator(".window-figure")).to_contain_text("numbered from 0")
+    expect(page.locator("#win-pos-text")).to_have_text(re.compile(r"^output row 0, column 0 \(of \d+×\d+\)$"))
+    assert console_errors == []

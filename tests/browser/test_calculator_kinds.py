@@ -14,6 +14,11 @@ from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 
+
+def prose(text: str) -> str:
+    """A server sentence as the page writes it (util.prose): "3x3" -> "3×3", "-1" -> "−1"."""
+    return re.sub(r"(^|[\s(])-(?=\d)", "\\1\u2212", re.sub(r"(\d)x(?=\d)", "\\1\u00d7", text))
+
 KIND_EXAMPLES = {
     # button: the body the page should send (its settings) and the shape it should show
     "mobilenet": ({"kind": "separable", "input_size": [112, 112], "in_channels": 64, "filters": 128,
@@ -42,7 +47,7 @@ def test_six_filters_example_and_the_padding_rule(page, live_server, console_err
     page.set_viewport_size({"width": 1280, "height": 800})
     page.goto(live_server + "/calculator")
     page.click("[data-example=six]")
-    expect(page.locator("#out-volume")).to_have_text("28x28x6")
+    expect(page.locator("#out-volume")).to_have_text("28×28×6")
     expect(page.locator("[data-example=six]")).to_have_attribute("aria-pressed", "true")
     expect(page.locator("#out-params")).to_have_text("456")
     rule = api(live_server, "/api/calculator/rules")["same_padding"]
@@ -52,10 +57,10 @@ def test_six_filters_example_and_the_padding_rule(page, live_server, console_err
     expect(page.locator("#rule-buttons button")).to_have_count(3)
     page.click("[data-rule-f='5']")  # the same 32x32x3 input keeps its size with P = 2
     expect(page.locator("#in-p")).to_have_value("2")
-    expect(page.locator("#out-volume")).to_have_text("32x32x6")
+    expect(page.locator("#out-volume")).to_have_text("32×32×6")
     page.click("[data-rule-f='7']")
     expect(page.locator("#in-f")).to_have_value("7")
-    expect(page.locator("#out-size")).to_have_text("32x32")
+    expect(page.locator("#out-size")).to_have_text("32×32")
     shot("calculator-rule-desktop")
     assert console_errors == []
 
@@ -70,7 +75,7 @@ def test_every_kind_example_shows_the_engines_numbers(page, live_server, console
         expect(page.locator("#kind-params")).to_have_text(f"{d['params']['total']:,}")
         expect(page.locator("#kind-macs")).to_have_text(f"{d['macs']['total']:,}")
         expect(page.locator("#kind-macs-formula")).to_have_text(d["macs"]["formula"])
-        expect(page.locator("#kind-savings")).to_have_text(d["savings"])
+        expect(page.locator("#kind-savings")).to_have_text(prose(d["savings"]))
         expect(page.locator(f"[data-kind-example={name}]")).to_have_attribute("aria-pressed", "true")
         # Only the boxes this kind reads are shown.
         assert page.is_visible("#kind-g") == (body["kind"] == "grouped")
@@ -117,7 +122,7 @@ def test_an_old_chain_link_with_kernel_still_opens(page, live_server, console_er
     page.goto(f"{live_server}/calculator?layers={layers}#chain")
     expect(page.locator("#L0-kernel_size")).to_have_value("5")
     expect(page.locator("#L1-kernel_size")).to_have_value("2")
-    expect(page.locator("#chain-list > li").nth(1)).to_contain_text("14x14x4")  # 32 - 5 + 1 = 28, pooled
+    expect(page.locator("#chain-list > li").nth(1)).to_contain_text("14×14×4")  # 32 - 5 + 1 = 28, pooled
     sent = json.loads(requests[-1])
     assert all("kernel" not in layer for layer in sent["layers"])  # the page sends the new name
     assert console_errors == []

@@ -1,11 +1,11 @@
 // Numbers and shapes as the architectures page writes them (labels only: the exact
 // value is always shown beside a compact one).
 
-import { int } from "../util.js";
+import { shape } from "../util.js";
 
-/** [C, H, W] -> "HxWxC" as the course writes it; [N] -> "N". */
-export function shapeText(shape) {
-  return shape.length === 3 ? `${shape[1]}x${shape[2]}x${shape[0]}` : int(shape[0]);
+/** [C, H, W] -> "H×W×C" as the course writes it (util.shape); [N] -> "N". */
+export function shapeText(dims) {
+  return shape(dims);
 }
 
 /** 138357544 -> "138.4M" (labels only; the exact value is always shown beside it). */

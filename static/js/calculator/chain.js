@@ -3,7 +3,7 @@
 // PyTorch and Keras code.
 
 import { ApiError, latestOnly, postJSON } from "../api.js";
-import { $, debounce, el, int, showError } from "../util.js";
+import { $, debounce, el, int, prose, showError } from "../util.js";
 import { memText, shapeText } from "./format.js";
 
 export const COURSE_CHAIN = [
@@ -181,7 +181,7 @@ function renderChain(res) {
     card.classList.toggle("broken", Boolean(row.error));
     card.classList.toggle("skipped", row.skipped);
     if (row.error) {
-      box.replaceChildren(el("p", { class: "layer-error", role: "alert" }, el("strong", {}, "This layer cannot work: "), row.error));
+      box.replaceChildren(el("p", { class: "layer-error", role: "alert" }, el("strong", {}, "This layer cannot work: "), prose(row.error)));
       return;
     }
     if (row.skipped) {
@@ -197,7 +197,7 @@ function renderChain(res) {
     const formulas = el("p", { class: "small layer-formulas" },
       row.size_formula ? el("span", { class: "formula" }, row.size_formula) : "",
       row.params && row.params_formula ? el("span", { class: "formula" }, row.params_formula) : "");
-    box.replaceChildren(stats, formulas, row.note ? el("p", { class: "small warn-line" }, row.note) : "");
+    box.replaceChildren(stats, formulas, row.note ? el("p", { class: "small warn-line" }, prose(row.note)) : "");
   });
   const t = res.totals;
   const broken = t.broken_at !== null;

@@ -3,7 +3,7 @@
 // windows sit (`axes`: window starts, tap offsets, span, the last cell reached) and which
 // cells are never read (`unread`) come from the API; this module only lays them out.
 
-import { $, svgEl } from "../util.js";
+import { $, square, svgEl } from "../util.js";
 
 const GRID_MAX = 40; // padded cells per side drawn in the 2-D grid
 const LANES_MAX = 12; // rows of bars under the strip, however many windows overlap
@@ -21,7 +21,7 @@ export function drawDiagrams(v, res, pos) {
   const [oh, ow] = res.output_size;
   const i = Math.floor(pos / ow);
   const j = pos % ow;
-  $("win-pos-text").textContent = `output row ${i}, column ${j} (of ${oh}x${ow})`;
+  $("win-pos-text").textContent = `output row ${i}, column ${j} (of ${square(oh, ow)})`;
   drawGrid(v, res, i, j);
   drawStrip(v, res, j);
 }
@@ -37,7 +37,7 @@ function drawGrid(v, res, i, j) {
   const note = $("grid-note");
   if (hp > GRID_MAX || wp > GRID_MAX || oh > GRID_MAX || ow > GRID_MAX) {
     note.hidden = false;
-    note.textContent = `The grid is drawn for inputs up to ${GRID_MAX} cells a side (this one is ${hp}x${wp} with padding); the row below shows every window position.`;
+    note.textContent = `The grid is drawn for inputs up to ${GRID_MAX} cells a side (this one is ${square(hp, wp)} with padding); the row below shows every window position.`;
     svg.setAttribute("width", "0");
     svg.setAttribute("height", "0");
     return;
@@ -52,8 +52,8 @@ function drawGrid(v, res, i, j) {
   svg.setAttribute("width", width);
   svg.setAttribute("height", height);
   svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
-  svg.append(svgEl("text", { x: 0, y: 14, class: "lbl" }, `input ${v.h}x${v.w}${pt + pl + pb + pr ? " + padding" : ""}`));
-  svg.append(svgEl("text", { x: wp * cs + gap, y: 14, class: "lbl" }, `output ${oh}x${ow}`));
+  svg.append(svgEl("text", { x: 0, y: 14, class: "lbl" }, `input ${square(v.h, v.w)}${pt + pl + pb + pr ? " + padding" : ""}`));
+  svg.append(svgEl("text", { x: wp * cs + gap, y: 14, class: "lbl" }, `output ${square(oh, ow)}`));
   // A cell is read when its row and its column are both read by some tap.
   const rowsUnread = new Set(res.unread.rows);
   const colsUnread = new Set(res.unread.columns);

@@ -1,11 +1,12 @@
-// Numbers as the calculator writes them (the numbers themselves come from the API).
+// Numbers as the calculator writes them (the numbers themselves come from the API), with
+// the site's one formatter (util.js): shapes height×width×channels with "×", true minus.
 
-import { bytes, int } from "../util.js";
+import { bytes, int, shape } from "../util.js";
 
-/** [C, H, W] -> "HxWxC" (the course's order); [N] -> "N". */
-export function shapeText(shape) {
-  if (!shape) return "–";
-  return shape.length === 3 ? `${shape[1]}x${shape[2]}x${shape[0]}` : int(shape[0]);
+/** [C, H, W] -> "H×W×C" (the course's order); [N] -> "N". */
+export function shapeText(dims) {
+  if (!dims) return "–";
+  return shape(dims);
 }
 
 export function memText(n) {

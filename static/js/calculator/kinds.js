@@ -3,7 +3,7 @@
 // comes from the server; this module only places them.
 
 import { ApiError, getJSON, latestOnly, postJSON } from "../api.js";
-import { $, debounce, el, int, showError } from "../util.js";
+import { $, debounce, el, int, prose, showError } from "../util.js";
 
 export const KIND_DEFAULTS = {
   kind: "separable", kind_h: 112, kind_w: 112, kind_c: 64, kind_k: 128, kind_f: 3, kind_s: 1,
@@ -116,12 +116,12 @@ function render(d) {
   $("kind-std-params").textContent = int(d.standard.params);
   $("kind-std-macs").textContent = int(d.standard.macs);
   $("kind-std-formula").textContent = d.standard.formula;
-  $("kind-savings").textContent = d.savings;
+  $("kind-savings").textContent = prose(d.savings);
   $("kind-stages").replaceChildren(...d.stages.map((st) => el("li", {},
-    el("strong", {}, st.name), ` → ${shapeText(st.output_shape)}: `,
+    el("strong", {}, prose(st.name)), ` → ${shapeText(st.output_shape)}: `,
     el("span", { class: "formula" }, st.params_formula), " parameters, ",
     el("span", { class: "formula" }, st.macs_formula), " multiply-adds")));
-  $("kind-explain").textContent = d.explanation;
+  $("kind-explain").textContent = prose(d.explanation);
 }
 
 /** Wire the kind menu, the form and the examples to `st`, and compute once. */
@@ -129,7 +129,7 @@ export async function initKinds(st) {
   state = st;
   try {
     const { kinds } = await getJSON("/api/calculator/kinds");
-    $("kind-kind").replaceChildren(...kinds.map((k) => el("option", { value: k.name }, k.title)));
+    $("kind-kind").replaceChildren(...kinds.map((k) => el("option", { value: k.name }, prose(k.title))));
     if (!kinds.some((k) => k.name === state.get("kind"))) state.set({ kind: KIND_DEFAULTS.kind });
   } catch (err) {
     showError($("kind-error"), err);

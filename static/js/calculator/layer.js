@@ -2,9 +2,9 @@
 // and the window diagrams (drawn by ./diagrams.js from the same answer).
 
 import { ApiError, getJSON, latestOnly, postJSON } from "../api.js";
-import { $, debounce, el, int, showError } from "../util.js";
+import { $, debounce, el, int, prose, showError, square } from "../util.js";
 import { clearDiagrams, drawDiagrams } from "./diagrams.js";
-import { memText } from "./format.js";
+import { memText, shapeText } from "./format.js";
 
 export const EXAMPLES = {
   s1: { h: 7, w: 7, c: 1, k: 1, f: 3, s: 1, p: 0, d: 1 },
@@ -81,8 +81,8 @@ async function updateLayer() {
 
 function renderLayer(v, res) {
   const [k, oh, ow] = res.output_shape;
-  $("out-size").textContent = `${oh}x${ow}`;
-  $("out-volume").textContent = `${oh}x${ow}x${k}`;
+  $("out-size").textContent = square(oh, ow);
+  $("out-volume").textContent = shapeText(res.output_shape);
   $("out-formula").textContent = res.formula;
   const pr = res.params;
   $("out-params").textContent = int(pr.total);
@@ -93,10 +93,10 @@ function renderLayer(v, res) {
   const fit = $("layer-fit");
   if (res.fits && res.reads_all_input) {
     fit.hidden = true;
-    $("layer-explain").textContent = res.explanation;
+    $("layer-explain").textContent = prose(res.explanation);
   } else {
     fit.hidden = false;
-    fit.textContent = `${res.fits ? "Skips input" : "Doesn't fit"}: ${res.explanation}`;
+    fit.textContent = `${res.fits ? "Skips input" : "Doesn't fit"}: ${prose(res.explanation)}`;
     $("layer-explain").textContent = "";
   }
   const pos = $("win-pos");

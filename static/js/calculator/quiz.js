@@ -2,7 +2,7 @@
 // checked by POST /api/calculator/check.
 
 import { ApiError, getJSON, postJSON } from "../api.js";
-import { $, el, int } from "../util.js";
+import { $, el, int, prose } from "../util.js";
 
 let state = null;
 let exercise = null;
@@ -12,7 +12,7 @@ async function loadQuiz(seed) {
   const q = await getJSON(url);
   exercise = q.exercise;
   state.set({ seed: q.seed });
-  $("quiz-question").textContent = q.question;
+  $("quiz-question").textContent = prose(q.question);
   $("quiz-answer").value = "";
   $("quiz-feedback").hidden = true;
 }
@@ -37,7 +37,7 @@ async function checkQuiz(evt) {
       head,
       r.hint ? el("p", { class: "hint-line" }, r.hint) : "",
       el("p", {}, "Worked formula: ", el("span", { class: "formula" }, r.formula)),
-      el("p", { class: "small" }, r.explanation),
+      el("p", { class: "small" }, prose(r.explanation)),
     );
   } catch (err) {
     if (!(err instanceof ApiError)) throw err;

@@ -4,7 +4,7 @@
 
 import { LESSON_ACTIVATIONS } from "../registry.js";
 import { createState } from "../state.js";
-import { MINUS, TIMES } from "../util.js";
+import { TIMES, prose } from "../util.js";
 
 export const MAX_FILTERS = 8;
 export const COURSE = {
@@ -90,11 +90,8 @@ export function shapeText(h, w, c) {
   return [h, w, c].join(TIMES);
 }
 
-/** A server sentence written as every page writes numbers: sizes with "×" ("3x3" -> "3×3")
- * and a negative number with a true minus ("-1 elsewhere" -> "−1 elsewhere"). */
-export function times(text) {
-  return String(text ?? "").replace(/(\d)x(?=\d)/g, `$1${TIMES}`).replace(/(^|[\s(])-(?=\d)/g, `$1${MINUS}`);
-}
+/** A server sentence written as every page writes numbers (util.prose): "3x3" -> "3×3". */
+export const times = prose;
 
 /** The half-width of a colour scale centred on 0, from the server's [min, max]. */
 export function absMax(lo, hi) {
