@@ -3,13 +3,19 @@
 // Every number here is one the server sent; nothing is computed.
 
 import { title } from "../registry.js";
-import { el, fmt } from "../util.js";
+import { el, fmt, fmtAll } from "../util.js";
 
 function signClass(v) {
   return v > 0 ? "pos" : v < 0 ? "neg" : "zero";
 }
 
-function matrix(data, offset, kh, kw, { digits = 3, pads = null, signs = false, label }) {
+/** One table's numbers, one number of decimals for all (util.fmtAll; whole numbers stay whole). */
+function tableText(values) {
+  return values.every(Number.isInteger) ? values.map((v) => fmt(v)) : fmtAll(values, 4);
+}
+
+function matrix(data, offset, kh, kw, { pads = null, signs = false, label }) {
+  const texts = tableText(Array.from(data.slice(offset, offset + kh * kw)));
   const grid = el("div", { class: "amat", role: "img", "aria-label": label });
   grid.style.gridTemplateColumns = `repeat(${kw}, auto)`;
   for (let p = 0; p < kh; p++) {
@@ -18,7 +24,7 @@ function matrix(data, offset, kh, kw, { digits = 3, pads = null, signs = false, 
       const cls = ["acell"];
       if (pads && pads(p, q)) cls.push("pad");
       if (signs) cls.push(signClass(v));
-      grid.append(el("span", { class: cls.join(" ") }, fmt(v, digits)));
+      grid.append(el("span", { class: cls.join(" ") }, texts[p * kw + q]));
     }
   }
   return el("figure", { class: "afig" }, el("figcaption", {}, label), grid);
@@ -81,10 +87,10 @@ export function renderArithmetic(root, trace, ctx) {
   // Written out in full when it is short enough to read.
   if (c * plane <= 9) {
     const terms = [];
+    const xs = tableText(Array.from(trace.patch.data));
+    const ws = tableText(Array.from(trace.weights.data));
     for (let n = 0; n < c * plane; n++) {
-      const a = fmt(trace.patch.data[n], 3);
-      const b = trace.weights.data[n];
-      terms.push(`${a}×${b < 0 ? `(${fmt(b, 3)})` : fmt(b, 3)}`);
+      terms.push(`${xs[n]}×${trace.weights.data[n] < 0 ? `(${ws[n]})` : ws[n]}`);
     }
     totals.push(el("p", { class: "arith-line formula" }, `${terms.join(" + ")} = ${fmt(trace.sum, 4)}`));
   }

@@ -1,9 +1,22 @@
 // How a matrix cell looks: its colour under a scale (diverging around 0, or a tint from
 // the server's min/max), its number rounded to fit, the ink that reads on it, and the
-// hatching of padding cells.
+// hatching of padding cells, and the marks and empty cells of pixel mode.
 
 import { diverging } from "../draw/heatmap.js";
 import { fmt } from "../util.js";
+
+/** A cell not computed yet (pixel mode; cell mode: .mcell.pending). */
+export const PENDING_RGB = [241, 244, 249];
+/** How each mark of ./grid.js is drawn in pixel mode, in this order (later on top). */
+export const MARK_STYLE = {
+  rf: { fill: "rgba(29, 78, 216, 0.35)", stroke: "#1d4ed8" },
+  feeds: { fill: "rgba(29, 78, 216, 0.35)", stroke: "#1d4ed8" },
+  pwin: { fill: "rgba(124, 58, 237, 0.3)", stroke: "#7c3aed" },
+  win: { fill: "rgba(245, 158, 11, 0.28)", stroke: "#d97706" },
+  cur: { fill: "rgba(245, 158, 11, 0.35)", stroke: "#d97706" },
+  max: { fill: null, stroke: "#7c3aed" },
+  hover: { fill: null, stroke: "#111827" },
+};
 
 const TINTS = { grey: [255, 255, 255], red: [235, 64, 52], green: [40, 190, 90], blue: [60, 120, 245] };
 

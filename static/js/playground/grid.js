@@ -5,19 +5,7 @@
 // A map that builds up step by step shows only the cells `reveal` lets through: the others
 // are empty ("pending": no number, no colour) until the window has reached them.
 
-import { cellText, colourOf, hatchPattern, inkFor } from "./cell-colours.js";
-
-// Drawn in this order (later on top) in pixel mode.
-const PENDING_RGB = [241, 244, 249];
-const MARK_STYLE = {
-  rf: { fill: "rgba(29, 78, 216, 0.35)", stroke: "#1d4ed8" },
-  feeds: { fill: "rgba(29, 78, 216, 0.35)", stroke: "#1d4ed8" },
-  pwin: { fill: "rgba(124, 58, 237, 0.3)", stroke: "#7c3aed" },
-  win: { fill: "rgba(245, 158, 11, 0.28)", stroke: "#d97706" },
-  cur: { fill: "rgba(245, 158, 11, 0.35)", stroke: "#d97706" },
-  max: { fill: null, stroke: "#7c3aed" },
-  hover: { fill: null, stroke: "#111827" },
-};
+import { MARK_STYLE, PENDING_RGB, cellText, colourOf, hatchPattern, inkFor } from "./cell-colours.js";
 
 export class MatrixView {
   /**
