@@ -1,6 +1,6 @@
 // The band that links the window in the input to the output cell it computes (CNN
-// Explainer's and conv_arithmetic's picture): an orange band from the window's right edge
-// to the current cell's left edge, drawn behind the filter in the step view. Layout only:
+// Explainer's and conv_arithmetic's picture): an orange band from the window to the
+// current cell, drawn behind the filter in the step view. Layout only:
 // the boxes are the grids' own (MatrixView.boxOf); no geometry of the convolution.
 
 import { svgEl } from "../util.js";
@@ -31,7 +31,11 @@ export function drawBeam(cells, out) {
   const zoom = s.width / (stage.offsetWidth || s.width || 1) || 1;
   const x = (v) => (v - s.left) / zoom + stage.scrollLeft;
   const y = (v) => (v - s.top) / zoom + stage.scrollTop;
-  const band = [[x(a.right), y(a.top)], [x(b.left), y(b.top)], [x(b.left), y(b.bottom)], [x(a.right), y(a.bottom)]];
+  // Side by side: from the window's right edge to the cell's left edge; stacked (a phone):
+  // from the window's bottom edge to the cell's top edge.
+  const band = b.left >= a.right
+    ? [[x(a.right), y(a.top)], [x(b.left), y(b.top)], [x(b.left), y(b.bottom)], [x(a.right), y(a.bottom)]]
+    : [[x(a.left), y(a.bottom)], [x(b.left), y(b.top)], [x(b.right), y(b.top)], [x(a.right), y(a.bottom)]];
   svg.replaceChildren(
     svgEl("polygon", { points: band.map((p) => p.join(",")).join(" "), class: "beam-band" }),
     svgEl("line", { x1: band[0][0], y1: band[0][1], x2: band[1][0], y2: band[1][1], class: "beam-edge" }),
