@@ -38,6 +38,7 @@ from app.services.explain_data_jobs import JOBS, Progress
 from app.services.model import Model
 from app.services.predict import data_url
 from engine.explain.maximise import channel_objective, maximise, subgraph
+from engine.explain.names import layer_names
 from engine.explain.top_patches import (
     FeatureLayer,
     TopK,
@@ -107,8 +108,10 @@ def layout(model: Model) -> Layout:
 
 def layers_json(model: Model) -> dict:
     lay = layout(model)
+    titles = layer_names(lay.graph)
     return {"model": model.name, "input_shape": list(lay.shapes[lay.graph.inputs[0].name][1:]),
-            "layers": [{"name": x.name, "op_type": x.op_type, "label": x.label, "tensor": x.tensor,
+            "layers": [{"name": x.name, "title": titles[x.name].title if x.name in titles else x.name,
+                        "op_type": x.op_type, "label": x.label, "tensor": x.tensor,
                         "shape": list(x.shape)} for x in lay.layers],
             "default": _default_layer(lay).name}
 

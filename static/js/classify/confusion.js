@@ -47,6 +47,7 @@ export function initConfusion({ onOpen } = {}) {
 
   async function setModel(name) {
     if (name === model) return;
+    for (const load of [loadMatrix, loadCell, loadMistakes]) load.cancel();  // the last model's
     model = name;
     open = null;
     table.replaceChildren();

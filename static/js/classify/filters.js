@@ -5,7 +5,7 @@
 // engine (once per process); the progress is shown and the request repeated.
 
 import { getJSON, latestOnly } from "../api.js";
-import { el, fmt, showError } from "../util.js";
+import { el, fmt, shape, showError } from "../util.js";
 
 const SIDE = 96; // px per patch image on the page
 
@@ -86,6 +86,9 @@ export function initFilters({ onOpen } = {}) {
 
   async function setModel(name) {
     if (name === model) return;
+    // Nothing of the last model may still be asked for (its 202 polling included): it
+    // may just have been deleted.
+    for (const load of [loadLayers, loadPatches, loadSynth]) load.cancel();
     model = name;
     layers = [];
     grid.replaceChildren();
@@ -107,7 +110,7 @@ export function initFilters({ onOpen } = {}) {
       if (!body) return;
       layers = body.layers;
       layerSel.replaceChildren(...layers.map((l) => el("option", { value: l.name },
-        `${l.name} · ${l.label} · ${l.shape[0]}×${l.shape[1]}×${l.shape[2]}`)));
+        `${l.title} · ${shape(l.shape)} (${l.name})`)));
       layerSel.value = body.default;
       layerSel.dispatchEvent(new Event("change"));
     } catch (err) {
