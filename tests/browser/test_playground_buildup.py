@@ -224,6 +224,7 @@ def test_captions_padding_and_conventions(page, live_server, console_errors):
     text = page.inner_text("main")
     assert re.findall(r"\d+x\d+", text) == []
     assert "numbered from 0" in page.inner_text("#step-view")
+    assert "also called an activation map" in page.inner_text(".pg-intro .lead")
     assert page.get_attribute(".fcard[data-index='0'] .kcell >> nth=0", "aria-label") == "Filter 1, row 0, column 0"
     assert "row 0, column 0" in page.inner_text("#arith .arith-where")
     # RGB: each value is a colour's amount, not a brightness from black to white.
