@@ -3,7 +3,7 @@
 // comes from the server; this module only places them.
 
 import { ApiError, getJSON, latestOnly, postJSON } from "../api.js";
-import { $, debounce, el, int, prose, showError } from "../util.js";
+import { $, debounce, el, int, prose, shape, showError, square } from "../util.js";
 
 export const KIND_DEFAULTS = {
   kind: "separable", kind_h: 112, kind_w: 112, kind_c: 64, kind_k: 128, kind_f: 3, kind_s: 1,
@@ -29,10 +29,9 @@ const USES = {
 const fetchKind = latestOnly((body, opts) => postJSON("/api/calculator/kind", body, opts));
 let state = null;
 
-/** A shape as the course writes it: [C, H, W] -> "H×W×C", a 1-D [C, L] -> "L×C". */
+/** A shape as the course writes it: [C, H, W] -> "H×W×C" (util.shape), a 1-D [C, L] -> "L×C". */
 function shapeText(dims) {
-  const [c, ...rest] = dims;
-  return [...rest, c].join("×");
+  return dims.length === 2 ? square(dims[1], dims[0]) : shape(dims);
 }
 
 function fillForm() {
