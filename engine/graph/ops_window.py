@@ -149,7 +149,9 @@ def prepare_conv(attrs, opset, consts):
         # im2col in two copies, as engine.ops.conv._windows: (N, C, KW, Hp, OW), then
         # (N, C, KH, KW, OH, OW)
         first = np.ascontiguousarray(np.ndarray(shape1, _F32, xp, 0, strides1))
+        del xp  # freed before the next copy and the matmul, whose memory can reuse it
         cols = np.ascontiguousarray(np.ndarray(shape2, _F32, first, 0, strides2))
+        del first
         if w is w_fixed:
             wmat = w_mats.get(w_shape)
             if wmat is None:

@@ -11,54 +11,26 @@ as before; they remember the geometry for that shape, not the tensors.
 Denormals (float32 values ``0 < |v| < 1.18e-38``) are flushed to 0 in every layer's
 output: CPUs compute with them up to a hundred times more slowly. An op that only
 selects or moves values (ReLU, max pooling, reshapes) cannot make a new one from
-flushed inputs, so its output is not checked again.
+flushed inputs, so its output is not checked again; in a plan with ``Add``, ``Sub`` or
+``Mul`` nodes each tensor also carries a bound on its smallest nonzero value, which
+spares their outputs the check where it proves them free (:mod:`engine.graph.denormals`).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from engine.graph.denormals import ADD, MUL, SELECT, check, flush_denormals, rule_of, settle
 from engine.graph.model import Graph, GraphError, UnsupportedOpError
 from engine.graph.ops import MAX_ELEMENTS, OPS, PREPARED
 
 __all__ = ["flush_denormals", "infer_shapes", "run"]
 
-_TINY = np.finfo(np.float32).tiny  # the smallest normal float32, about 1.18e-38
 _F32 = np.dtype(np.float32)
-_fmin = np.fmin.reduce
-_umin = np.minimum.reduce
-_DENORMAL_BITS = 0x7FFFFF  # the largest denormal float32's bit pattern
 _OP_ERRORS = (ValueError, TypeError, IndexError, KeyError, ArithmeticError)
-# Ops whose float outputs are values of their float inputs, or 0 / -inf: no new denormals.
-_SELECTING = frozenset({"Relu", "MaxPool", "Flatten", "Reshape", "Transpose", "Identity",
-                        "Dropout", "Concat"})
-
-
-def flush_denormals(arr: np.ndarray) -> np.ndarray:
-    """``arr`` with its denormal float32 values (0 < |v| < 1.18e-38) replaced by 0.
-
-    CPUs compute with denormals up to a hundred times more slowly than with normal
-    numbers, so a model that adds 1e-39 to a black image would make every later layer
-    crawl. Flushing each layer's output keeps every op on normal numbers, as
-    onnxruntime's ``session.set_denormal_as_zero`` does. Non-float arrays pass through;
-    ``arr`` itself is returned when it holds no denormal.
-    """
-    if arr.dtype != _F32 or arr.size == 0:
-        return arr
-    mag = np.abs(arr)
-    low = _fmin(mag, None)  # the smallest |v| (NaN ignored)
-    if low >= _TINY:
-        return arr  # the usual case for a layer's output: no zero, no denormal
-    if low == 0:
-        # Zeros (after a ReLU, say): the bit patterns of |v| less 1 put 0 last and the
-        # denormals (1 .. 2**23 - 1) below every normal number (2**23 and up).
-        bits = mag.view(np.uint32)
-        np.subtract(bits, 1, out=bits)
-        if _umin(bits, None) >= _DENORMAL_BITS:
-            return arr
-    return np.where(np.abs(arr) < _TINY, np.float32(0), arr)
 
 
 class _Plan:
@@ -74,13 +46,16 @@ class _Plan:
             return slot_of[name]
 
         weights = set()
+        lows = [math.inf]  # per slot: its smallest nonzero |v| (see engine.graph.denormals)
         for name, arr in graph.initializers.items():
             weights.add(new(name))
-            initial[-1] = flush_denormals(arr)
+            initial[-1], low = check(arr)
+            lows.append(low)
         self.inputs = []
         for info in graph.inputs:
             weights.discard(slot_of.get(info.name))
             self.inputs.append(_input_spec(info, new(info.name)))
+            lows.append(0.0)
         self.steps = []
         produced = []
         for node in graph.nodes:
@@ -95,11 +70,15 @@ class _Plan:
             while outs and not outs[-1]:
                 outs.pop()  # a trailing omitted output is never asked of the op
             out_slots = tuple(new(name) if name else -1 for name in outs)
-            # (step, inputs, the one output's slot or -1 for the general case, flush, ...)
+            lows += [0.0] * (len(initial) - len(lows))
+            # (step, inputs, the one output's slot or -1 for the general case, rule, ...)
             one = out_slots[0] if len(out_slots) == 1 else -1
-            self.steps.append((step, ins, one, node.op_type not in _SELECTING, out_slots, node))
+            self.steps.append((step, ins, one, rule_of(node.op_type), out_slots, node))
             produced += [(name, s) for name, s in zip(outs, out_slots, strict=True) if name]
         self.initial = initial
+        # Bounds are tracked only where a rule can use them: the cost of one Python
+        # min() per node is not worth it in a plan without Add, Sub or Mul.
+        self.lows = lows if any(step[3] in (ADD, MUL) for step in self.steps) else None
         self.kept = [spec[:2] for spec in self.inputs] + produced
         wanted = {o.name for o in graph.outputs}
         self.wanted = [(name, s) for name, s in produced if name in wanted]
@@ -149,7 +128,7 @@ def _input_spec(info, slot: int) -> tuple:
     return info.name, slot, info.shape, fixed, dtype
 
 
-def _feed(slots: list, plan: _Plan, x) -> None:
+def _feed(slots: list, lows: list | None, plan: _Plan, x) -> None:
     """Check the inputs and put them (cast, denormals flushed) in their slots."""
     if not isinstance(x, Mapping):
         if len(plan.inputs) != 1:
@@ -173,7 +152,9 @@ def _feed(slots: list, plan: _Plan, x) -> None:
         ):
             shown = tuple(d if isinstance(d, int) and d > 0 else "?" for d in shape)
             raise GraphError(f"input '{name}' must have shape {shown}, got {arr.shape}")
-        slots[slot] = flush_denormals(arr.astype(dtype, copy=False))
+        slots[slot], low = check(arr.astype(dtype, copy=False))
+        if lows is not None:
+            lows[slot] = low
 
 
 def run(graph: Graph, x, *, keep: bool = True) -> dict[str, np.ndarray]:
@@ -196,14 +177,15 @@ def run(graph: Graph, x, *, keep: bool = True) -> dict[str, np.ndarray]:
     """
     plan = _plan(graph)
     slots = plan.initial.copy()
-    _feed(slots, plan, x)
+    lows = None if plan.lows is None else plan.lows.copy()
+    _feed(slots, lows, plan, x)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        _execute(plan, slots, None if keep else plan.frees)
+        _execute(plan, slots, lows, None if keep else plan.frees)
     return {name: slots[s] for name, s in (plan.kept if keep else plan.wanted)}
 
 
-def _execute(plan: _Plan, slots: list, frees: list | None) -> None:
-    for i, (step, ins, one, flush, outs, node) in enumerate(plan.steps):
+def _execute(plan: _Plan, slots: list, lows: list | None, frees: list | None) -> None:
+    for i, (step, ins, one, rule, outs, node) in enumerate(plan.steps):
         try:
             results = step([slots[ins[0]]] if len(ins) == 1 else [slots[s] for s in ins])
             if one >= 0:  # the usual node: one output
@@ -213,7 +195,10 @@ def _execute(plan: _Plan, slots: list, frees: list | None) -> None:
         if one >= 0:
             if type(arr) is not np.ndarray or arr.dtype is not _F32:
                 arr = _array(arr)
-            slots[one] = flush_denormals(arr) if flush else arr
+            if lows is not None:
+                slots[one], lows[one] = settle(arr, rule, ins, lows)
+            else:
+                slots[one] = arr if rule == SELECT else flush_denormals(arr)
         else:
             if len(outs) > len(results):
                 raise GraphError(
@@ -223,7 +208,10 @@ def _execute(plan: _Plan, slots: list, frees: list | None) -> None:
             for s, arr in zip(outs, results, strict=False):
                 if s >= 0:
                     arr = _array(arr)
-                    slots[s] = flush_denormals(arr) if flush else arr
+                    if lows is not None:
+                        slots[s], lows[s] = settle(arr, rule, ins, lows)
+                    else:
+                        slots[s] = arr if rule == SELECT else flush_denormals(arr)
         if frees is not None:
             for s in frees[i]:
                 slots[s] = None
