@@ -93,7 +93,7 @@ export function renderStepView() {
     box.append(holder);
     const view = new MatrixView(holder, {
       label: `Input, ${name} channel`,
-      pixelWidth: C === 3 ? 210 : 300,
+      pixelWidth: C === 3 ? 210 : 260,
       cellsMax: C === 3 ? 10 : 16, // three stacked channels: numbers only while they stay small
       onHover: (r, col) => hoverInput(r, col),
     });
@@ -131,7 +131,7 @@ export function renderFilterAndOutput() {
   ui.outView = new MatrixView($("out-grid"), {
     label: `Feature map ${k + 1}`,
     interactive: true,
-    pixelWidth: 260,
+    pixelWidth: 240,
     onHover: (i, j) => hoverOutput(k, i, j),
     onSelect: (i, j) => select(k, i, j),
   });
