@@ -91,7 +91,7 @@ def test_chart_log_scale_and_ideas(page, live_server, console_errors, shot):
     expect(page.locator("#idea-residual")).to_contain_text("0 parameters")
     # The Inception module, drawn from the server's branches: input, 7 layers, concat.
     expect(page.locator("#inception-svg rect")).to_have_count(1 + 7 + 1)
-    expect(page.locator("#inception-svg")).to_contain_text("1x1 conv, 64")
+    expect(page.locator("#inception-svg")).to_contain_text("1×1 conv, 64")
     expect(page.locator("#idea-saving")).to_contain_text("854,196,224 - 271,351,808 = 582,844,416")
     # The two residual blocks, with the engine's counts at C = 128 (no bias; BN 2 per channel).
     expect(page.locator("#basic-svg")).to_contain_text(f"{9 * 128 * 128 + 256:,} parameters")
@@ -192,7 +192,7 @@ def test_alexnet_layouts_side_by_side(page, live_server, console_errors, shot):
     expect(page.locator("#table-total-params")).to_have_text("60,965,224")
     rows = page.locator("#layer-table tbody tr")
     expect(rows.nth(0)).to_contain_text("227×227×3")
-    expect(rows.nth(1)).to_contain_text("96 filters 11x11, stride 4")
+    expect(rows.nth(1)).to_contain_text("96 filters 11×11, stride 4")
     expect(rows.nth(1)).to_contain_text("55×55×96")
     expect(rows.nth(3)).to_contain_text("local response normalisation")
     expect(page.locator("#arch-notes")).to_contain_text("Two GPUs")

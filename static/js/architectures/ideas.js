@@ -59,7 +59,7 @@ function renderIdeas(d) {
   const t = $("idea-inception");
   const head = el("thead", {}, el("tr", {}, ...["Layer", "Output", "Parameters", "Multiply-adds"].map((h) => el("th", { scope: "col" }, h))));
   const body = el("tbody");
-  for (const [label, mod] of [["Naive module", inc.naive], ["With 1x1 bottlenecks", inc.bottleneck]]) {
+  for (const [label, mod] of [["Naive module", inc.naive], ["With 1×1 bottlenecks", inc.bottleneck]]) {
     body.append(el("tr", { class: "mod" }, el("th", { scope: "row" }, label), el("td", {}, shapeText(mod.output_shape)), el("td", {}, int(mod.params)), el("td", { class: "mod-macs" }, int(mod.macs))));
     for (const c of mod.children) {
       body.append(el("tr", { class: "sub" }, el("th", { scope: "row" }, c.name), el("td", {}, shapeText(c.output_shape)), el("td", {}, int(c.params)), el("td", {}, c.macs ? int(c.macs) : "–")));
@@ -82,10 +82,10 @@ function renderIdeas(d) {
   const down = r.downsampling.children.find((c) => c.name.startsWith("downsample"));
   $("idea-residual").replaceChildren(...pairs([
     ["Identity shortcut", `${r.identity_params} parameters, nothing stored: x is added back as is`],
-    [`Basic block, ${r.channels} channels`, `${int(r.basic.params)} parameters (two 3x3 convs + BatchNorm)`],
+    [`Basic block, ${r.channels} channels`, `${int(r.basic.params)} parameters (two 3×3 convs + BatchNorm)`],
     [`Basic block, ${wide} channels`, `${int(r.basic_wide.params)} parameters`],
-    [`Bottleneck, ${wide} → ${inner} → ${wide}`, `${int(r.bottleneck.params)} parameters (1x1, 3x3, 1x1 + BatchNorm), used from ResNet-50 up`],
-    ["When the shape changes", `a 1x1 projection (stride 2 where the size halves): ${down.params_formula}`],
+    [`Bottleneck, ${wide} → ${inner} → ${wide}`, `${int(r.bottleneck.params)} parameters (1×1, 3×3, 1×1 + BatchNorm), used from ResNet-50 up`],
+    ["When the shape changes", `a 1×1 projection (stride 2 where the size halves): ${down.params_formula}`],
     ["Depth", r.resnets.map((n) => `${n.depth} layers: ${compact(n.total_params)}`).join(" · ")],
   ]));
   drawBlock($("basic-svg"), r.basic, `A basic residual block on ${r.channels} channels`);

@@ -6,7 +6,7 @@
 
 import { ApiError, getJSON, latestOnly } from "../api.js";
 import { createState } from "../state.js";
-import { $, debounce, el, int, showError, svgEl } from "../util.js";
+import { $, debounce, el, int, prose, showError, svgEl } from "../util.js";
 import { compact, errorText, shapeText } from "../architectures/format.js";
 import { initIdeas } from "../architectures/ideas.js";
 import { initIlsvrc } from "../architectures/ilsvrc.js";
@@ -139,7 +139,7 @@ const TAGS = { course: "Course", paper: "Paper", convlab: "ConvLab" };
 function renderDetail(d) {
   const years = d.ilsvrc ? `ILSVRC ${d.ilsvrc}; paper ${d.published.venue}` : d.published.venue;
   $("arch-title").textContent = `${d.title} (${years}) · ${d.authors}`;
-  $("arch-idea").textContent = d.idea;
+  $("arch-idea").textContent = prose(d.idea);
   const items = [
     ["Depth", `${d.depth} weight layers`],
     ["Parameters", int(d.total_params)],
@@ -218,11 +218,11 @@ function tableRow(row, i, level) {
   } else {
     nameCell = el("th", { scope: "row" }, row.name);
   }
-  const formula = !row.children && row.params ? el("div", { class: "row-formula" }, row.params_formula) : "";
-  const note = row.note ? el("div", { class: "row-note" }, row.note) : "";
+  const formula = !row.children && row.params ? el("div", { class: "row-formula" }, prose(row.params_formula)) : "";
+  const note = row.note ? el("div", { class: "row-note" }, prose(row.note)) : "";
   return el("tr", { class: `${level ? "sub" : ""} t-${row.type}`.trim() },
     nameCell,
-    el("td", { class: "what" }, row.detail, formula, note),
+    el("td", { class: "what" }, prose(row.detail), formula, note),
     el("td", {}, shapeText(row.output_shape)),
     el("td", {}, int(row.weights)),
     el("td", {}, int(row.params)),
