@@ -17,7 +17,7 @@ import numpy as np
 from engine.graph.ops_common import MAX_MACS, as_float, check_size, const, op_of
 from engine.ops.arrays import pad_hw
 from engine.ops.avgpool import avgpool2d_forward, global_avgpool_forward
-from engine.ops.conv import column_taps, conv2d_forward, row_taps
+from engine.ops.conv import _windows, column_taps, conv2d_forward, row_taps
 from engine.ops.pool import MaxPoolCache, maxpool2d_forward
 from engine.ops.pool_taps import max_of_taps, padded_ends, separable_taps
 from engine.ops.shapes import conv_output_shape
@@ -27,6 +27,7 @@ __all__ = ["average_pool", "global_average_pool", "node_window", "prepare_conv",
 
 _F32 = np.dtype(np.float32)
 _SHAPES = 16  # input shapes remembered per node (a model is usually fed one or two)
+_TWO_COPIES_BYTES = 2 << 20  # the largest im2col matrix Conv copies in two steps
 
 
 def _window_pads(x_hw, kernel, strides, dilations, attrs) -> tuple[int, int, int, int]:
@@ -93,14 +94,21 @@ def _conv_checked(x, w, b, attrs, group):
     check_size((n, oh, ow, c, *kernel), "the convolution's im2col matrix")
     check_size((n, w.shape[0], oh, ow, c // max(group, 1), *kernel), "the multiply-adds", MAX_MACS)
     out, _ = conv2d_forward(x, w, b, strides=strides, pads=pads, dilations=dilations, group=group)
-    # The two window views conv2d_forward copied (engine.ops.conv._windows), as (shape,
-    # strides) of C-ordered arrays: sliding_window_view works them out once, on
-    # uncommitted memory of the padded input's and of the first copy's shape.
+    # The window views to copy, as (shape, strides) of C-ordered arrays: sliding_window_view
+    # works them out once, on uncommitted memory of the padded input's shape (and of the
+    # first copy's). Two copies (engine.ops.conv.column_taps, then row_taps) where the
+    # im2col matrix fits the L2 cache; above, the second pass over memory costs more
+    # than the short runs it saves, and one copy of conv2d_forward's view is kept.
     padded = np.empty((n, c, x.shape[2] + pads[0] + pads[2], x.shape[3] + pads[1] + pads[3]),
                       np.float32)
-    first = column_taps(padded, kernel, strides, dilations)  # (N, C, KW, Hp, OW)
-    second = row_taps(np.empty(first.shape, np.float32), kernel, strides, dilations)
-    views = ((first.shape, first.strides), (second.shape, second.strides))
+    if n * c * kernel[0] * kernel[1] * oh * ow * 4 <= _TWO_COPIES_BYTES:
+        first = column_taps(padded, kernel, strides, dilations)  # (N, C, KW, Hp, OW)
+        second = row_taps(np.empty(first.shape, np.float32), kernel, strides, dilations)
+        views: tuple = ((first.shape, first.strides), (second.shape, second.strides))
+    else:
+        view = _windows(padded, kernel, strides, (0, 0, 0, 0), dilations)
+        view = view.transpose(0, 1, 4, 5, 2, 3)  # (N, C, KH, KW, OH, OW), as _im2col_ck
+        views = ((view.shape, view.strides),)
     f = w.shape[0]
     k = (c // group) * kernel[0] * kernel[1]
     # The shapes the matmul sees: weights (F, K) or (group, F/group, K), columns
@@ -137,7 +145,7 @@ def prepare_conv(attrs, opset, consts):
             if len(geometry) < _SHAPES:
                 geometry[(x.shape, w.shape, None if b is None else b.shape)] = geom
             return (out,)
-        padding, ((shape1, strides1), (shape2, strides2)), w_shape, cols_shape, out_shape = geom
+        padding, views, w_shape, cols_shape, out_shape = geom
         if padding is not None:  # zeros around x, as pad_hw
             (top, left, _, _), padded_shape = padding
             xp = np.zeros(padded_shape, _F32)
@@ -146,12 +154,10 @@ def prepare_conv(attrs, opset, consts):
             xp = x
         else:
             xp = np.ascontiguousarray(x)
-        # im2col in two copies, as engine.ops.conv._windows: (N, C, KW, Hp, OW), then
-        # (N, C, KH, KW, OH, OW)
-        first = np.ascontiguousarray(np.ndarray(shape1, _F32, xp, 0, strides1))
-        del xp  # freed before the next copy and the matmul, whose memory can reuse it
-        cols = np.ascontiguousarray(np.ndarray(shape2, _F32, first, 0, strides2))
-        del first
+        cols = xp
+        del xp  # each copy frees the one before it: the next copy and the matmul reuse it
+        for shape, strides in views:  # im2col: (N, C, KH, KW, OH, OW) at the end
+            cols = np.ascontiguousarray(np.ndarray(shape, _F32, cols, 0, strides))
         if w is w_fixed:
             wmat = w_mats.get(w_shape)
             if wmat is None:

@@ -12,11 +12,11 @@ with ``OH, OW`` from :func:`engine.ops.shapes.conv_output_shape`.
 where ``x_p`` is ``x`` zero-padded by ``pads = (top, left, bottom, right)`` and
 ``c_0`` is the first input channel of filter ``f``'s group.
 
-How it is vectorised (im2col): ``sliding_window_view`` gives every dilated window of
-the padded input, sliced by the strides (output axes) and the dilations (window
-axes). Those windows are copied into a matrix of rows ``(c, p, q)`` and columns
-``(n, i, j)``, in two steps, columns of each window then its rows (see
-:func:`_windows`), and one (batched over groups) matmul with the reshaped weights
+How it is vectorised (im2col): ``sliding_window_view`` gives every dilated
+``span_h x span_w`` window of the padded input; slicing that view by the strides
+(output axes) and the dilations (window axes) leaves ``(N, C, OH, OW, KH, KW)``.
+Those windows are copied once into a matrix of rows ``(n, i, j)`` and columns
+``(c, p, q)``, and one (batched over groups) matmul with the reshaped weights
 gives every output. The loop version is :func:`engine.ops.reference.conv2d_reference`.
 """
 
@@ -51,8 +51,16 @@ def column_taps(
     xp: np.ndarray, kernel: tuple[int, int], strides: tuple[int, int],
     dilations: tuple[int, int],
 ) -> np.ndarray:
-    """im2col, first step: a view ``(N, C, KW, Hp, OW)`` of the padded ``xp``,
-    ``[n, c, q, h, j] = xp[n, c, h, j*S_w + q*D_w]`` (every row, each kernel column)."""
+    """im2col in two copies, first step: a view ``(N, C, KW, Hp, OW)`` of the padded
+    ``xp``, ``[n, c, q, h, j] = xp[n, c, h, j*S_w + q*D_w]`` (every row, each kernel
+    column).
+
+    Copying this view, then :func:`row_taps` of the copy, gives the same
+    ``(N, C, KH, KW, OH, OW)`` windows as one copy of :func:`_windows` with far fewer
+    short runs (the second copy moves whole ``(OH, OW)`` blocks): 1.1-1.7x faster for
+    one image where the two views are worked out once (the graph runner's Conv), slower
+    where building the views costs more than the copy saves (a small layer, once).
+    """
     (_, kw), (_, sw), (_, dw) = kernel, strides, dilations
     win = sliding_window_view(xp, dw * (kw - 1) + 1, axis=3)[..., ::sw, ::dw]  # (N, C, Hp, OW, KW)
     return win.transpose(0, 1, 4, 2, 3)
@@ -77,14 +85,10 @@ def _windows(
     pads: tuple[int, int, int, int],
     dilations: tuple[int, int],
 ) -> np.ndarray:
-    """Every window of the zero-padded ``x``, as a view ``(N, C, KH, KW, OH, OW)``.
-
-    The view is of a copy of :func:`column_taps` (each padded row once per kernel
-    column), so copying it (:func:`row_taps`) moves whole ``(OH, OW)`` blocks: two
-    copies with few short runs, 1.1-1.7x faster than one copy through a 6-D window view.
-    """
-    first = np.ascontiguousarray(column_taps(pad_hw(x, pads), kernel, strides, dilations))
-    return row_taps(first, kernel, strides, dilations)
+    """Every window of the zero-padded ``x`` as a view: ``(N, C, OH, OW, KH, KW)``."""
+    (kh, kw), (sh, sw), (dh, dw) = kernel, strides, dilations
+    span = (dh * (kh - 1) + 1, dw * (kw - 1) + 1)
+    return sliding_window_view(pad_hw(x, pads), span, axis=(2, 3))[:, :, ::sh, ::sw, ::dh, ::dw]
 
 
 def _im2col_kn(
@@ -97,13 +101,14 @@ def _im2col_kn(
 ) -> np.ndarray:
     """Windows of ``x`` as a matrix per group: ``(group, C/group * KH*KW, N*OH*OW)``.
 
-    Columns are ordered ``(n, i, j)``, so the weight gradient is one matmul per group.
+    Columns are ordered ``(n, i, j)``, so the copy runs along whole output rows (as
+    :func:`_im2col_ck`) and the weight gradient is one matmul per group.
     """
     n, c, _, _ = x.shape
     kh, kw = kernel
-    win = _windows(x, kernel, strides, pads, dilations)  # (N, C, KH, KW, OH, OW)
-    oh, ow = win.shape[4], win.shape[5]
-    cols = np.ascontiguousarray(win.transpose(1, 2, 3, 0, 4, 5))  # (C, KH, KW, N, OH, OW)
+    win = _windows(x, kernel, strides, pads, dilations)
+    oh, ow = win.shape[2], win.shape[3]
+    cols = np.ascontiguousarray(win.transpose(1, 4, 5, 0, 2, 3))  # (C, KH, KW, N, OH, OW)
     return cols.reshape(group, (c // group) * kh * kw, n * oh * ow)
 
 
@@ -117,14 +122,15 @@ def _im2col_ck(
 ) -> tuple[np.ndarray, int, int]:
     """Windows of ``x`` channel-and-kernel first: ``(N, group, C/group * KH*KW, OH*OW)``.
 
-    This layout copies the windows in long contiguous runs (each kernel offset is a
+    This layout copies the window view in long contiguous runs (each kernel offset is a
     shifted copy of the whole image), several times faster than a layout with one row per
     output position, and ``W @ cols`` then lands directly in NCHW order.
     """
     n, c, _, _ = x.shape
     kh, kw = kernel
-    cols = np.ascontiguousarray(_windows(x, kernel, strides, pads, dilations))
-    oh, ow = cols.shape[4], cols.shape[5]  # cols: (N, C, KH, KW, OH, OW)
+    win = _windows(x, kernel, strides, pads, dilations)
+    oh, ow = win.shape[2], win.shape[3]
+    cols = np.ascontiguousarray(win.transpose(0, 1, 4, 5, 2, 3))  # (N, C, KH, KW, OH, OW)
     return cols.reshape(n, group, (c // group) * kh * kw, oh * ow), oh, ow
 
 
