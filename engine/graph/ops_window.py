@@ -94,21 +94,9 @@ def _conv_checked(x, w, b, attrs, group):
     check_size((n, oh, ow, c, *kernel), "the convolution's im2col matrix")
     check_size((n, w.shape[0], oh, ow, c // max(group, 1), *kernel), "the multiply-adds", MAX_MACS)
     out, _ = conv2d_forward(x, w, b, strides=strides, pads=pads, dilations=dilations, group=group)
-    # The window views to copy, as (shape, strides) of C-ordered arrays: sliding_window_view
-    # works them out once, on uncommitted memory of the padded input's shape (and of the
-    # first copy's). Two copies (engine.ops.conv.column_taps, then row_taps) where the
-    # im2col matrix fits the L2 cache; above, the second pass over memory costs more
-    # than the short runs it saves, and one copy of conv2d_forward's view is kept.
     padded = np.empty((n, c, x.shape[2] + pads[0] + pads[2], x.shape[3] + pads[1] + pads[3]),
                       np.float32)
-    if n * c * kernel[0] * kernel[1] * oh * ow * 4 <= _TWO_COPIES_BYTES:
-        first = column_taps(padded, kernel, strides, dilations)  # (N, C, KW, Hp, OW)
-        second = row_taps(np.empty(first.shape, np.float32), kernel, strides, dilations)
-        views: tuple = ((first.shape, first.strides), (second.shape, second.strides))
-    else:
-        view = _windows(padded, kernel, strides, (0, 0, 0, 0), dilations)
-        view = view.transpose(0, 1, 4, 5, 2, 3)  # (N, C, KH, KW, OH, OW), as _im2col_ck
-        views = ((view.shape, view.strides),)
+    im2col = _im2col_steps(x.shape, padded, kernel, strides, pads, dilations, oh * ow)
     f = w.shape[0]
     k = (c // group) * kernel[0] * kernel[1]
     # The shapes the matmul sees: weights (F, K) or (group, F/group, K), columns
@@ -117,8 +105,43 @@ def _conv_checked(x, w, b, attrs, group):
         w_shape, cols_shape = (f, k), ((k, oh * ow) if n == 1 else (n, k, oh * ow))
     else:
         w_shape, cols_shape = (group, f // group, k), (n, group, k, oh * ow)
-    padding = (pads, padded.shape) if any(pads) else None
-    return out, (padding, views, w_shape, cols_shape, (n, f, oh, ow))
+    return out, (*im2col, w_shape, cols_shape, (n, f, oh, ow))
+
+
+def _im2col_steps(x_shape, padded, kernel, strides, pads, dilations, cells) -> tuple:
+    """How later inputs of ``x_shape`` are copied into the im2col matrix ``(N, C, KH, KW,
+    OH, OW)`` (``cells = OH * OW``): ``(start, views)``, the copy made first (see the conv
+    step) and the window views copied after it, as (shape, strides) of C-ordered arrays
+    worked out once by sliding_window_view, on uncommitted memory of the ``padded``
+    input's shape.
+
+    Where the matrix fits the L2 cache (2 MiB), in two copies, as
+    :func:`engine.ops.conv.column_taps` then :func:`~engine.ops.conv.row_taps` say: the
+    first (every padded row once per kernel column) is written straight from ``x`` into
+    zeros, one slice per kernel column (``fills``), so that the input is never padded
+    on its own. Above, the extra pass costs more than the short runs it saves: one copy
+    of ``conv2d_forward``'s view of the padded input.
+    """
+    n, c, h, w = x_shape
+    if n * c * kernel[0] * kernel[1] * cells * 4 > _TWO_COPIES_BYTES:
+        view = _windows(padded, kernel, strides, (0, 0, 0, 0), dilations)
+        view = view.transpose(0, 1, 4, 5, 2, 3)  # (N, C, KH, KW, OH, OW), as _im2col_ck
+        start = ("padded", pads[:2], padded.shape) if any(pads) else ("x",)
+        return start, ((view.shape, view.strides),)
+    first = column_taps(padded, kernel, strides, dilations)  # (N, C, KW, Hp, OW)
+    second = row_taps(np.empty(first.shape, np.float32), kernel, strides, dilations)
+    if not any(pads):
+        return ("x",), ((first.shape, first.strides), (second.shape, second.strides))
+    (_, kw), (_, sw), (_, dw), (top, left), ow = kernel, strides, dilations, pads[:2], first.shape[4]
+    fills = []  # first[:, :, q, top:top+H, j] = x[:, :, :, j*S_w + q*D_w - left] where inside x
+    for q in range(kw):
+        j0 = max(0, -(-(left - q * dw) // sw))
+        j1 = min(ow, (w - 1 + left - q * dw) // sw + 1)
+        if j1 > j0:
+            s0 = j0 * sw + q * dw - left
+            fills.append(((slice(None), slice(None), q, slice(top, top + h), slice(j0, j1)),
+                          (Ellipsis, slice(s0, s0 + (j1 - j0 - 1) * sw + 1, sw))))
+    return ("fills", first.shape, fills), ((second.shape, second.strides),)
 
 
 def prepare_conv(attrs, opset, consts):
@@ -145,18 +168,19 @@ def prepare_conv(attrs, opset, consts):
             if len(geometry) < _SHAPES:
                 geometry[(x.shape, w.shape, None if b is None else b.shape)] = geom
             return (out,)
-        padding, views, w_shape, cols_shape, out_shape = geom
-        if padding is not None:  # zeros around x, as pad_hw
-            (top, left, _, _), padded_shape = padding
-            xp = np.zeros(padded_shape, _F32)
-            xp[:, :, top:top + x.shape[2], left:left + x.shape[3]] = x
-        elif x.flags.c_contiguous:
-            xp = x
+        (start, *more), views, w_shape, cols_shape, out_shape = geom
+        if start == "fills":  # the first copy, from x into zeros (the padding)
+            first_shape, fills = more
+            cols = np.zeros(first_shape, _F32)
+            for into, part in fills:
+                cols[into] = x[part]
+        elif start == "padded":  # zeros around x, as pad_hw
+            (top, left), padded_shape = more
+            cols = np.zeros(padded_shape, _F32)
+            cols[:, :, top:top + x.shape[2], left:left + x.shape[3]] = x
         else:
-            xp = np.ascontiguousarray(x)
-        cols = xp
-        del xp  # each copy frees the one before it: the next copy and the matmul reuse it
-        for shape, strides in views:  # im2col: (N, C, KH, KW, OH, OW) at the end
+            cols = x if x.flags.c_contiguous else np.ascontiguousarray(x)
+        for shape, strides in views:  # each copy frees the one before it for the next
             cols = np.ascontiguousarray(np.ndarray(shape, _F32, cols, 0, strides))
         if w is w_fixed:
             wmat = w_mats.get(w_shape)
