@@ -129,9 +129,9 @@ def _vgg16(t: arch.Table) -> list[dict]:
         _note(
             "Memory per image",
             "total memory 24M values x 4 bytes = 96 MB per image, forward pass", "course",
-            f"{_n(t.total_activations)} values x 4 bytes = {_n(nbytes)} bytes = {megabytes(nbytes)}",
+            f"{_n(t.total_activations)} values × 4 bytes = {_n(nbytes)} bytes = {megabytes(nbytes)}",
             f"The slide's rows add up to about {t.total_activations / 1e6:.1f} M values, about "
-            f"{nbytes / 1e6:.0f} MB per image forward; the 24 M total is a slip (24M x 4 bytes "
+            f"{nbytes / 1e6:.0f} MB per image forward; the 24 M total is a slip (24M × 4 bytes "
             "is where its 96 MB comes from). 'Forward' means the values one image's forward "
             "pass stores; training keeps them for the backward pass and adds a gradient of the "
             "same size for each, about twice as much. Most memory is in the early layers: the "
@@ -153,7 +153,9 @@ def _googlenet() -> list[dict]:
             f"paper layouts: {_n(alex_paper.total_params)} / {_n(paper.total_params)} = "
             f"{ratio:.1f}x; torchvision: {_n(alex_tv.total_params)} / {_n(t.total_params)} = "
             f"{ratio_tv:.1f}x",
-            "The 12x is the paper's round figure (AlexNet's 60M against about 5M). Counted "
+            "The 12x is the GoogLeNet paper's round figure (Sec. 1); the pairing of about 5M "
+            "against AlexNet's 60M is its authors' later summary (Szegedy et al., 'Rethinking "
+            "the Inception Architecture for Computer Vision', CVPR 2016, Sec. 1). Counted "
             f"exactly, the paper's layers (5x5 branches, biases) hold {_n(paper.total_params)} "
             f"({_n(find_row(paper, 'fc').params)} in the final 1000-way classifier), so AlexNet "
             f"has about {ratio:.0f}x as many, not 12x. torchvision's version uses 3x3 convs in "

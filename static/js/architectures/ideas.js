@@ -4,7 +4,7 @@
 // drawn). Every number comes from the server.
 
 import { ApiError, getJSON, latestOnly } from "../api.js";
-import { $, debounce, el, int, showError, svgEl } from "../util.js";
+import { $, debounce, el, fmt, int, showError, square, svgEl } from "../util.js";
 import { drawBlock, drawInception } from "./diagrams.js";
 import { compact, shapeText } from "./format.js";
 
@@ -45,10 +45,10 @@ function pairs(list) {
 function renderIdeas(d) {
   const s = d.stacked;
   $("idea-stacked").replaceChildren(...pairs([
-    ["Receptive field", s.receptive_fields.map((r) => `${r}x${r}`).join(" → ")],
-    [`Three ${s.kernel}x${s.kernel} layers`, el("span", { id: "stacked-params" }, el("span", { class: "formula" }, s.stacked_formula))],
-    [`One ${s.receptive_field}x${s.receptive_field} layer`, el("span", { id: "single-params" }, el("span", { class: "formula" }, s.single_formula))],
-    ["Saved", `${int(s.saved)} weights: the ${s.receptive_field}x${s.receptive_field} layer needs ${s.ratio.toFixed(2)}x as many`],
+    ["Receptive field", s.receptive_fields.map((r) => square(r)).join(" → ")],
+    [`Three ${square(s.kernel)} layers`, el("span", { id: "stacked-params" }, el("span", { class: "formula" }, s.stacked_formula))],
+    [`One ${square(s.receptive_field)} layer`, el("span", { id: "single-params" }, el("span", { class: "formula" }, s.single_formula))],
+    ["Saved", `${int(s.saved)} weights: the ${square(s.receptive_field)} layer needs ${fmt(s.ratio, 2)} times as many`],
     ["Non-linearities", `${s.nonlinearities.stacked} ReLUs against ${s.nonlinearities.single}`],
   ]));
   drawReceptiveField(s.receptive_fields);
@@ -111,7 +111,7 @@ function drawReceptiveField(fields) {
     const level = fields.length - k;
     const off = ((n - f) / 2) * cs;
     svg.append(svgEl("rect", { x: off + 1, y: off + 1, width: f * cs - 1, height: f * cs - 1, class: `rf-box l${level}` }));
-    svg.append(svgEl("text", { x: size + 10, y: 18 + (level - 1) * 22, class: `rf-label l${level}` }, `through ${level} layer${level > 1 ? "s" : ""}: ${f}x${f}`));
+    svg.append(svgEl("text", { x: size + 10, y: 18 + (level - 1) * 22, class: `rf-label l${level}` }, `through ${level} layer${level > 1 ? "s" : ""}: ${square(f)}`));
   });
   svg.append(svgEl("rect", { x: ((n - 1) / 2) * cs + 1, y: ((n - 1) / 2) * cs + 1, width: cs - 1, height: cs - 1, class: "rf-centre" }));
   const ly = 18 + fields.length * 22;

@@ -8,7 +8,7 @@
 
 import { ApiError, getBlob, latestOnly, postForm, postJSON } from "../api.js";
 import { createState } from "../state.js";
-import { debounce, el, fmt, showError } from "../util.js";
+import { debounce, el, fmt, shape, showError } from "../util.js";
 import { renderDense } from "../classify/dense.js";
 import { initDetail } from "../classify/detail.js";
 import { defaultSample, initInputs, sampleUrl } from "../classify/inputs.js";
@@ -205,6 +205,7 @@ function render() {
     `Second branch (${net.mirrored} layers): ${net.branchTitle}`;
   document.getElementById("net-summary").textContent =
     `${net.columns + net.mirrored} layers (${body.layers.length} ONNX operations); scroll sideways.`;
+  renderHierarchy(document.getElementById("net-hierarchy"), body);
   renderDense(document.getElementById("dense-flow"), body, { onValue: traceDense });
   denseTrace.cancel();
   document.getElementById("dense-trace").replaceChildren();
@@ -216,6 +217,29 @@ function render() {
 }
 
 /** The map the URL names (zoomed in or only selected), else map 0 of the first conv layer. */
+/**
+ * Low -> mid -> high-level features, said with this model's own conv layers (their names
+ * and shapes from the inspect answer); hidden for a model without convolutions.
+ */
+function renderHierarchy(node, res) {
+  const convs = res.layers.filter((l) => l.op_type === "Conv" && !l.branch && l.output_shape);
+  node.hidden = convs.length === 0;
+  if (!convs.length) return;
+  const named = (l) => `${l.title} (${shape(l.output_shape)})`;
+  const first = convs[0];
+  const last = convs[convs.length - 1];
+  const middle = convs.length > 2 ? convs[Math.floor(convs.length / 2)] : null;
+  node.replaceChildren(
+    el("strong", {}, "From edges to digits and objects. "),
+    `A trained CNN builds its features up in levels. The first conv layer, ${named(first)}, responds to low-level patterns: edges, strokes and spots of colour, each filter one small pattern at every position. `,
+    convs.length > 1
+      ? `Later layers combine them into mid-level features (corners, curves, textures, parts)${middle ? `, as in ${named(middle)}` : ""}, and the last, ${named(last)}, into high-level ones that mark whole digits or objects, over maps so coarse that each value sees most of the image. `
+      : "This model has only one conv layer: its dense layers do the combining. ",
+    "Compare the columns above: the first maps still look like your image, the later ones less and less. ",
+    el("span", { class: "muted" }, "(Zeiler and Fergus, “Visualizing and Understanding Convolutional Networks”, ECCV 2014, showed this by projecting each layer's strongest units back to the pixels.)"),
+  );
+}
+
 function restoreDetail() {
   const name = state.get("layer");
   const maps = (l) => l.output && l.output.shape.length === 3;

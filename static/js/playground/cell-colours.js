@@ -29,11 +29,12 @@ export function colourOf(v, scale) {
   return tint.map((c) => Math.round(c * t));
 }
 
-/** A value rounded to fit a cell: fixed decimals, never an exponent; "0.00" marks a tiny non-zero. */
+/** A value rounded to fit a cell: fixed decimals, never an exponent; "0.00" marks a tiny
+ * non-zero (either sign: no "−0.00", the cell's colour still shows the sign). */
 export function cellText(v, digits) {
   if (v === 0) return "0";
   const s = v.toFixed(digits);
-  if (/^-?0\.0+$/.test(s)) return s.replace("-", "−");
+  if (/^-?0\.0+$/.test(s)) return s.replace("-", "");
   return fmt(v, digits);
 }
 
