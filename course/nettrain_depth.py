@@ -190,3 +190,29 @@ def compare_depth_bn(
         runs.append(_run(net, split, xtr, xte, steps=steps, lr=lr, batch_size=batch_size, seed=seed,
                          resolution=resolution, features=features, label=label))
     return runs
+
+
+def depth_findings(shallow_loss: float, plain_loss: float, residual_loss: float,
+                   shallow_grad: float, plain_grad: float, nobn_grad: float,
+                   nobn_accuracy: float) -> dict[str, bool | float | None]:
+    """What one depth experiment showed, for the page to say (never assumed): layer-1
+    gradient ratios of the deep plain network (with BatchNorm, and without) to the shallow
+    one's, and whether the deep plain network ended clearly worse (loss over 1.5x the
+    shallow one's: degradation), the residual one better than the plain one, a gradient
+    vanished (under 1/100 of the shallow network's), the no-BatchNorm network learned
+    (training accuracy 75% or more)."""
+    def ratio(a: float, b: float) -> float | None:
+        return float(a / b) if b > 0 and np.isfinite(a) and np.isfinite(b) else None
+
+    plain_ratio = ratio(plain_grad, shallow_grad)
+    nobn_ratio = ratio(nobn_grad, shallow_grad)
+    finite = all(np.isfinite(v) for v in (shallow_loss, plain_loss, residual_loss))
+    return {
+        "plain_gradient_ratio": plain_ratio,
+        "nobn_gradient_ratio": nobn_ratio,
+        "plain_gradient_vanished": plain_ratio is not None and plain_ratio < 0.01,
+        "nobn_gradient_vanished": nobn_ratio is not None and nobn_ratio < 0.01,
+        "degraded": finite and plain_loss > 1.5 * shallow_loss,
+        "residual_better": finite and residual_loss < plain_loss,
+        "nobn_learned": nobn_accuracy >= 0.75,
+    }

@@ -221,6 +221,11 @@ def _compare(kind: str, dataset: str, noise: int, seed: int, steps: int, lr: flo
             "train_accuracy": round(plain.train_accuracy, 4),
             "grad_means": [float(f"{g:.4g}") for g in plain.grad_means],
         }
+        shallow, deep, residual = runs
+        extra["findings"] = nettrain_depth.depth_findings(
+            float(shallow.losses[-1]), float(deep.losses[-1]), float(residual.losses[-1]),
+            float(shallow.grad_means[0]), float(deep.grad_means[0]), float(plain.grad_means[0]),
+            float(plain.train_accuracy))
     return {
         "kind": kind,
         "settings": {

@@ -12,8 +12,16 @@ from urllib.parse import unquote
 WIDTHS = {"desktop": (1280, 800), "phone": (390, 844)}
 
 
+SUPER = str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789")
+
+
 def _num(text: str) -> float:
-    return float(text.replace("−", "-"))
+    """A number as the pages write it: true minus, powers of ten as 2.5×10⁻⁶."""
+    text = text.replace("−", "-")
+    if "×10" in text:
+        mantissa, power = text.split("×10")
+        return float(mantissa) * 10 ** int(power.translate(SUPER))
+    return float(text)
 
 
 def test_home_says_what_is_computed_and_what_is_quoted(page, live_server, console_errors, shot):
@@ -79,12 +87,17 @@ def test_depth_experiment_is_degradation_with_served_numbers(page, live_server, 
     deep_loss, shallow_loss = _num(m.group(1)), _num(m.group(2))
     assert abs(deep_loss - plain["losses"][-1]) < 1e-3 and abs(shallow_loss - shallow["losses"][-1]) < 1e-3
     assert deep_loss > 3 * shallow_loss
-    g = re.search(r"layer-1 gradient is (\d[\d.e−-]*\d)", text)
+    number = r"(\d[\d.]*(?:×10[⁻⁰¹²³⁴⁵⁶⁷⁸⁹]+)?)"
+    g = re.search(r"layer-1 gradient is " + number, text)
     assert g and _num(g.group(1)) > 1e-3
-    nobn = re.search(r"layer-1 gradient of (\d[\d.e−-]*\d)", text)
+    nobn = re.search(r"layer-1 gradient of " + number, text)
     assert nobn and _num(nobn.group(1)) < 1e-4
     assert abs(_num(nobn.group(1)) / served["without_batchnorm"]["grad_means"][0] - 1) < 0.05
-    assert "vanish" in text and "degradation" in text
+    assert "vanish" in text and "degradation" in text and "e-" not in text
+    findings = served["findings"]
+    assert findings["degraded"] and findings["residual_better"] and not findings["plain_gradient_vanished"]
+    assert findings["nobn_gradient_vanished"] and not findings["nobn_learned"]
+    assert "it did not vanish" in text and "does not train" in text
     assert "BatchNorm" in page.inner_text("#cmp-settings")
     page.locator("#depth-contrast").scroll_into_view_if_needed()
     shot("train-degradation", full_page=False)

@@ -83,3 +83,17 @@ def test_degradation_holds_over_seeds():
             shallow, plain, _ = nettrain_depth.compare_depth_bn(split, ["x1", "x2"], steps=300, lr=0.1,
                                                                 seed=seed, resolution=2)
             assert plain.losses[-1] > 1.5 * shallow.losses[-1], (name, seed)
+
+
+def test_findings_say_what_the_numbers_show():
+    from course.nettrain_depth import depth_findings
+
+    degraded = depth_findings(0.09, 0.49, 0.12, 0.10, 0.08, 2.5e-6, 0.5)
+    assert degraded["degraded"] and degraded["residual_better"]
+    assert not degraded["plain_gradient_vanished"] and degraded["nobn_gradient_vanished"]
+    assert not degraded["nobn_learned"] and abs(degraded["plain_gradient_ratio"] - 0.8) < 1e-9
+    same = depth_findings(0.10, 0.12, 0.20, 0.10, 1e-4, 0.05, 0.9)
+    assert not same["degraded"] and not same["residual_better"]
+    assert same["plain_gradient_vanished"] and not same["nobn_gradient_vanished"] and same["nobn_learned"]
+    nan = depth_findings(0.1, float("nan"), 0.1, 0.0, 0.1, 0.1, 0.5)
+    assert not nan["degraded"] and nan["plain_gradient_ratio"] is None

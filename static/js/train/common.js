@@ -2,18 +2,20 @@
 // Orange is class 1 and positive values, blue class 0 and negative ones (as main.css).
 
 import { title } from "../registry.js";
+import { sci } from "../util.js";
 
 export const ORANGE = [194, 65, 12]; // --pos, #c2410c
 export const BLUE = [29, 78, 216]; // --neg, #1d4ed8
 
-/** A number for reading: 4 significant digits (or `sig`), exponent for tiny or huge values. */
+/** A number for reading: 4 significant digits (or `sig`), a power of ten (1.2×10⁻⁶, util's
+ * convention, never "e-6") for tiny or huge values. */
 export function num(x, sig = 4) {
   if (x === null || x === undefined || Number.isNaN(x)) return "–";
   if (!Number.isFinite(x)) return x > 0 ? "∞" : "−∞";
   if (x === 0) return "0";
   const ax = Math.abs(x);
   let s;
-  if (ax < 1e-3 || ax >= 1e6) s = x.toExponential(Math.max(0, sig - 2)).replace(/\.?0+e/, "e");
+  if (ax < 1e-3 || ax >= 1e6) return sci(x, Math.max(1, sig - 1));
   else {
     s = x.toPrecision(sig);
     if (s.includes("e")) s = String(Number(s));

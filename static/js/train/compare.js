@@ -123,25 +123,42 @@ function verdict(node, runs, steps) {
     + runs.map((r) => `${label(r)} ${num(r.grad_means[0], 2)}`).join("; ") + ".";
 }
 
-/** Degradation is not vanishing gradients: the served numbers of both, side by side. */
+/**
+ * Degradation is not vanishing gradients: the served numbers of both, side by side, and
+ * the server's findings for this run (`depth.findings`): each sentence says what these
+ * settings showed, not what they usually show.
+ */
 function contrast(node, depth) {
-  const [shallow, plain] = depth.runs;
+  const [shallow, plain, residual] = depth.runs;
   const last = (r) => r.losses[r.losses.length - 1];
   const nobn = depth.without_batchnorm;
+  const f = depth.findings;
+  const g = `the plain 20-layer network's layer-1 gradient is ${num(plain.grad_means[0], 3)} against the 4-layer network's ${num(shallow.grad_means[0], 3)}`;
+  const grads = f.plain_gradient_vanished
+    ? `${g}: here it did vanish (under a hundredth). `
+    : `${g}: it did not vanish. `;
+  const losses = `Its training loss ends at ${num(last(plain), 3)} against ${num(last(shallow), 3)}`;
+  let outcome;
+  if (f.degraded && !f.plain_gradient_vanished) {
+    outcome = `${losses}: degradation, the deeper plain network is harder to optimise, on its own training data`
+      + (f.residual_better ? `, while the residual one reaches ${num(last(residual), 3)}. ` : ". ");
+  } else if (f.degraded) {
+    outcome = `${losses}: it trains worse, but with a vanished gradient this run does not separate degradation from vanishing gradients. `;
+  } else {
+    outcome = `${losses}: with these settings the deeper plain network is not clearly worse (degradation shows at the page's default settings; try circle, seed 4). `;
+  }
+  const nobnText = `the same 20 plain layers without BatchNorm, weights drawn with std 1/sqrt(fan_in), `
+    + `end at loss ${num(nobn.final_loss, 3)} (training accuracy ${num(100 * nobn.train_accuracy, 3)}%) `
+    + `with a layer-1 gradient of ${num(nobn.grad_means[0], 3)}`
+    + (f.nobn_gradient_vanished
+      ? (f.nobn_learned ? ": its gradient vanished, yet it learned something here. " : ": that network does not train, because its gradients vanish, the problem the activation experiment above shows. ")
+      : ": its gradient did not vanish with these settings. ");
   node.hidden = false;
   node.replaceChildren(
-    el("strong", {}, "What this shows: "),
-    "with He initialisation and BatchNorm, "
-    + `the plain 20-layer network's layer-1 gradient is ${num(plain.grad_means[0], 3)}, `
-    + `no smaller than the 4-layer network's ${num(shallow.grad_means[0], 3)}: nothing vanishes. `
-    + `Yet its training loss ends at ${num(last(plain), 3)} against ${num(last(shallow), 3)}. `
-    + "That is degradation: the deeper plain network is harder to optimise, on its own training data. ",
+    el("strong", {}, "What this run shows: "),
+    "with He initialisation and BatchNorm, ", grads, outcome,
     el("br"),
-    el("strong", {}, "Not the same as vanishing gradients: "),
-    `the same 20 plain layers without BatchNorm, weights drawn with std 1/sqrt(fan_in), `
-    + `end at loss ${num(nobn.final_loss, 3)} (training accuracy ${num(100 * nobn.train_accuracy, 3)}%) `
-    + `with a layer-1 gradient of ${num(nobn.grad_means[0], 3)}: that network does not train at all, `
-    + "because its gradients vanish, the problem the activation experiment above shows.");
+    el("strong", {}, "Not the same as vanishing gradients: "), nobnText);
 }
 
 function describe(s) {
@@ -182,7 +199,7 @@ export function initCompare({ get, set }) {
       gradChart($("act-grad"), act.runs);
       minis($("act-surfaces"), act.runs);
       verdict($("act-verdict"), act.runs, act.settings.steps);
-      $("cmp-settings").textContent = `${describe(act.settings)} Activation experiment: ${act.settings.hidden.length} hidden layers of ${act.settings.hidden[0]}. Depth experiment: ReLU, width 8, skips = identity every 2 layers.`;
+      $("cmp-settings").textContent = `${describe(act.settings)} Activation experiment: ${act.settings.hidden.length} hidden layers of ${act.settings.hidden[0]}.`;
       $("act-loss").setAttribute("aria-busy", "false");
       const depth = await postJSON("/api/train/compare", { kind: "depth", ...body });
       lossChart($("depth-loss"), depth.runs);
