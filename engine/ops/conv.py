@@ -29,6 +29,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from engine.ops.arrays import float_dtype, pad_hw, window_attrs
+from engine.ops.conv_input import conv2d_input_grad
 from engine.ops.shapes import conv_output_shape
 
 __all__ = ["ConvCache", "column_taps", "conv2d_backward", "conv2d_forward", "conv2d_param_grads",
@@ -215,9 +216,10 @@ def _param_grads(dout, cache: ConvCache):
     cols = _im2col_kn(x, (kh, kw), strides, pads, dilations, group)  # (group, K, N*OH*OW)
     g4 = dout.reshape(n, group, fg, oh * ow).transpose(1, 2, 0, 3)  # (group, F/g, N, OH*OW)
     g = np.ascontiguousarray(g4).reshape(group, fg, n * oh * ow)
-    dw = np.matmul(g, cols.transpose(0, 2, 1)).reshape(f, cg, kh, kw)
+    # dw^T = cols g^T: BLAS is ~1.6x faster with the long axis inside than g cols^T.
+    dw = np.matmul(cols, g.transpose(0, 2, 1)).transpose(0, 2, 1).reshape(f, cg, kh, kw)
     db = dout.sum(axis=(0, 2, 3)) if has_bias else None
-    return dw, db, g
+    return dw, db
 
 
 def conv2d_param_grads(
@@ -225,8 +227,7 @@ def conv2d_param_grads(
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """``(dw, db)`` of :func:`conv2d_backward` without ``dx``: a network's first layer
     needs no gradient for its input, and ``dx`` is half of the backward's work there."""
-    dw, db, _ = _param_grads(dout, cache)
-    return dw, db
+    return _param_grads(dout, cache)
 
 
 def conv2d_backward(
@@ -242,7 +243,8 @@ def conv2d_backward(
         \\frac{\\partial L}{\\partial b[f]} = \\sum_{n, i, j} g[n, f, i, j]
 
     and ``dx`` scatters each ``g[n, f, i, j] * w[f]`` back onto the window it came
-    from (col2im), then drops the padding.
+    from (col2im), then drops the padding: :func:`engine.ops.conv_input.conv2d_input_grad`,
+    the one implementation of it.
 
     Parameters
     ----------
@@ -258,42 +260,7 @@ def conv2d_backward(
     db : ndarray, shape (F,), or None when the forward pass had no bias
     """
     x, w, _, strides, pads, dilations, group = cache
-    n, c, h, wd = x.shape
-    f, cg, kh, kw = w.shape
-    dw, db, g = _param_grads(dout, cache)
-    oh, ow = dout.shape[2:]
-    fg, k = f // group, cg * kh * kw
-
-    # dx: dcols = W^T g, then col2im: each kernel tap adds its slice back where it was read.
-    wt = w.reshape(group, fg, k).transpose(0, 2, 1)  # (group, K, F/g)
-    top, left, bottom, right = pads
-    hp, wp = h + top + bottom, wd + left + right
-    (sh, sw), (dh, dw_) = strides, dilations
-    if (sh, sw) == (1, 1):
-        # Stride 1: give every output row the padded width (zeros past OW), so tap (p, q)
-        # of all rows is one contiguous run of the flattened padded plane, starting at
-        # p*D_h*Wp + q*D_w. A real entry (j < OW) never wraps: j + q*D_w <= Wp - 1; the
-        # zero columns may spill into the next row (or the one spare row) harmlessly.
-        # One small matmul per tap into a reused buffer: no (K, N*OH*Wp) temporary.
-        run = oh * wp
-        wide = np.zeros((group, fg, n, oh, wp), dtype=x.dtype)
-        wide[..., :ow] = g.reshape(group, fg, n, oh, ow)
-        gw = wide.reshape(group, fg, n * run)
-        wtap = wt.reshape(group, cg, kh * kw, fg)
-        dxp = np.zeros((group, cg, n, (hp + 1) * wp), dtype=x.dtype)
-        buf = np.empty((group, cg, n * run), dtype=x.dtype)
-        for p in range(kh):
-            for q in range(kw):
-                start = p * dh * wp + q * dw_
-                np.matmul(wtap[:, :, p * kw + q], gw, out=buf)
-                dxp[..., start : start + run] += buf.reshape(group, cg, n, run)
-        dxp = dxp.reshape(c, n, hp + 1, wp)
-    else:
-        dcols = np.matmul(wt, g).reshape(c, kh, kw, n, oh, ow)
-        dxp = np.zeros((c, n, hp, wp), dtype=x.dtype)
-        for p in range(kh):  # one strided slice per kernel tap
-            rows = slice(p * dh, p * dh + sh * (oh - 1) + 1, sh)
-            for q in range(kw):
-                dxp[:, :, rows, q * dw_ : q * dw_ + sw * (ow - 1) + 1 : sw] += dcols[:, p, q]
-    dx = np.ascontiguousarray(dxp[:, :, top : top + h, left : left + wd].transpose(1, 0, 2, 3))
+    dw, db = _param_grads(dout, cache)
+    dx = conv2d_input_grad(dout, w, x.shape, strides=strides, pads=pads, dilations=dilations,
+                           group=group)
     return dx, dw, db
