@@ -55,8 +55,8 @@ def gradcam(
 def fgsm(model: ModelDep, file: UploadFile, _: HeavyDep) -> dict:
     """Fool the model (fast gradient sign method, Goodfellow et al., 2015).
 
-    Every pixel moves by epsilon against the answer (x + epsilon * sign of the loss
-    gradient, clipped to the pixel range) for epsilon = 1, 2, 4, 8, 16, 32 grey levels
+    Each pixel moves by at most epsilon against the answer (x + epsilon * sign of the
+    loss gradient, clipped to the pixel range: a pixel at black or white may not move) for epsilon = 1, 2, 4, 8, 16, 32 grey levels
     out of 255. ``ladder`` gives each step's answer; ``flipped_at`` the first step that
     changes it (null: none did), with the ``perturbation`` in pixel units (0..1), the
     ``adversarial`` input the model saw, and its new ``probabilities``.

@@ -14,7 +14,7 @@ import numpy as np
 
 from app.encode import num, tensor_json
 from app.errors import ApiError
-from app.services.model import Model
+from app.services.model import Model, as_probabilities
 from engine.explain import adversarial, gradcam
 from engine.graph import Graph, GraphError, backward, run
 
@@ -47,7 +47,7 @@ def pick_target(model: Model, target: str | None, probs: np.ndarray) -> int:
     t = target.strip()
     if t in classes:
         return classes.index(t)
-    if t.isdigit() and int(t) < len(classes):
+    if t.isascii() and t.isdigit() and int(t) < len(classes):
         return int(t)
     shown = ", ".join(classes[:20]) + (" ..." if len(classes) > 20 else "")
     raise ApiError(422, f"target {t[:40]!r} is not a class of {model.name}: give an index "
@@ -115,7 +115,8 @@ def gradcam_json(model: Model, x: np.ndarray, *, target: str | None, layer: str 
     tensors = _engine(model, lambda: run(graph, x))
     scores = np.asarray(tensors[logit], np.float64).reshape(-1)
     has_softmax = logit != graph.outputs[0].name
-    probs = _softmax(scores) if has_softmax else scores
+    # Without a softmax in the graph the scores become probabilities as /predict makes them.
+    probs = _softmax(scores) if has_softmax else as_probabilities(scores[None], model.name)[0]
     if scores.size != len(model.classes):
         raise ApiError(422, f"{model.name} gives {scores.size} scores for {len(model.classes)} classes")
     c = pick_target(model, target, probs)
@@ -146,27 +147,40 @@ def gradcam_json(model: Model, x: np.ndarray, *, target: str | None, layer: str 
             "cam": tensor_json(gradcam.scale01(cam.cam), decimals=4),
             "alphas": [num(a, 4) for a in cam.alphas],
             "formula": {
-                "alpha": f"alpha_k = (1 / {h * w}) x sum over the {h}x{w} positions of d y / d A^k",
+                "alpha": f"alpha_k = (1 / {h * w}) × sum over the {h}×{w} positions of d y / d A^k",
                 "map": f"L = ReLU(sum over the {lay.shape[0]} maps of alpha_k x A^k), "
-                       f"scaled to 0..1 and resized from {h}x{w} to {x.shape[-2]}x{x.shape[-1]}",
+                       f"scaled to 0..1 and resized from {h}×{w} to {x.shape[-2]}×{x.shape[-1]}",
                 "score": f"y = {num(scores[c], 5)}, {what} '{classes[c]}'"
                          + (" before softmax" if has_softmax else ""),
                 "largest": [{"k": int(k), "alpha": num(cam.alphas[k], 4)} for k in order],
             },
         })
         if check:
-            rgraph = _randomised(graph)
-            _, rcam = _engine(model, lambda: _cam_for(rgraph, x, logit, lay, c))
-            assert rcam is not None
-            out["sanity"] = {
-                "randomised": gradcam.top_weights(graph),
-                "seed": SANITY_SEED,
-                "heatmap": tensor_json(rcam.heat, decimals=4),
-                "rank_correlation": num(gradcam.rank_correlation(cam.heat, rcam.heat), 4),
-            }
+            out["sanity"] = _sanity(model, graph, x, logit, lay, c, cam)
     out["timing_ms"] = {"explain": round((t1 - t0) * 1e3, 3),
                         "total": round((time.perf_counter() - t0) * 1e3, 3)}
     return out
+
+
+def _sanity(model: Model, graph: Graph, x: np.ndarray, logit: str, lay: gradcam.CamLayer,
+            c: int, cam: gradcam.GradCam) -> dict:
+    """The randomisation check: Grad-CAM of the model with random class-score weights."""
+    try:
+        rgraph = _randomised(graph)
+    except ValueError as exc:  # e.g. class-score weights computed, not stored
+        return {"available": False, "reason": f"no random model to compare with: {exc}"}
+    _, rcam = _engine(model, lambda: _cam_for(rgraph, x, logit, lay, c))
+    if rcam is None:
+        return {"available": False, "reason": "no Grad-CAM for the random model"}
+    r = gradcam.rank_correlation(cam.heat, rcam.heat)
+    return {
+        "available": True,
+        "randomised": gradcam.top_weights(graph),
+        "seed": SANITY_SEED,
+        "heatmap": tensor_json(rcam.heat, decimals=4),
+        "rank_correlation": None if r is None else num(r, 4),
+        "empty": [bool(not np.any(cam.heat > 0)), bool(not np.any(rcam.heat > 0))],
+    }
 
 
 def _hot(heat: np.ndarray) -> dict | None:
@@ -182,7 +196,7 @@ def _hot(heat: np.ndarray) -> dict | None:
 def _layer_json(lay: gradcam.CamLayer) -> dict:
     c, h, w = lay.shape
     return {"title": lay.title, "tensor": lay.tensor, "conv": lay.conv,
-            "shape": [c, h, w], "shape_hwc": f"{h}x{w}x{c}"}
+            "shape": [c, h, w], "shape_hwc": f"{h}×{w}×{c}"}
 
 
 def _pixel_range(model: Model, channels: int) -> tuple[list[float], list[float], list[float]]:
@@ -199,6 +213,14 @@ def _pixel_range(model: Model, channels: int) -> tuple[list[float], list[float],
     hi = [(255.0 * scale - m) / s for m, s in zip(mean, std, strict=True)]
     # x = (pixel * scale - mean) / std: one pixel unit (1/255 of the range) is scale*255/std
     return [s / (255.0 * scale) for s in std], lo, hi
+
+
+def _infer_each(model: Model, images: np.ndarray) -> np.ndarray:
+    """Probabilities for a batch, one image at a time when the model's batch size is fixed."""
+    batch = model.session.get_inputs()[0].shape[0]  # an int when the ONNX file fixes it
+    if isinstance(batch, int) and batch > 0 and batch != len(images):
+        return np.concatenate([model.infer(images[i:i + 1]) for i in range(len(images))])
+    return model.infer(images)
 
 
 def fgsm_json(model: Model, x: np.ndarray) -> dict:
@@ -218,7 +240,7 @@ def fgsm_json(model: Model, x: np.ndarray) -> dict:
     grad = _engine(model, lambda: backward(graph, tensors, {logit: seed}, wrt=[name]))[name]
     std, lo, hi = _pixel_range(model, x.shape[1])
     images = adversarial.fgsm_images(x, grad, std, lo, hi)
-    new = model.infer(images)
+    new = _infer_each(model, images)
     flip = adversarial.first_flip(new, label)
     classes = model.classes
     steps = [{"epsilon": num(e, 6), "grey_levels": round(e * 255),

@@ -26,7 +26,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from engine.graph.analysis import Shapes, Structure, receptive_field
+from engine.graph.analysis import Shapes, Structure, receptive_box
+from engine.graph.backward import default_seed_tensor
 from engine.graph.model import Graph
 
 __all__ = [
@@ -72,13 +73,8 @@ class GradCam:
 
 
 def logit_tensor(graph: Graph) -> str:
-    """The class scores before softmax: the input of the Softmax that makes the graph's
-    output, or the output itself when the model ends without one."""
-    out = graph.outputs[0].name
-    for node in graph.nodes:
-        if out in node.outputs and node.op_type == "Softmax":
-            return node.inputs[0]
-    return out
+    """The class scores before softmax (:func:`engine.graph.backward.default_seed_tensor`)."""
+    return default_seed_tensor(graph)
 
 
 def cam_layers(graph: Graph, shapes) -> list[CamLayer]:
@@ -142,16 +138,13 @@ def field_grid(graph: Graph, values, tensor: str) -> tuple[tuple[float, float], 
     h, w = _shape(values[tensor])[-2:]
     if h < 2 or w < 2:
         return None
-    first = receptive_field(st, shapes, tensor, 0, 0)
-    last = receptive_field(st, shapes, tensor, h - 1, w - 1)
-    if first.whole or last.whole:
+    first = receptive_box(st, shapes, tensor, 0, 0)
+    last = receptive_box(st, shapes, tensor, h - 1, w - 1)
+    if first is None or last is None:
         return None
-    # Position 0's field may be clipped at the top/left, the last one's at the bottom/right:
-    # measure each centre from its unclipped side.
-    r0 = first.rows[1] - (first.size[0] - 1) / 2
-    c0 = first.cols[1] - (first.size[1] - 1) / 2
-    r1 = last.rows[0] + (last.size[0] - 1) / 2
-    c1 = last.cols[0] + (last.size[1] - 1) / 2
+    # The centres of the unclipped boxes: right even where a field is wider than the input.
+    r0, c0 = (first[0] + first[1]) / 2, (first[2] + first[3]) / 2
+    r1, c1 = (last[0] + last[1]) / 2, (last[2] + last[3]) / 2
     return (r0, c0), ((r1 - r0) / (h - 1), (c1 - c0) / (w - 1))
 
 
@@ -222,15 +215,16 @@ def resize_bilinear(m: np.ndarray, size: tuple[int, int],
     return top * (1 - fr)[:, None] + bottom * fr[:, None]
 
 
-def rank_correlation(a: np.ndarray, b: np.ndarray) -> float:
+def rank_correlation(a: np.ndarray, b: np.ndarray) -> float | None:
     """Spearman's rank correlation of two maps (the measure of Adebayo et al.): 1 when
-    they order the pixels the same way, about 0 when unrelated. Ties get average ranks."""
+    they order the pixels the same way, about 0 when unrelated. Ties get average ranks.
+    None when a map is constant (all zeros, say): it orders nothing, so no correlation."""
     x, y = _ranks(np.ravel(a)), _ranks(np.ravel(b))
     if x.size != y.size or x.size < 2:
         raise ValueError(f"two maps of the same size (at least 2 values) are needed, got {x.size} and {y.size}")
     x, y = x - x.mean(), y - y.mean()
     den = float(np.sqrt((x * x).sum() * (y * y).sum()))
-    return float((x * y).sum() / den) if den > 0 else 0.0
+    return float((x * y).sum() / den) if den > 0 else None
 
 
 def _ranks(v: np.ndarray) -> np.ndarray:

@@ -17,7 +17,7 @@ from engine.graph import Graph, Node
 from engine.graph.ops import node_window  # the runner's own auto_pad / pads resolution
 
 __all__ = ["CHAIN_OPS", "ELEMENTWISE", "PASS_THROUGH", "WINDOW_OPS", "Field", "Structure",
-           "Shapes", "Window", "receptive_field", "window_of"]
+           "Shapes", "Window", "receptive_box", "receptive_field", "window_of"]
 
 PASS_THROUGH = frozenset({"Identity", "Dropout", "Constant"})
 CHAIN_OPS = frozenset({"Add", "Sub", "Mul", "Div", "Erf"})
@@ -223,20 +223,22 @@ def _input_boxes(st: Structure, shape_of: Mapping[str, tuple[int, ...]], node: N
     raise _Whole
 
 
-def receptive_field(st: Structure, shape_of: Mapping[str, tuple[int, ...]], tensor: str,
-                    row: int, col: int) -> Field:
-    """Rows and columns of the model input that position (row, col) of ``tensor`` depends on.
+def receptive_box(st: Structure, shape_of: Mapping[str, tuple[int, ...]], tensor: str,
+                  row: int, col: int) -> Box | None:
+    """The input rows and columns position (row, col) of ``tensor`` depends on, NOT clipped
+    to the input: ``(r0, r1, c0, c1)``, reaching into the zero padding (negative, or past the
+    last row) where windows do; None when every input pixel counts (after a global pooling,
+    a dense layer...).
 
     ``shape_of`` maps every data tensor (the input, each node output) and weight to its
     shape. One pass over the nodes from the last to the first (a loop, not a recursion,
     however deep the model): each node maps the box of its output that the position
     reaches to boxes of its inputs, and where skip connections meet again the boxes are
-    united.
+    united. Its centre is the position's place in the input even when the box is wider than
+    the input (then both of its clipped edges would say nothing).
     """
     if len(st.input_names) != 1:
         raise ValueError(f"a receptive field needs a model with one input, not {len(st.input_names)}")
-    (name_in,) = st.input_names
-    h, w = shape_of[name_in][-2:]
     boxes: dict[str, Box] = {tensor: (row, row, col, col)}
     field: Box | None = None
     try:
@@ -252,8 +254,22 @@ def receptive_field(st: Structure, shape_of: Mapping[str, tuple[int, ...]], tens
         if field is None or boxes:
             raise _Whole
     except _Whole:
+        return None
+    return field
+
+
+def receptive_field(st: Structure, shape_of: Mapping[str, tuple[int, ...]], tensor: str,
+                    row: int, col: int) -> Field:
+    """Rows and columns of the model input that position (row, col) of ``tensor`` depends on,
+    clipped to the input (``size``: the unclipped extent); see :func:`receptive_box`."""
+    if len(st.input_names) != 1:
+        raise ValueError(f"a receptive field needs a model with one input, not {len(st.input_names)}")
+    (name_in,) = st.input_names
+    h, w = shape_of[name_in][-2:]
+    box = receptive_box(st, shape_of, tensor, row, col)
+    if box is None:
         return Field(True, (0, h - 1), (0, w - 1), (h, w))
-    r0, r1, c0, c1 = field
+    r0, r1, c0, c1 = box
     return Field(False, (max(0, r0), min(h - 1, r1)), (max(0, c0), min(w - 1, c1)),
                  (r1 - r0 + 1, c1 - c0 + 1))
 

@@ -218,15 +218,29 @@ def _value(graph: Graph, tensors: Mapping[str, np.ndarray], name: str):
     return graph.initializers.get(name) if value is None else value
 
 
+#: Ops that only reshape or pass a tensor on: the class scores may sit behind them.
+_SHAPE_ONLY = frozenset({"Identity", "Flatten", "Reshape", "Squeeze", "Unsqueeze", "Dropout"})
+
+
 def default_seed_tensor(graph: Graph) -> str:
-    """The tensor :func:`input_gradient` seeds by default: the input of the final Softmax
-    when the (first) graph output comes from one, i.e. the class scores before softmax;
-    else the graph output itself."""
-    out = graph.outputs[0].name
-    for node in graph.nodes:
-        if out in node.outputs and node.op_type == "Softmax":
+    """The tensor :func:`input_gradient` seeds by default: the class scores before softmax.
+
+    Going back from the (first) graph output through ops that only reshape (Identity,
+    Flatten, Reshape...), the input of the first Softmax or LogSoftmax reached; the graph
+    output itself when there is none (a model that ends in raw scores).
+    """
+    producer = {o: n for n in graph.nodes for o in n.outputs if o}
+    t = graph.outputs[0].name
+    for _ in range(len(graph.nodes)):
+        node = producer.get(t)
+        if node is None:
+            break
+        if node.op_type in ("Softmax", "LogSoftmax"):
             return node.inputs[0]
-    return out
+        if node.op_type not in _SHAPE_ONLY or not node.inputs:
+            break
+        t = node.inputs[0]
+    return graph.outputs[0].name
 
 
 def input_gradient(graph: Graph, x, *, seed_tensor: str | None = None, index: int,

@@ -253,3 +253,65 @@ def test_an_uploaded_model_is_explained_by_its_handle(client):
     body = post(client, handle, png(np.full((28, 28), 200, np.uint8))).json()
     assert body["model"] == handle and len(body["heatmap"]["data"]) == 784
     onnx.checker.check_model(onnx.load_from_string(tiny_cnn(1, 28)))
+
+
+def _variant(*, softmax: bool = True, batch: int | str = "N") -> bytes:
+    """tiny_cnn without its Softmax (raw scores out) and/or with a fixed batch size."""
+    m = onnx.load_from_string(tiny_cnn(1, 28))
+    if not softmax:
+        m.graph.node.pop()  # the Softmax
+        m.graph.output[0].name = "logits"
+    dim = m.graph.input[0].type.tensor_type.shape.dim[0]
+    if isinstance(batch, int):
+        dim.dim_value = batch
+    if not softmax or isinstance(batch, int):
+        out = m.graph.output[0].type.tensor_type.shape.dim[0]
+        if isinstance(batch, int):
+            out.dim_value = batch
+    onnx.checker.check_model(m)
+    return m.SerializeToString()
+
+
+@pytest.fixture(scope="module")
+def oddclient(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("odd-models")
+    write_model(folder, "raw-scores", _variant(softmax=False))
+    write_model(folder, "batch-one", _variant(batch=1))
+    with TestClient(create_app(Settings(models_dir=folder))) as c:
+        yield c
+
+
+def test_raw_scores_become_probabilities_as_predict_makes_them(oddclient):
+    image = png(np.random.default_rng(5).integers(0, 256, (28, 28), np.uint8))
+    body = post(oddclient, "raw-scores", image).json()
+    predict = oddclient.post("/api/models/raw-scores/predict",
+                             files={"file": ("x.png", image, "image/png")}).json()
+    assert body["target"]["index"] == predict["index"]
+    assert body["target"]["probability"] == pytest.approx(max(predict["probabilities"]), rel=1e-5)
+    assert "before softmax" not in body["formula"]["score"]
+    fool = post(oddclient, "raw-scores", image, path="fgsm").json()
+    # the step lowers the chosen class's score: its probability falls at the first epsilon
+    assert fool["ladder"][0]["probability_original"] <= fool["original"]["probability"] + 1e-6
+
+
+def test_fgsm_runs_a_fixed_batch_model_image_by_image(oddclient):
+    image = png(np.random.default_rng(6).integers(0, 256, (28, 28), np.uint8))
+    r = post(oddclient, "batch-one", image, path="fgsm")
+    assert r.status_code == 200, r.text
+    assert len(r.json()["ladder"]) == 6
+
+
+@pytest.mark.parametrize("target", ["²", "٣", "-1", "1.5", " "])
+def test_odd_targets_are_refused_or_default(client, digits, target):
+    r = post(client, "lenet5", png(digits[0][0]), target=target)
+    if target.strip() == "":
+        assert r.status_code == 200
+    else:
+        assert r.status_code == 422 and "not a class" in r.json()["detail"]
+
+
+def test_the_loss_direction_lowers_the_answer_at_the_first_step(client, digits):
+    for name in ("lenet5", "mnist-cnn"):
+        body = post(client, name, png(digits[0][4]), path="fgsm").json()
+        first = body["ladder"][0]
+        assert first["probability_original"] <= body["original"]["probability"] + 1e-6

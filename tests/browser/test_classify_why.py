@@ -24,13 +24,29 @@ def test_gradcam_overlay_class_picker_and_layers(page, site, shot, console_error
     assert panel.is_visible()
     assert page.locator("#why-figures .why-frame").first.is_visible()
     assert page.locator("#why-class").input_value() == str(body["top"]["index"])
-    if body["layer"] is not None:
-        assert page.locator("#why-layer").input_value() == body["layer"]["title"]
-        options = page.locator("#why-layer option").all_inner_texts()
-        assert len(options) == len(body["layers"])
-        label = page.locator("#why-figures [role=img]").first.get_attribute("aria-label")
-        assert f"“{body['target']['label']}”" in label and body["layer"]["title"] in label
-        assert page.locator("#why-sanity-result").inner_text().startswith("Rank correlation of the two maps: ")
+    assert body["layer"] is not None and body["layers"], "the digit model has conv layers"
+    assert page.locator("#why-layer").input_value() == body["layer"]["title"]
+    options = page.locator("#why-layer option").all_inner_texts()
+    assert len(options) == len(body["layers"])
+    label = page.locator("#why-figures [role=img]").first.get_attribute("aria-label")
+    assert f"“{body['target']['label']}”" in label and body["layer"]["title"] in label
+    # the overlay is drawn: the heat canvas is most opaque at the API's peak
+    peak = body["hot"]["peak"]
+    alpha = page.evaluate("""([r, c]) => {
+        const cv = document.querySelector('#why-figures .why-heat');
+        const d = cv.getContext('2d').getImageData(0, 0, cv.width, cv.height).data;
+        let top = 0;
+        for (let i = 3; i < d.length; i += 4) top = Math.max(top, d[i]);
+        return [d[(r * cv.width + c) * 4 + 3], top, cv.width];
+    }""", peak)
+    assert alpha[2] == body["heatmap"]["shape"][1] and alpha[0] == alpha[1] > 0, alpha
+    sanity = body["sanity"]
+    result = page.locator("#why-sanity-result").inner_text()
+    if sanity["rank_correlation"] is None:
+        assert "empty" in result
+    else:
+        assert result.startswith("Rank correlation of the two maps: ")
+        assert ("passes the check" in result) == (sanity["rank_correlation"] < 0.5)
     # "why not the second guess?"
     second = page.locator("#why-quick button").nth(1)
     index = second.get_attribute("data-index")
@@ -41,10 +57,9 @@ def test_gradcam_overlay_class_picker_and_layers(page, site, shot, console_error
                            arg=f"“{again['target']['label']}”")
     page.locator("#why").scroll_into_view_if_needed()
     shot(f"classify-why-{width}", full_page=False)
-    if body["layers"]:
-        first = body["layers"][0]["title"]
-        layer = wait_for_gradcam(page, lambda: page.select_option("#why-layer", first))
-        assert layer["layer"]["title"] == first and layer["target"]["index"] == int(index)
+    first = body["layers"][0]["title"]
+    layer = wait_for_gradcam(page, lambda: page.select_option("#why-layer", first))
+    assert layer["layer"]["title"] == first and layer["target"]["index"] == int(index)
     assert not console_errors
 
 
@@ -62,7 +77,7 @@ def test_fooling_it_shows_the_ladder(page, site, shot, console_errors):  # noqa:
         assert "did not change" in verdict
     else:
         step = body["ladder"][body["flipped_at"]]
-        assert f"“{step['label']}”" in verdict and f"{step['grey_levels']} grey level" in verdict
+        assert f"“{step['label']}”" in verdict and f"at most {step['grey_levels']} grey level" in verdict
         assert page.locator(".why-fool-out canvas").count() == 3
     page.locator("#why-fool").scroll_into_view_if_needed()
     shot("classify-why-fgsm", full_page=False)

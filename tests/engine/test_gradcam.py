@@ -53,6 +53,18 @@ def test_lenet5_conv2_positions_sit_at_the_centres_of_their_fields():
     assert gradcam.field_grid(g, values, layers[0].tensor) == ((0.0, 0.0), (1.0, 1.0))
 
 
+def test_positions_whose_fields_are_wider_than_the_input_are_placed_by_their_centres():
+    """cifar10-net's conv9 and conv10 see 63 and 79 pixels of a 32-pixel image: clipped,
+    both edges of their fields say nothing. After the pooling that halves 7x7 to 3x3 (2x2,
+    stride 2, on the 8-pixel grid of the layers before), their positions sit at rows
+    4, 12, 20."""
+    g = shipped("cifar10-net")
+    values = run(g, np.zeros((1, 3, 32, 32), np.float32))
+    layers = {lay.title: lay for lay in gradcam.cam_layers(g, values)}
+    for title in ("conv9", "conv10"):
+        assert gradcam.field_grid(g, values, layers[title].tensor) == ((4.0, 4.0), (8.0, 8.0))
+
+
 def test_cifar10_net_layers_leave_out_the_mirrored_branch():
     g = shipped("cifar10-net")
     values = run(g, np.zeros((1, 3, 32, 32), np.float32))
@@ -81,6 +93,7 @@ def test_rank_correlation_is_spearmans():
     x = np.array([0.5, 0.5, 2, 3]) - 1.5
     y = np.arange(4.0) - 1.5
     assert r == pytest.approx((x * y).sum() / np.sqrt((x * x).sum() * (y * y).sum()))
+    assert gradcam.rank_correlation(np.zeros(4), a) is None  # an empty map orders nothing
     with pytest.raises(ValueError):
         gradcam.rank_correlation(a, a[:3])
 

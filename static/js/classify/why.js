@@ -130,7 +130,7 @@ export function initWhy({ getBody, getBlob, getModel }) {
     }
     const keep = res.layer.title;
     layerSelect.replaceChildren(...res.layers.map((l) =>
-      el("option", { value: l.title }, `${l.title} (${l.shape_hwc.replaceAll("x", "×")})`)));
+      el("option", { value: l.title }, `${l.title} (${l.shape_hwc})`)));
     layerSelect.value = keep;
   }
 
@@ -153,13 +153,13 @@ export function initWhy({ getBody, getBlob, getModel }) {
       "aria-label": `Saliency: how strongly each pixel of the input changes the score of ${q(t.label)}, white = most.` });
     drawMap(sal, res.saliency.data, res.saliency.shape[0], res.saliency.shape[1], { scale: "grey", min: 0, max: 1 });
     const layerMap = el("canvas", { class: "pixels", role: "img",
-      "aria-label": `Grad-CAM at ${res.layer.title}'s own resolution, ${res.layer.shape_hwc.replaceAll("x", "×")}.` });
+      "aria-label": `Grad-CAM at ${res.layer.title}'s own resolution, ${res.layer.shape_hwc}.` });
     drawMap(layerMap, res.cam.data, res.cam.shape[0], res.cam.shape[1], { scale: "grey", min: 0, max: 1 });
     figures.replaceChildren(
       el("figure", { class: "why-fig" }, overlay(input, res.heatmap, heatLabel),
         el("figcaption", {}, el("strong", {}, "Grad-CAM"), ` for ${q(t.label)} (${pct(t.probability)}) on ${res.layer.title}`)),
       el("figure", { class: "why-fig" }, el("div", { class: "why-frame" }, layerMap),
-        el("figcaption", {}, `The same map at ${res.layer.title}'s ${res.layer.shape_hwc.split("x").slice(0, 2).join("×")} positions`)),
+        el("figcaption", {}, `The same map at ${res.layer.title}'s ${res.layer.shape_hwc.split("×").slice(0, 2).join("×")} positions`)),
       el("figure", { class: "why-fig" }, el("div", { class: "why-frame" }, sal),
         el("figcaption", {}, el("strong", {}, "Saliency"), ": |d score / d pixel|, white = most")),
     );
@@ -178,12 +178,22 @@ export function initWhy({ getBody, getBlob, getModel }) {
   function renderSanity(input, res) {
     const s = res.sanity;
     if (!s) { sanity.replaceChildren(); return; }
+    const why = el("p", { class: "small" }, "Why not Guided Backprop or Guided Grad-CAM? They fail the model-randomisation check of Adebayo et al. (“Sanity Checks for Saliency Maps”, NeurIPS 2018): their maps stay almost the same when the network's weights are replaced by random numbers, layer by layer from the top, so they do not show what the model learned. Here is the check's first step for this image: the class-score layer's weights replaced by random numbers.");
+    if (!s.available) {
+      sanity.replaceChildren(why, el("p", { class: "small", id: "why-sanity-result" }, `Not available for this model: ${s.reason}.`));
+      return;
+    }
     const r = s.rank_correlation;
-    const verdict = r < 0.5
-      ? "The map changed: it depends on what the model learned, as an explanation should."
-      : "The map hardly changed: read it with care.";
+    let verdict;
+    if (r === null) {
+      verdict = "One of the two maps is empty (no place raised the score), so the check says nothing for this class.";
+    } else if (r < 0.5) {
+      verdict = "The map changed: for this image, Grad-CAM passes the check; it depends on what the model learned.";
+    } else {
+      verdict = "The map hardly changed: for this image, Grad-CAM does not pass the check; read its map with care.";
+    }
     sanity.replaceChildren(
-      el("p", { class: "small" }, "Why not Guided Backprop or Guided Grad-CAM? They fail this check: their maps stay almost the same when the model's weights are replaced by random numbers (Adebayo et al., “Sanity Checks for Saliency Maps”, NeurIPS 2018). Grad-CAM passes it:"),
+      why,
       el("div", { class: "why-pair" },
         el("figure", { class: "why-fig" }, overlay(input, res.heatmap, "Grad-CAM of the trained model"),
           el("figcaption", {}, "Trained model")),
@@ -191,7 +201,8 @@ export function initWhy({ getBody, getBlob, getModel }) {
           el("figcaption", {}, "Class-score layer randomised")),
       ),
       el("p", { class: "small", id: "why-sanity-result" },
-        `Rank correlation of the two maps: ${fmt(r, 2)} (1 = the same order of pixels, 0 = unrelated). ${verdict}`),
+        r === null ? verdict
+          : `Rank correlation of the two maps: ${fmt(r, 2)} (1 = the same order of pixels, 0 = unrelated). ${verdict}`),
     );
   }
 
@@ -224,7 +235,7 @@ export function initWhy({ getBody, getBlob, getModel }) {
       parts.push(el("p", { id: "why-fool-verdict" }, `Even ${res.ladder.at(-1).grey_levels} grey levels per pixel did not change the answer ${q(res.original.label)}.`));
     } else {
       const s = res.ladder[res.flipped_at];
-      parts.push(el("p", { id: "why-fool-verdict" }, `Moving every pixel by ${s.grey_levels} grey level${s.grey_levels === 1 ? "" : "s"} out of 255 turns ${q(res.original.label)} into ${q(s.label)} (${pct(s.probability)}).`));
+      parts.push(el("p", { id: "why-fool-verdict" }, `Moving each pixel by at most ${s.grey_levels} grey level${s.grey_levels === 1 ? "" : "s"} out of 255 (pixels already at black or white cannot go further) turns ${q(res.original.label)} into ${q(s.label)} (${pct(s.probability)}).`));
       const [c, h, w] = res.perturbation.shape;
       const pert = el("canvas", { class: "pixels", role: "img", "aria-label": "The change made to each pixel, magnified" });
       const span = Math.max(Math.abs(res.perturbation.min), Math.abs(res.perturbation.max)) || 1;
