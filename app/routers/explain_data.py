@@ -48,7 +48,8 @@ def filter_layers(model: ModelDep, _: HeavyDep) -> dict:
 
 
 @router.get("/{name}/filters/patches", responses={**error_responses(404), 202: {"description": "computing"}})
-def filter_patches(model: ModelDep, settings: SettingsDep, layer: Layer, channel: Channel):
+def filter_patches(model: ModelDep, settings: SettingsDep, layer: Layer, channel: Channel,
+                   _: HeavyDep):
     """The 9 held-out images whose largest value in ``channel`` of ``layer`` is largest (one
     per image, at its maximum): value, position, receptive-field box in the model input
     (rows and columns, first and last, clipped to the image), the image and its URL."""
@@ -78,7 +79,7 @@ def confusion(model: ModelDep, settings: SettingsDep):
 
 
 @router.get("/{name}/confusion/{true}/{pred}", responses={**error_responses(404), 202: {"description": "computing"}})
-def confusion_cell(model: ModelDep, settings: SettingsDep, true: Klass, pred: Klass,
+def confusion_cell(model: ModelDep, settings: SettingsDep, _: HeavyDep, true: Klass, pred: Klass,
                    offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
                    limit: Annotated[int, Query(ge=1, le=ed.MAX_LIST)] = 24):
     """The held-out images of class ``true`` that the model predicted as ``pred``, most
@@ -90,7 +91,7 @@ def confusion_cell(model: ModelDep, settings: SettingsDep, true: Klass, pred: Kl
 
 
 @router.get("/{name}/mistakes", responses={**error_responses(404), 202: {"description": "computing"}})
-def mistakes(model: ModelDep, settings: SettingsDep,
+def mistakes(model: ModelDep, settings: SettingsDep, _: HeavyDep,
              limit: Annotated[int, Query(ge=1, le=ed.MAX_LIST)] = 12):
     """The held-out images the model got wrong with the highest probability for its answer."""
     try:
@@ -100,7 +101,8 @@ def mistakes(model: ModelDep, settings: SettingsDep,
 
 
 @router.get("/{name}/heldout/{index}.png", response_class=Response, responses=error_responses(404))
-def heldout_image(model: ModelDep, settings: SettingsDep, index: Annotated[int, Path(ge=0, le=100_000)]) -> Response:
+def heldout_image(model: ModelDep, settings: SettingsDep, _: HeavyDep,
+                  index: Annotated[int, Path(ge=0, le=100_000)]) -> Response:
     """Held-out image ``index`` of the model's data as a PNG (its own pixels, native size):
     what the classify page takes as an upload."""
     png = png_bytes(ed.heldout_png(model, settings.data_dir, index))

@@ -66,8 +66,11 @@ def pick_layer(model: Model, layers: list[gradcam.CamLayer], layer: str | None) 
     if layer is None or layer.strip() == "":
         spatial = [lay for lay in layers if lay.shape[1] * lay.shape[2] > 1]
         return (spatial or layers)[-1]
+    for lay in layers:  # a node or tensor name first: an upload may call a node "conv1"
+        if layer in (lay.tensor, lay.conv):
+            return lay
     for lay in layers:
-        if layer in (lay.title, lay.tensor, lay.conv):
+        if layer == lay.title:
             return lay
     raise ApiError(422, f"layer {layer[:80]!r} is not a conv layer of {model.name}; "
                         f"choose one of {', '.join(lay.title for lay in layers)}")
