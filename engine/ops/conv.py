@@ -29,7 +29,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from engine.ops.arrays import float_dtype, pad_hw, window_attrs
-from engine.ops.conv_input import conv2d_input_grad
+from engine.ops.conv_input import batch_last, conv2d_input_grad
 from engine.ops.shapes import conv_output_shape
 
 __all__ = ["ConvCache", "column_taps", "conv2d_backward", "conv2d_forward", "conv2d_param_grads",
@@ -100,17 +100,23 @@ def _im2col_kn(
     dilations: tuple[int, int],
     group: int,
 ) -> np.ndarray:
-    """Windows of ``x`` as a matrix per group: ``(group, C/group * KH*KW, N*OH*OW)``.
+    """Windows of ``x`` as a matrix per group: ``(group, C/group * KH*KW, OH*OW*N)``.
 
-    Columns are ordered ``(n, i, j)``, so the copy runs along whole output rows (as
-    :func:`_im2col_ck`) and the weight gradient is one matmul per group.
+    Columns are ordered ``(i, j, n)``, the batch innermost (as
+    :func:`engine.ops.conv_input.batch_last` orders the upstream gradient): the padded
+    input is laid out ``(C, Hp, Wp, N)`` once, so the copy of each kernel tap moves whole
+    runs of ``OW * N`` numbers, and the weight gradient is one matmul per group.
     """
-    n, c, _, _ = x.shape
-    kh, kw = kernel
-    win = _windows(x, kernel, strides, pads, dilations)
-    oh, ow = win.shape[2], win.shape[3]
-    cols = np.ascontiguousarray(win.transpose(1, 4, 5, 0, 2, 3))  # (C, KH, KW, N, OH, OW)
-    return cols.reshape(group, (c // group) * kh * kw, n * oh * ow)
+    n, c, h, w = x.shape
+    (kh, kw), (sh, sw), (dh, dw) = kernel, strides, dilations
+    top, left, bottom, right = pads
+    xp = np.zeros((c, top + h + bottom, left + w + right, n), dtype=x.dtype)
+    xp[:, top : top + h, left : left + w] = x.transpose(1, 2, 3, 0)
+    span = (dh * (kh - 1) + 1, dw * (kw - 1) + 1)
+    win = sliding_window_view(xp, span, axis=(1, 2))[:, ::sh, ::sw, :, ::dh, ::dw]
+    oh, ow = win.shape[1], win.shape[2]
+    cols = np.ascontiguousarray(win.transpose(0, 4, 5, 1, 2, 3))  # (C, KH, KW, OH, OW, N)
+    return cols.reshape(group, (c // group) * kh * kw, oh * ow * n)
 
 
 def _im2col_ck(
@@ -211,11 +217,9 @@ def _param_grads(dout, cache: ConvCache):
     if dout.shape != (n, f, oh, ow):
         raise ValueError(f"dout must have the output shape {(n, f, oh, ow)}, got {dout.shape}")
     dout = dout.astype(x.dtype, copy=False)
-    fg = f // group
-    # dw: one matmul per group over every (n, i, j) at once, columns (c, p, q).
-    cols = _im2col_kn(x, (kh, kw), strides, pads, dilations, group)  # (group, K, N*OH*OW)
-    g4 = dout.reshape(n, group, fg, oh * ow).transpose(1, 2, 0, 3)  # (group, F/g, N, OH*OW)
-    g = np.ascontiguousarray(g4).reshape(group, fg, n * oh * ow)
+    # dw: one matmul per group over every (i, j, n) at once, rows (c, p, q).
+    cols = _im2col_kn(x, (kh, kw), strides, pads, dilations, group)  # (group, K, OH*OW*N)
+    g = batch_last(dout, group)  # (group, F/g, OH*OW*N)
     # dw^T = cols g^T: BLAS is ~1.6x faster with the long axis inside than g cols^T.
     dw = np.matmul(cols, g.transpose(0, 2, 1)).transpose(0, 2, 1).reshape(f, cg, kh, kw)
     db = dout.sum(axis=(0, 2, 3)) if has_bias else None
