@@ -204,7 +204,7 @@ def stacked_vs_single(channels: int, kernel: int = 3, layers: int = 3) -> dict:
     single = counts.conv_params(rf, rf, channels, channels, bias=False).total
     c = channels
     return {
-        "channels": c, "kernel": kernel, "layers": layers, "receptive_fields": fields,
+        "channels": c, "kernel_size": kernel, "layers": layers, "receptive_fields": fields,
         "receptive_field": rf,
         "stacked_params": stacked,
         "stacked_formula": f"{layers}*({kernel}^2*{c}^2) = {layers}*{commas(one)} = {commas(stacked)}",

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import random
 import secrets
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
@@ -26,6 +25,7 @@ from fastapi import APIRouter, Query, Response
 from app.errors import ApiError
 from app.layer_math import layer_json, refusal
 from app.schemas.calculator import (
+    KERNEL_DEPRECATED_ON,
     KERNEL_DEPRECATION,
     ChainIn,
     CheckIn,
@@ -50,8 +50,6 @@ router = APIRouter(prefix="/api/calculator", tags=["calculator"])
 #: Largest integer a browser's numbers hold exactly (2^53 - 1).
 JS_SAFE = 2**53 - 1
 
-#: When ``kernel`` became a deprecated name of ``kernel_size`` (the Deprecation header's date).
-KERNEL_DEPRECATED_ON = datetime(2026, 12, 2, tzinfo=UTC)
 
 
 def _deprecated(response: Response, result: dict, where: list[str]) -> dict:

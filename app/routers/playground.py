@@ -15,11 +15,12 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from app.encode import tensor_json
-from app.errors import ApiError
+from app.errors import ApiError, error_responses
 from app.layer_math import layer_json, pair
+from app.schemas.calculator import KERNEL_DEPRECATED_ON
 from app.schemas.playground import ConvolutionIn, LayerCheckIn
 from course import filters
 from engine.explain.convkinds import KINDS
@@ -28,7 +29,6 @@ from engine.explain.layer import explain_layer, resolve_pads
 
 router = APIRouter(tags=["playground"])
 
-KernelSize = Annotated[int, Query(ge=1, le=filters.MAX_SIZE, description="F of an F x F kernel")]
 Channels = Annotated[Literal["L", "RGB"], Query(description="L: one slice; RGB: three slices")]
 
 
@@ -41,18 +41,36 @@ def _preset_json(preset: filters.Preset, size: int, channels: int) -> dict:
     }
 
 
-@router.get("/api/filters")
-def list_filters(size: KernelSize = 3, channels: Channels = "L") -> dict:
-    """Every preset defined at ``size``, as one filter of shape ``(C, size, size)``.
+@router.get("/api/filters", responses=error_responses(422))
+def list_filters(
+    response: Response,
+    kernel_size: Annotated[int | None, Query(ge=1, le=filters.MAX_SIZE,
+                                             description="F of an F x F kernel (default 3)")] = None,
+    size: Annotated[int | None, Query(ge=1, le=filters.MAX_SIZE, deprecated=True,
+                                      description="the old name of kernel_size")] = None,
+    channels: Channels = "L",
+) -> dict:
+    """Every preset defined at ``kernel_size``, as one filter of shape ``(C, F, F)``.
 
     For RGB each slice is the kernel divided by 3, so the filter acts on mean brightness.
+    ``size`` is the old name of ``kernel_size``: accepted for one release, answered with a
+    ``Deprecation`` header and a ``warnings`` entry.
     """
+    if kernel_size is not None and size is not None:
+        raise ApiError(422, "Give kernel_size only (size is its old, deprecated name), not both.")
+    f = kernel_size if kernel_size is not None else size if size is not None else 3
     c = 3 if channels == "RGB" else 1
-    return {
-        "size": size,
+    result: dict = {
+        "kernel_size": f,
+        "size": f,
         "channels": channels,
-        "filters": [_preset_json(p, size, c) for p in filters.available(size)],
+        "filters": [_preset_json(p, f, c) for p in filters.available(f)],
     }
+    if size is not None:
+        response.headers["Deprecation"] = f"@{int(KERNEL_DEPRECATED_ON.timestamp())}"
+        result["warnings"] = ["'size' is deprecated: call it 'kernel_size' (the API's one name "
+                              "for a kernel's size); the old name is accepted for one release."]
+    return result
 
 
 @router.post("/api/playground/layer")

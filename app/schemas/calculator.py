@@ -12,6 +12,7 @@ with a ``Deprecation`` header and a ``warnings`` entry (see :data:`KERNEL_DEPREC
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, PrivateAttr, model_validator
@@ -19,11 +20,15 @@ from pydantic import Field, PrivateAttr, model_validator
 from app.schemas import Strict
 
 __all__ = [
-    "KERNEL_DEPRECATION", "ChainIn", "CheckIn", "ConvLayer", "DenseLayer", "Exercise", "FlattenLayer",
+    "KERNEL_DEPRECATED_ON", "KERNEL_DEPRECATION", "ChainIn", "CheckIn", "ConvLayer", "DenseLayer", "Exercise", "FlattenLayer",
     "KindIn", "KernelSizeNamed", "Layer", "PoolLayer", "QuizKind", "ReluLayer",
 ]
 
 QuizKind = Literal["output_size", "params", "activations"]
+
+#: When ``kernel`` (and /api/filters' ``size``) became deprecated names of ``kernel_size``:
+#: the Deprecation header's date.
+KERNEL_DEPRECATED_ON = datetime(2026, 12, 2, tzinfo=UTC)
 
 KERNEL_DEPRECATION = (
     "The field name 'kernel' is deprecated: send 'kernel_size' (the name every other ConvLab "

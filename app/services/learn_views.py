@@ -28,8 +28,10 @@ _LAYER_FIELDS = ("kind", "name", "units", "kernel", "pad", "rate")
 
 
 def layer_json(layer: Layer) -> dict[str, Any]:
+    """A layer of a recipe; its kernel as ``kernel_size``, the API's one name for it."""
     d = asdict(layer)
-    return {k: d[k] for k in _LAYER_FIELDS if d[k] or k == "kind"}
+    return {("kernel_size" if k == "kernel" else k): d[k] for k in _LAYER_FIELDS
+            if d[k] or k == "kind"}
 
 
 def layer_summary(config: Config) -> str:

@@ -26,7 +26,7 @@ def test_default_is_every_3x3_preset_for_greyscale(client):
 
 @pytest.mark.parametrize("size", [1, 2, 4, 5, 7])
 def test_other_sizes_offer_what_exists_there(client, size):
-    body = client.get(f"/api/filters?size={size}").json()
+    body = client.get(f"/api/filters?kernel_size={size}").json()
     assert "box_blur" in names(body)
     assert ("sobel_x" in names(body)) == (size % 2 == 1 and size >= 3)
     assert "laplacian" not in names(body)
@@ -36,9 +36,9 @@ def test_other_sizes_offer_what_exists_there(client, size):
 
 
 def test_rgb_filters_have_three_slices_that_sum_to_the_kernel(client):
-    body = client.get("/api/filters?size=5&channels=RGB").json()
+    body = client.get("/api/filters?kernel_size=5&channels=RGB").json()
     assert body["channels"] == "RGB"
-    grey = {f["name"]: f for f in client.get("/api/filters?size=5").json()["filters"]}
+    grey = {f["name"]: f for f in client.get("/api/filters?kernel_size=5").json()["filters"]}
     for f in body["filters"]:
         assert f["weights"]["shape"] == [3, 5, 5]
         w = np.array(f["weights"]["data"]).reshape(3, 5, 5)
@@ -138,3 +138,23 @@ def test_channel_sums_add_up_per_channel(client):
     for c, s in zip(t["channels"], t["channel_sums"], strict=True):
         assert s == pytest.approx(sum(u["product"] for u in t["terms"] if u["channel"] == c))
     assert sum(t["channel_sums"]) == pytest.approx(t["sum"])
+
+
+def test_size_is_the_deprecated_name_of_kernel_size(client):
+    new = client.get("/api/filters?kernel_size=5")
+    old = client.get("/api/filters?size=5")
+    assert new.status_code == old.status_code == 200
+    assert old.json()["filters"] == new.json()["filters"] and old.json()["kernel_size"] == 5
+    assert "Deprecation" in old.headers and "Deprecation" not in new.headers
+    assert "kernel_size" in old.json()["warnings"][0]
+    both = client.get("/api/filters?kernel_size=5&size=5")
+    assert both.status_code == 422 and "not both" in both.json()["detail"]
+
+
+def test_learn_and_architectures_name_the_kernel_kernel_size(client):
+    recipes = client.get("/api/learn/recipes").json()
+    layers = [layer for r in recipes["recipes"] for layer in r["layers"]]
+    assert any("kernel_size" in layer for layer in layers)
+    assert not any("kernel" in layer for layer in layers)
+    ideas = client.get("/api/architectures/ideas").json()
+    assert "kernel_size" in ideas["stacked"] and "kernel" not in ideas["stacked"]

@@ -46,7 +46,7 @@ function renderIdeas(d) {
   const s = d.stacked;
   $("idea-stacked").replaceChildren(...pairs([
     ["Receptive field", s.receptive_fields.map((r) => square(r)).join(" → ")],
-    [`Three ${square(s.kernel)} layers`, el("span", { id: "stacked-params" }, el("span", { class: "formula" }, s.stacked_formula))],
+    [`Three ${square(s.kernel_size)} layers`, el("span", { id: "stacked-params" }, el("span", { class: "formula" }, s.stacked_formula))],
     [`One ${square(s.receptive_field)} layer`, el("span", { id: "single-params" }, el("span", { class: "formula" }, s.single_formula))],
     ["Saved", `${int(s.saved)} weights: the ${square(s.receptive_field)} layer needs ${fmt(s.ratio, 2)} times as many`],
     ["Non-linearities", `${s.nonlinearities.stacked} ReLUs against ${s.nonlinearities.single}`],

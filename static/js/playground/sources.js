@@ -104,7 +104,7 @@ const presetCache = new Map();
 export async function loadPresets(size, channels) {
   const key = `${size}|${channels}`;
   if (!presetCache.has(key)) {
-    const body = await getJSON(`/api/filters?size=${size}&channels=${channels === 3 ? "RGB" : "L"}`);
+    const body = await getJSON(`/api/filters?kernel_size=${size}&channels=${channels === 3 ? "RGB" : "L"}`);
     const byName = {};
     for (const f of body.filters) byName[f.name] = f;
     presetCache.set(key, { list: body.filters, byName });
