@@ -2,7 +2,7 @@
 // the engine, not results), and cached fetches of a sample and its feature map.
 
 import { getJSON, postJSON, tensor } from "../api.js";
-import { shape } from "../util.js";
+import { $, shape } from "../util.js";
 
 /** 3x3 edge filters as a CNN uses them (cross-correlation, never flipped). */
 export const EDGE_FILTERS = {
@@ -72,3 +72,42 @@ export function hw(dims) {
 
 /** A (C, H, W) shape written as the course writes volumes, H×W×C (util.shape). */
 export const volume = shape;
+
+/**
+ * Start / Back / Play / Next and the scrub bar of a step-by-step view (ids `${prefix}-first`,
+ * `-prev`, `-play`, `-next`, `-scrub`), as the pooling and softmax lessons build their cells.
+ * `getStep()` and `setStep(k)` read and move the view; `total()` is the number of steps;
+ * `ready()` says whether there is anything to play. Returns `stop` (a new answer stops play).
+ */
+export function stepControls(prefix, { tick, getStep, setStep, total, ready = () => true }) {
+  const playBtn = $(`${prefix}-play`);
+  let timer = null;
+
+  function stop() {
+    if (timer) clearInterval(timer);
+    timer = null;
+    playBtn.setAttribute("aria-pressed", "false");
+    playBtn.innerHTML = "&#9654; Play";
+  }
+
+  function play() {
+    if (getStep() >= total()) setStep(0);
+    playBtn.setAttribute("aria-pressed", "true");
+    playBtn.innerHTML = "&#10074;&#10074; Pause";
+    timer = setInterval(() => {
+      setStep(getStep() + 1);
+      if (getStep() >= total()) stop();
+    }, tick);
+  }
+
+  playBtn.addEventListener("click", () => {
+    if (!ready()) return;
+    if (timer) stop();
+    else play();
+  });
+  $(`${prefix}-next`).addEventListener("click", () => { stop(); setStep(getStep() + 1); });
+  $(`${prefix}-prev`).addEventListener("click", () => { stop(); setStep(getStep() - 1); });
+  $(`${prefix}-first`).addEventListener("click", () => { stop(); setStep(0); });
+  $(`${prefix}-scrub`).addEventListener("input", (e) => { stop(); setStep(Number(e.target.value)); });
+  return { stop };
+}

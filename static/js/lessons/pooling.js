@@ -7,7 +7,7 @@
 
 import { getJSON, postJSON, tensor, latestOnly } from "../api.js";
 import { $, el, fmt, square, showError } from "../util.js";
-import { hw } from "./common.js";
+import { hw, stepControls } from "./common.js";
 import { initPoolingMap } from "./pooling-map.js";
 
 const TICK_MS = 1100;
@@ -24,7 +24,6 @@ export async function initPooling(state) {
   const outputGrid = $("pool-output");
   const explain = $("pool-explain");
   const errorBox = $("pool-error");
-  const playBtn = $("pool-play");
   let example;
   try {
     example = await getJSON("/api/lessons/pooling");
@@ -36,7 +35,6 @@ export async function initPooling(state) {
   const [, N, M] = example.input.shape;
   const course = example.input.data;
   let result = null; // the last /api/pool answer for the example
-  let timer = null;
 
   // Input cells: real number inputs, labelled by row and column.
   inputGrid.style.gridTemplateColumns = `repeat(${M}, 3.3rem)`;
@@ -203,30 +201,11 @@ export async function initPooling(state) {
     render();
   }
 
-  function stop() {
-    if (timer) clearInterval(timer);
-    timer = null;
-    playBtn.setAttribute("aria-pressed", "false");
-    playBtn.innerHTML = "&#9654; Play";
-  }
-
-  function play() {
-    if (state.get("step") >= windows()) setStep(0);
-    playBtn.setAttribute("aria-pressed", "true");
-    playBtn.innerHTML = "&#10074;&#10074; Pause";
-    timer = setInterval(() => {
-      setStep(state.get("step") + 1);
-      if (state.get("step") >= windows()) stop();
-    }, TICK_MS);
-  }
-
   const map = initPoolingMap(state, { K, S, P });
 
-  playBtn.addEventListener("click", () => (timer ? stop() : play()));
-  $("pool-next").addEventListener("click", () => { stop(); setStep(state.get("step") + 1); });
-  $("pool-prev").addEventListener("click", () => { stop(); setStep(state.get("step") - 1); });
-  $("pool-first").addEventListener("click", () => { stop(); setStep(0); });
-  $("pool-scrub").addEventListener("input", (e) => { stop(); setStep(Number(e.target.value)); });
+  stepControls("pool", {
+    tick: TICK_MS, getStep: () => state.get("step"), setStep, total: windows,
+  });
   for (const [id, mode] of [["pool-max", "max"], ["pool-avg", "avg"]]) {
     $(id).addEventListener("click", () => {
       if (state.get("mode") === mode) return;

@@ -4,6 +4,7 @@
 
 import { postJSON, latestOnly } from "../api.js";
 import { $, el, fmt, fmtAll, showError } from "../util.js";
+import { stepControls } from "./common.js";
 const CLASSES = ["cat", "car", "frog", "dog", "ship", "truck", "bird", "horse", "deer", "plane"];
 const MIN_CLASSES = 2;
 const MAX_CLASSES = 10;
@@ -77,8 +78,6 @@ export function initSoftmax(state) {
   let result = null; // the last /api/softmax answer, with its scores
   let texts = null; // each column's numbers, formatted together (one number of decimals)
   let step = 0;
-  let timer = null;
-  const playBtn = $("sm-play");
 
   function stepList(n) {
     const each = (kind) => Array.from({ length: n }, (_, i) => ({ kind, i }));
@@ -164,29 +163,13 @@ export function initSoftmax(state) {
     render();
   }
 
-  function stop() {
-    if (timer) clearInterval(timer);
-    timer = null;
-    playBtn.setAttribute("aria-pressed", "false");
-    playBtn.innerHTML = "&#9654; Play";
-  }
-
-  function play() {
-    const total = stepList(result.probabilities.length).length;
-    if (step >= total) setStep(0);
-    playBtn.setAttribute("aria-pressed", "true");
-    playBtn.innerHTML = "&#10074;&#10074; Pause";
-    timer = setInterval(() => {
-      setStep(step + 1);
-      if (step >= total) stop();
-    }, TICK_MS);
-  }
-
-  playBtn.addEventListener("click", () => { if (!result) return; if (timer) stop(); else play(); });
-  $("sm-next").addEventListener("click", () => { stop(); setStep(step + 1); });
-  $("sm-prev").addEventListener("click", () => { stop(); setStep(step - 1); });
-  $("sm-first").addEventListener("click", () => { stop(); setStep(0); });
-  $("sm-scrub").addEventListener("input", (e) => { stop(); setStep(Number(e.target.value)); });
+  const { stop } = stepControls("sm", {
+    tick: TICK_MS,
+    getStep: () => step,
+    setStep,
+    total: () => stepList(result.probabilities.length).length,
+    ready: () => result !== null,
+  });
 
   async function compute() {
     const s = scores();
