@@ -15,6 +15,7 @@ import numpy as np
 from app.encode import num, tensor_json
 from app.errors import ApiError
 from app.services.model import Model, as_probabilities
+from app.services.preprocess import normalisation
 from engine.explain import adversarial, gradcam
 from engine.graph import Graph, GraphError, backward, run
 
@@ -203,19 +204,12 @@ def _layer_json(lay: gradcam.CamLayer) -> dict:
 
 
 def _pixel_range(model: Model, channels: int) -> tuple[list[float], list[float], list[float]]:
-    """Per channel: std, and the model-unit values of pixel 0 and pixel 255."""
-    spec = model.input_spec
-    scale = float(spec.get("scale", 1 / 255))
-    mean = [float(v) for v in spec.get("mean", [0.0])]
-    std = [float(v) for v in spec.get("std", [1.0])]
-    if len(mean) == 1:
-        mean *= channels
-    if len(std) == 1:
-        std *= channels
-    lo = [(0.0 - m) / s for m, s in zip(mean, std, strict=True)]
-    hi = [(255.0 * scale - m) / s for m, s in zip(mean, std, strict=True)]
+    """Per channel: std as a share of the pixel range, and the model-unit values of pixel 0
+    and pixel 255."""
+    norm = normalisation(model.input_spec, channels)
+    lo, hi = norm.limits()
     # x = (pixel * scale - mean) / std: one pixel unit (1/255 of the range) is scale*255/std
-    return [s / (255.0 * scale) for s in std], lo, hi
+    return (norm.std / (255.0 * norm.scale)).tolist(), lo.tolist(), hi.tolist()
 
 
 def _infer_each(model: Model, images: np.ndarray) -> np.ndarray:

@@ -37,6 +37,7 @@ from app.services.explain_data import (
 from app.services.explain_data_jobs import JOBS, Progress
 from app.services.model import Model
 from app.services.predict import data_url
+from app.services.preprocess import normalisation
 from engine.explain.maximise import channel_objective, maximise, subgraph
 from engine.explain.names import layer_names
 from engine.explain.top_patches import (
@@ -214,10 +215,8 @@ def maximised_json(model: Model, name: str, channel: int, seed: int) -> dict:
             sub = lay.subgraphs[layer.tensor] = subgraph(lay.graph, layer.tensor)
     spec = model.input_spec
     c = int(spec["shape"][1])
-    scale = float(spec.get("scale", 1 / 255))
-    mean = np.asarray(spec.get("mean", [0.0] * c), np.float32)
-    std = np.asarray(spec.get("std", [1.0] * c), np.float32)
-    lo, hi = (0 - mean) / std, (255 * scale - mean) / std
+    norm = normalisation(spec, c)
+    lo, hi = norm.limits()
     shape = (1, c, int(spec["shape"][2]), int(spec["shape"][3]))
     try:
         m = maximise(channel_objective(sub, layer.tensor, channel), shape, lo, hi, steps=STEPS,
@@ -225,7 +224,7 @@ def maximised_json(model: Model, name: str, channel: int, seed: int) -> dict:
                      max_seconds=MAX_SECONDS)
     except GraphError as exc:
         raise ApiError(422, f"The engine could not run {model.name}: {exc}") from None
-    pixels = np.clip(np.rint((m.x[0] * std[:, None, None] + mean[:, None, None]) / scale), 0, 255).astype(np.uint8)
+    pixels = norm.pixels(m.x[0])
     image = pixels[0] if c == 1 else pixels.transpose(1, 2, 0)
     answer = {"model": model.name, "layer": layer.name, "channel": channel, "seed": seed,
               "image": data_url(image), "size": [shape[2], shape[3]],

@@ -143,13 +143,52 @@ def prepare_rgb(im: Image.Image, spec: dict) -> Prepared:
     return Prepared(tensor=x[None], steps=steps, notes=notes)
 
 
+@dataclass(frozen=True)
+class Normalisation:
+    """x = (pixel * scale - mean) / std, per channel, as a model card's ``input`` says.
+
+    The one place that reads ``scale`` (default 1/255), ``mean`` (default 0) and ``std``
+    (default 1) from a card; ``mean`` and ``std`` are float32 ``(C,)`` (a card may give one
+    value for every channel). Pixels run 0..255.
+    """
+
+    scale: float
+    mean: np.ndarray
+    std: np.ndarray
+
+    def model_units(self, pixels: np.ndarray) -> np.ndarray:
+        """Pixels ``(..., C, H, W)`` -> the model's input values, float32."""
+        mean, std = self.mean.reshape(-1, 1, 1), self.std.reshape(-1, 1, 1)
+        return ((np.asarray(pixels).astype(np.float32) * self.scale - mean) / std).astype(np.float32)
+
+    def pixels(self, x: np.ndarray) -> np.ndarray:
+        """The inverse, ``pixel = (x * std + mean) / scale``, rounded and clipped to uint8."""
+        mean, std = self.mean.reshape(-1, 1, 1), self.std.reshape(-1, 1, 1)
+        return np.clip(np.rint((np.asarray(x) * std + mean) / self.scale), 0, 255).astype(np.uint8)
+
+    def limits(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per channel, the model-unit values of pixel 0 and pixel 255: ``(lo, hi)``, the
+        bounds of every input an image can give (exactly what :meth:`model_units` makes)."""
+        ends = np.array([0.0, 255.0])[:, None, None, None] * np.ones((1, self.mean.size, 1, 1))
+        x = self.model_units(ends)[:, :, 0, 0]
+        return x[0], x[1]
+
+
+def normalisation(spec: dict, channels: int) -> Normalisation:
+    """The card ``spec``'s normalisation for a ``channels``-channel input."""
+    per_channel = []
+    for key, default in (("mean", 0.0), ("std", 1.0)):
+        values = np.asarray(spec.get(key, [default]), dtype=np.float32).reshape(-1)
+        if values.size not in (1, channels):
+            raise ValueError(f"the card's {key} has {values.size} values for {channels} channels")
+        per_channel.append(np.broadcast_to(values, (channels,)).copy())
+    return Normalisation(float(spec.get("scale", 1 / 255)), per_channel[0], per_channel[1])
+
+
 def normalise(chw: np.ndarray, spec: dict) -> np.ndarray:
-    """x = (pixel * scale - mean) / std, per channel, as the model card says."""
-    scale = float(spec.get("scale", 1 / 255))
-    c = chw.shape[0]
-    mean = np.asarray(spec.get("mean", [0.0] * c), dtype=np.float32).reshape(-1, 1, 1)
-    std = np.asarray(spec.get("std", [1.0] * c), dtype=np.float32).reshape(-1, 1, 1)
-    return ((chw.astype(np.float32) * scale - mean) / std).astype(np.float32)
+    """x = (pixel * scale - mean) / std, per channel, as the model card says: ``chw`` is
+    ``(C, H, W)`` or a batch ``(N, C, H, W)``; float32."""
+    return normalisation(spec, chw.shape[-3]).model_units(chw)
 
 
 def prepare(im: Image.Image, spec: dict) -> Prepared:

@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from engine.ops.arrays import float_dtype, pad_hw
+from engine.ops.arrays import checked_dout, float_dtype, pad_hw
 from engine.ops.pool_taps import padded_ends, pool_setup, tap_slices
 
 __all__ = [
@@ -104,11 +104,7 @@ def avgpool2d_backward(dout: np.ndarray, cache: AvgPoolCache) -> np.ndarray:
     dx : ndarray, shape (N, C, H, W)
     """
     x, kernel, strides, pads, _, _, counts = cache
-    dout = np.asarray(dout)
-    if dout.shape != x.shape[:2] + counts.shape:
-        raise ValueError(
-            f"dout must have the output shape {x.shape[:2] + counts.shape}, got {dout.shape}"
-        )
+    dout = checked_dout(dout, x.shape[:2] + counts.shape)
     h, w = x.shape[2:]
     top, left = pads[0], pads[1]
     bottom, right = padded_ends((h, w), kernel, strides, pads, (1, 1), counts.shape)
@@ -131,8 +127,6 @@ def global_avgpool_forward(x: np.ndarray) -> tuple[np.ndarray, GlobalAvgPoolCach
 def global_avgpool_backward(dout: np.ndarray, cache: GlobalAvgPoolCache) -> np.ndarray:
     """``dx[n, c, h, w] = dout[n, c, 0, 0] / (H * W)``."""
     x = cache.x
-    dout = np.asarray(dout)
-    if dout.shape != x.shape[:2] + (1, 1):
-        raise ValueError(f"dout must have shape {x.shape[:2] + (1, 1)}, got {dout.shape}")
+    dout = checked_dout(dout, x.shape[:2] + (1, 1))
     h, w = x.shape[2:]
     return np.broadcast_to(dout / (h * w), x.shape).astype(x.dtype)

@@ -28,7 +28,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from engine.ops.arrays import float_dtype, pad_hw, window_attrs
+from engine.ops.arrays import check_conv_shapes, checked_dout, float_dtype, pad_hw, window_attrs
 from engine.ops.conv_input import batch_last, conv2d_input_grad
 from engine.ops.shapes import conv_output_shape
 
@@ -176,21 +176,12 @@ def conv2d_forward(
     """
     x, w = np.asarray(x), np.asarray(w)
     b = None if b is None else np.asarray(b)
-    dtype = float_dtype(x, w, b)
-    if x.ndim != 4 or w.ndim != 4:
-        raise ValueError(
-            f"conv2d expects x (N, C, H, W) and w (F, C, KH, KW), got x {x.shape} and w {w.shape}"
-        )
     group = int(group)
+    check_conv_shapes("conv2d", x.shape, w.shape, None if b is None else b.shape, group,
+                      layouts=("(N, C, H, W)", "(F, C/group, KH, KW)"))
+    dtype = float_dtype(x, w, b)
     n, c, h, wd = x.shape
     f, cg, kh, kw = w.shape
-    if group < 1 or c % group or f % group or cg * group != c:
-        raise ValueError(
-            f"x {x.shape} has {c} channels but w {w.shape} expects {cg} per group x group={group}"
-            " (channels and filters must both divide by group)"
-        )
-    if b is not None and b.shape != (f,):
-        raise ValueError(f"bias must have shape ({f},) for w {w.shape}, got {b.shape}")
     kernel, strides, pads, dilations = window_attrs((kh, kw), strides, pads, dilations)
     oh, ow = conv_output_shape((h, wd), kernel, strides, pads, dilations)
     x, w = x.astype(dtype, copy=False), w.astype(dtype, copy=False)
@@ -213,10 +204,7 @@ def _param_grads(dout, cache: ConvCache):
     n, c, h, wd = x.shape
     f, cg, kh, kw = w.shape
     oh, ow = conv_output_shape((h, wd), (kh, kw), strides, pads, dilations)
-    dout = np.asarray(dout)
-    if dout.shape != (n, f, oh, ow):
-        raise ValueError(f"dout must have the output shape {(n, f, oh, ow)}, got {dout.shape}")
-    dout = dout.astype(x.dtype, copy=False)
+    dout = checked_dout(dout, (n, f, oh, ow)).astype(x.dtype, copy=False)
     # dw: one matmul per group over every (i, j, n) at once, rows (c, p, q).
     cols = _im2col_kn(x, (kh, kw), strides, pads, dilations, group)  # (group, K, OH*OW*N)
     g = batch_last(dout, group)  # (group, F/g, OH*OW*N)

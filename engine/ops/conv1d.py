@@ -21,6 +21,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from engine.ops.arrays import attr_tuples, check_conv_shapes
 from engine.ops.conv import ConvCache, conv2d_backward, conv2d_forward
 
 __all__ = ["Conv1dCache", "conv1d_backward", "conv1d_forward"]
@@ -30,13 +31,6 @@ class Conv1dCache(NamedTuple):
     """The 2-D convolution's cache (of the one-row view)."""
 
     conv: ConvCache
-
-
-def _one(name: str, value: Sequence[int], length: int) -> tuple[int, ...]:
-    value = tuple(int(v) for v in value)
-    if len(value) != length:
-        raise ValueError(f"{name} of a 1-D convolution must have {length} value(s), got {value!r}")
-    return value
 
 
 def conv1d_forward(
@@ -68,9 +62,11 @@ def conv1d_forward(
     cache : Conv1dCache
     """
     x, w = np.asarray(x), np.asarray(w)
-    if x.ndim != 3 or w.ndim != 3:
-        raise ValueError(f"conv1d expects x (N, C, L) and w (F, C, K), got x {x.shape} and w {w.shape}")
-    (s,), (p0, p1), (d,) = _one("strides", strides, 1), _one("pads", pads, 2), _one("dilations", dilations, 1)
+    group = int(group)
+    check_conv_shapes("conv1d", x.shape, w.shape, None if b is None else np.shape(b), group,
+                      layouts=("(N, C, L)", "(F, C/group, K)"))
+    (s,), (p0, p1), (d,) = attr_tuples(("strides", strides, 1, 1), ("pads", pads, 2, 0),
+                                       ("dilations", dilations, 1, 1), of=" of a 1-D convolution")
     out, cache = conv2d_forward(x[:, :, None, :], w[:, :, None, :], b, strides=(1, s),
                                 pads=(0, p0, 0, p1), dilations=(1, d), group=group)
     return out[:, :, 0, :], Conv1dCache(cache)

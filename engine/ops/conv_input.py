@@ -22,7 +22,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from engine.ops.arrays import window_attrs
+from engine.ops.arrays import check_conv_shapes, checked_dout, window_attrs
 from engine.ops.shapes import conv_output_shape
 
 __all__ = ["batch_last", "conv2d_input_grad"]
@@ -54,19 +54,14 @@ def conv2d_input_grad(
     dx : ndarray, shape (N, C, H, W)
         In the common floating dtype of ``dout`` and ``w``.
     """
-    dout, w = np.asarray(dout), np.asarray(w)
-    if len(x_shape) != 4 or w.ndim != 4:
-        raise ValueError(f"expected x (N, C, H, W) and w (F, C, KH, KW), got {tuple(x_shape)} "
-                         f"and {w.shape}")
+    w, group = np.asarray(w), int(group)
+    check_conv_shapes("conv2d_input_grad", x_shape, w.shape, None, group,
+                      layouts=("(N, C, H, W)", "(F, C/group, KH, KW)"))
     n, c, h, wd = (int(d) for d in x_shape)
     f, cg, kh, kw = w.shape
-    group = int(group)
-    if group < 1 or f % group or cg * group != c:
-        raise ValueError(f"x of shape {tuple(x_shape)} does not fit w {w.shape} with group={group}")
     kernel, strides, pads, dilations = window_attrs((kh, kw), strides, pads, dilations)
     oh, ow = conv_output_shape((h, wd), kernel, strides, pads, dilations)
-    if dout.shape != (n, f, oh, ow):
-        raise ValueError(f"dout must have the output shape {(n, f, oh, ow)}, got {dout.shape}")
+    dout = checked_dout(dout, (n, f, oh, ow))
     dtype = np.result_type(dout, w)
     if not np.issubdtype(dtype, np.floating):
         dtype = np.dtype(np.float64)

@@ -34,7 +34,14 @@ from typing import NamedTuple
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from engine.ops.arrays import float_dtype, pad_hw, window_attrs
+from engine.ops.arrays import (
+    attr_tuples,
+    check_conv_shapes,
+    checked_dout,
+    float_dtype,
+    pad_hw,
+    window_attrs,
+)
 from engine.ops.conv import conv2d_forward
 from engine.ops.shapes import conv_transpose_output_shape
 
@@ -56,20 +63,8 @@ class ConvTransposeCache(NamedTuple):
 
 
 def _check(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, group: int) -> None:
-    if x.ndim != 4 or w.ndim != 4:
-        raise ValueError(
-            f"conv_transpose2d expects x (N, C, H, W) and w (C, M/group, KH, KW), "
-            f"got x {x.shape} and w {w.shape}"
-        )
-    c = x.shape[1]
-    if group < 1 or c % group or w.shape[0] != c:
-        raise ValueError(
-            f"x {x.shape} has {c} channels but w {w.shape} has {w.shape[0]} input channels "
-            f"(group={group}: the channels must match and divide by the group)"
-        )
-    m = w.shape[1] * group
-    if b is not None and b.shape != (m,):
-        raise ValueError(f"bias must have shape ({m},) for w {w.shape} and group={group}, got {b.shape}")
+    check_conv_shapes("conv_transpose2d", x.shape, w.shape, None if b is None else b.shape, group,
+                      layouts=("(N, C, H, W)", "(C, M/group, KH, KW)"), transposed=True)
 
 
 def conv_transpose2d_forward(
@@ -116,9 +111,7 @@ def conv_transpose2d_forward(
     n, c, h, wd = x.shape
     _, mg, kh, kw = w.shape
     kernel, strides, pads, dilations = window_attrs((kh, kw), strides, pads, dilations)
-    opad = tuple(int(v) for v in output_padding)
-    if len(opad) != 2:
-        raise ValueError(f"output_padding must have 2 values, got {tuple(output_padding)!r}")
+    (opad,) = attr_tuples(("output_padding", output_padding, 2, 0))
     oh, ow = conv_transpose_output_shape((h, wd), kernel, strides, pads, dilations, opad)
     x, w = x.astype(dtype, copy=False), w.astype(dtype, copy=False)
 
@@ -178,10 +171,7 @@ def conv_transpose2d_backward(
     n, c, h, wd = x.shape
     _, mg, kh, kw = w.shape
     oh, ow = conv_transpose_output_shape((h, wd), (kh, kw), strides, pads, dilations, opad)
-    dout = np.asarray(dout)
-    if dout.shape != (n, mg * group, oh, ow):
-        raise ValueError(f"dout must have the output shape {(n, mg * group, oh, ow)}, got {dout.shape}")
-    g = dout.astype(x.dtype, copy=False)
+    g = checked_dout(dout, (n, mg * group, oh, ow)).astype(x.dtype, copy=False)
     # dx: the convolution whose backward this op is. Output padding only adds rows a
     # window of that convolution never needs, so its output is cut to (H, W).
     dx, _ = conv2d_forward(g, w, None, strides=strides, pads=pads, dilations=dilations, group=group)

@@ -26,7 +26,7 @@ from functools import cached_property
 
 import numpy as np
 
-from engine.ops.arrays import pad_hw
+from engine.ops.arrays import checked_dout, pad_hw
 from engine.ops.pool_taps import padded_ends, pool_setup, separable_max, tap_slices
 from engine.ops.shapes import conv_output_shape
 
@@ -185,10 +185,7 @@ def maxpool2d_backward(dout: np.ndarray, cache: MaxPoolCache) -> np.ndarray:
     dx : ndarray, shape (N, C, H, W)
     """
     x, out_hw = cache.x, cache.out_hw
-    dout = np.asarray(dout)
-    if dout.shape != x.shape[:2] + out_hw:
-        raise ValueError(f"dout must have the output shape {x.shape[:2] + out_hw}, got {dout.shape}")
-    dout = dout.astype(x.dtype, copy=False)
+    dout = checked_dout(dout, x.shape[:2] + out_hw).astype(x.dtype, copy=False)
     kernel, strides, pads, dilations = cache.kernel_shape, cache.strides, cache.pads, cache.dilations
     h, w = x.shape[2:]
     top, left = pads[0], pads[1]

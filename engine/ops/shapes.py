@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from engine.ops.arrays import attr_tuples, pad_pair
 from engine.ops.shapes_transpose import (
     TransposeSize,
     conv_transpose_output_shape,
@@ -68,15 +69,6 @@ class OutputSize:
     padded: int
     span: int
 
-def _pair(pad: int | Sequence[int]) -> tuple[int, int]:
-    if isinstance(pad, int):
-        return pad, pad
-    pad = tuple(pad)
-    if len(pad) != 2:
-        raise ValueError(f"pad must be an int or a (begin, end) pair, got {pad!r}")
-    return int(pad[0]), int(pad[1])
-
-
 def output_size(
     n: int,
     kernel: int,
@@ -121,7 +113,7 @@ def output_size(
         If a size is not positive, a pad is negative, or the dilated kernel is
         wider than the padded input.
     """
-    pad_begin, pad_end = _pair(pad)
+    pad_begin, pad_end = pad_pair(pad)
     if n < 1:
         raise ValueError(f"input size must be >= 1, got {n}")
     if kernel < 1:
@@ -178,7 +170,7 @@ def unread(n: int, kernel: int, stride: int = 1, pad: int | Sequence[int] = 0,
         Sorted padded indices (0 is the first cell of the leading padding); input
         cell ``j`` is padded index ``j + pad_begin``.
     """
-    pad_begin, pad_end = _pair(pad)
+    pad_begin, pad_end = pad_pair(pad)
     size = output_size(n, kernel, stride, (pad_begin, pad_end), dilation).size
     padded = n + pad_begin + pad_end
     # Window i reads F consecutive cells of the residue class (i*S) mod D, counted in
@@ -228,15 +220,8 @@ def conv_output_shape(
     -------
     (int, int)
     """
-    for name, value, length in (
-        ("in_hw", in_hw, 2),
-        ("kernel_shape", kernel_shape, 2),
-        ("strides", strides, 2),
-        ("pads", pads, 4),
-        ("dilations", dilations, 2),
-    ):
-        if len(value) != length:
-            raise ValueError(f"{name} must have {length} values, got {tuple(value)!r}")
+    attr_tuples(("in_hw", in_hw, 2), ("kernel_shape", kernel_shape, 2), ("strides", strides, 2),
+                ("pads", pads, 4), ("dilations", dilations, 2))
     oh = output_size(
         in_hw[0], kernel_shape[0], strides[0], (pads[0], pads[2]), dilations[0], ceil_mode=ceil_mode
     )

@@ -9,16 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from engine.ops.arrays import attr_tuples, pad_pair
+
 __all__ = ["TransposeSize", "conv_transpose_output_shape", "conv_transpose_output_size"]
-
-
-def _pair(pad: int | Sequence[int]) -> tuple[int, int]:
-    if isinstance(pad, int):
-        return pad, pad
-    pad = tuple(pad)
-    if len(pad) != 2:
-        raise ValueError(f"pad must be an int or a (begin, end) pair, got {pad!r}")
-    return int(pad[0]), int(pad[1])
 
 
 @dataclass(frozen=True)
@@ -72,7 +65,7 @@ def conv_transpose_output_size(
         ``output_padding`` is not smaller than the stride or the dilation, or the padding
         crops every cell.
     """
-    pad_begin, pad_end = _pair(pad)
+    pad_begin, pad_end = pad_pair(pad)
     if n < 1 or kernel < 1 or stride < 1 or dilation < 1:
         raise ValueError(
             f"input size, kernel, stride and dilation must be >= 1, got {n}, {kernel}, {stride}, {dilation}"
@@ -108,16 +101,8 @@ def conv_transpose_output_shape(
 ) -> tuple[int, int]:
     """Spatial output shape ``(OH, OW)`` of a 2-D transposed convolution: per axis
     :func:`conv_transpose_output_size` (pads ``(top, left, bottom, right)`` as ONNX)."""
-    for name, value, length in (
-        ("in_hw", in_hw, 2),
-        ("kernel_shape", kernel_shape, 2),
-        ("strides", strides, 2),
-        ("pads", pads, 4),
-        ("dilations", dilations, 2),
-        ("output_padding", output_padding, 2),
-    ):
-        if len(value) != length:
-            raise ValueError(f"{name} must have {length} values, got {tuple(value)!r}")
+    attr_tuples(("in_hw", in_hw, 2), ("kernel_shape", kernel_shape, 2), ("strides", strides, 2),
+                ("pads", pads, 4), ("dilations", dilations, 2), ("output_padding", output_padding, 2))
     return tuple(  # type: ignore[return-value]
         conv_transpose_output_size(in_hw[a], kernel_shape[a], strides[a], (pads[a], pads[a + 2]),
                                    dilations[a], output_padding[a]).size

@@ -137,6 +137,10 @@ def test_conv1d_refuses_2d_attributes():
         conv1d_forward(rand(1, 1, 5), rand(1, 1, 3), strides=(1, 1))
     with pytest.raises(ValueError, match=r"\(N, C, L\)"):
         conv1d_forward(rand(1, 1, 5, 5), rand(1, 1, 3))
+    with pytest.raises(ValueError, match=r"x \(1, 2, 5\) has 2 channels but w \(1, 1, 3\)"):
+        conv1d_forward(rand(1, 2, 5), rand(1, 1, 3))  # the 1-D shapes, not the 2-D view's
+    with pytest.raises(ValueError, match=r"strides of a 1-D convolution .*integers >= 1.*1\.5"):
+        conv1d_forward(rand(1, 1, 5), rand(1, 1, 3), strides=(1.5,))
 
 
 @pytest.mark.parametrize(("c", "f", "group"), [(4, 4, 4), (6, 6, 6), (4, 8, 4), (6, 4, 2)])

@@ -274,7 +274,7 @@ def test_vjps_keep_float32():
     ((1, 3, 5, 4), (3, 2, 3, 3), (1, 2, 6, 6), 1, "output shape"),
     ((1, 3, 4, 4), (3, 2, 3, 3), (1, 3, 6, 6), 1, "group"),
     ((1, 4, 4, 4), (4, 1, 3, 3), (1, 2, 6, 6), 3, "group"),
-    ((1, 3, 4, 4), (3, 2, 3), (1, 2, 6, 6), 1, "expected"),
+    ((1, 3, 4, 4), (3, 2, 3), (1, 2, 6, 6), 1, r"expects x \(N, C, H, W\)"),
 ])
 def test_conv_input_grad_rejects_mismatched_shapes(dout, w, x_shape, group, message):
     from engine.ops.conv_input import conv2d_input_grad
