@@ -116,6 +116,13 @@ export function prose(text) {
   return String(text ?? "").replace(/(\d)x(?=\d)/g, `$1${TIMES}`).replace(/(^|[\s(])-(?=\d)/g, `$1${MINUS}`);
 }
 
+/** A formula from the server written as the course writes maths: what {@link prose} does,
+ * and a binary minus between spaces and the ASCII "*" as true signs ("(6 - 3 + 2*0)/1 + 1"
+ * -> "(6 − 3 + 2×0)/1 + 1"). For strings the API keeps ASCII; pages show them through this. */
+export function formula(text) {
+  return prose(text).replace(/ - /g, ` ${MINUS} `).replace(/\s*\*\s*/g, TIMES);
+}
+
 /** A window or filter size: 3 -> "3×3", (3, 5) -> "3×5". */
 export function square(h, w = h) {
   return `${h}${TIMES}${w}`;

@@ -77,3 +77,16 @@ def test_int_and_square(call):
     assert call("int", -1234567) == f"{MINUS}1,234,567"
     assert call("square", 3) == f"3{TIMES}3"
     assert call("square", 3, 5) == f"3{TIMES}5"
+
+
+@pytest.mark.parametrize("text,shown", [
+    ("(6 - 3 + 2*0)/1 + 1", f"(6 {MINUS} 3 + 2{TIMES}0)/1 + 1"),
+    ("(3*3*1 + 1)*1", f"(3{TIMES}3{TIMES}1 + 1){TIMES}1"),
+    ("10 * 784 = 7840", f"10{TIMES}784 = 7840"),
+    ("(32 - 5)/1 + 1 = 28", f"(32 {MINUS} 5)/1 + 1 = 28"),
+    ("28x28x6 and -0.5", f"28{TIMES}28{TIMES}6 and {MINUS}0.5"),
+    ("relu(-2) = 0", f"relu({MINUS}2) = 0"),
+])
+def test_formula_writes_true_minus_and_times(call, text, shown):
+    assert call("formula", text) == shown
+    assert "-" not in shown and "*" not in shown
