@@ -76,7 +76,8 @@ ERROR_MEANINGS = {
          "(the message says which).",
     507: "The store of uploaded models or training runs is full; nothing in use is evicted "
          "to make room.",
-    503: "The server is busy with other heavy requests; retry after `Retry-After` seconds.",
+    503: "The server is busy with other heavy requests, or still loading a data set for the "
+         "first time; retry after `Retry-After` seconds.",
 }
 
 

@@ -57,7 +57,9 @@ Errors are ``{"detail": "<sentence>"}``; a 422 for an option names it and its bo
     409 when another step of the same run is in progress (or got in first: the run's
     version moved on); 409 after ``max_steps``; 429 + ``Retry-After`` when two of the
     owner's runs are already stepping in this process; 503 + ``Retry-After`` when the
-    server's heavy-work slots are all busy; 404 when the run is unknown or expired.
+    server's heavy-work slots are all busy; 404 when the run is unknown or expired. Any
+    route that reads the run's images answers 503 + ``Retry-After`` while this process is
+    still loading the data set (the full CIFAR-10's 50,000 JPEGs decode once, in seconds).
 
 ``GET /api/learn/runs/{run}``
     the run summary (as POST answers, with ``step``, ``epoch`` and the curves so far).
@@ -146,7 +148,7 @@ def create_run(request: Request, response: Response, learn: LearnDep, _: HeavyDe
                         address=request.client.host if request.client else "")
 
 
-@router.get("/runs/{run}")
+@router.get("/runs/{run}", responses=error_responses(503))
 def get_run(run: RunId, learn: LearnDep) -> dict:
     """The run: its config, step, epoch and curves so far (train loss and accuracy every
     ``log_every`` steps, validation accuracy every ``eval_every`` steps)."""
@@ -220,7 +222,8 @@ def run_code(run: RunId, learn: LearnDep,
 
 
 @router.get("/datasets/{dataset}/images/{i}", response_class=Response,
-            responses={200: {"content": {"image/png": {}}, "description": "the image"}})
+            responses={200: {"content": {"image/png": {}}, "description": "the image"},
+                       **error_responses(503)})
 def dataset_image(dataset: Annotated[Literal["mnist", "cifar10"], Path()],
                   i: Annotated[int, Path(ge=0, le=100_000)], learn: LearnDep) -> Response:
     """Held-out image ``i`` of a data set as a PNG at its own size (the ids the views

@@ -36,11 +36,13 @@ from app.services.learn_views import curves_json, summary_json, view_json
 from app.services.store import Store, StoreConflict, StoreFull, StoreUnavailable
 from course.learn import Config, RunState, new_run, reset, steps
 from course.learn.network import param_shapes
+from course.learn.recipes import DATASETS
 
 log = logging.getLogger("convlab")
 
 NS = "learn"
 RUN_ID_PREFIX = "run-"
+DATA_WAIT_S = 2.0  # how long a request waits for a data set's first load before a 503
 
 
 def new_run_id() -> str:
@@ -67,7 +69,15 @@ class LearnRuns:
     # ------------------------------------------------------------------ helpers
 
     def data(self, dataset: str):
-        return learn_data.load(dataset, self.data_dir)
+        """The data set, or 503 + ``Retry-After`` while this process is still loading it
+        (the full CIFAR-10 decodes 50,000 JPEGs once): a request never waits for that."""
+        try:
+            return learn_data.load(dataset, self.data_dir, wait_s=DATA_WAIT_S)
+        except learn_data.StillLoading:
+            raise ApiError(503, f"This server is still loading its {DATASETS[dataset].title} "
+                                "images (the first use after a start reads them once); try "
+                                "again in a few seconds.",
+                           headers={"Retry-After": "3"}) from None
 
     def missing(self, run: str) -> ApiError:
         return ApiError(404, f"There is no training run {run[:60]!r} on this server. A run "

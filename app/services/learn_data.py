@@ -8,7 +8,10 @@
   splits are never read. When a data set's files are not in the folder, its subset is
   used and :func:`describe` says so.
 
-Each process loads a data set once (``lru_cache``) and keeps it read-only.
+Each process loads a data set once, in a background thread, and keeps it read-only.
+Decoding the full CIFAR-10 (50,000 JPEGs) takes seconds: a request passes ``wait_s`` and
+gets :class:`StillLoading` (the app answers 503 with ``Retry-After``) instead of hanging
+while the first load runs.
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ from __future__ import annotations
 import io
 import logging
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from functools import lru_cache
 from pathlib import Path
 
@@ -45,6 +49,19 @@ LICENCES = {
                'Images", 2009 (JPEG copy of the training images)',
 }
 _lock = threading.Lock()
+# One loader thread: two data sets never decode at once, and a load runs to the end even
+# when the request that started it has given up waiting.
+_loader = ThreadPoolExecutor(1, thread_name_prefix="convlab-data")
+_loads: dict[tuple[str, Path | None], Future] = {}
+MAX_KEPT = 4
+
+
+class StillLoading(Exception):
+    """The data set is being loaded by this process; ask again in a few seconds."""
+
+    def __init__(self, dataset: str) -> None:
+        super().__init__(f"{DATASETS[dataset].title} is still being loaded")
+        self.dataset = dataset
 
 
 def decode_jpegs(blobs: list[bytes]) -> np.ndarray:
@@ -76,7 +93,6 @@ def _frozen(data: LearnData) -> LearnData:
     return data
 
 
-@lru_cache(maxsize=4)
 def _load(dataset: str, data_dir: Path | None) -> LearnData:
     if source(dataset, data_dir) == "subset":
         if dataset == "mnist":
@@ -103,12 +119,27 @@ def _load(dataset: str, data_dir: Path | None) -> LearnData:
     return _frozen(LearnData(dataset, x[train], y[train], x[val], y[val]))
 
 
-def load(dataset: str, data_dir: Path | None) -> LearnData:
-    """The data set's training and held-out images (loaded once per process)."""
+def load(dataset: str, data_dir: Path | None, wait_s: float | None = None) -> LearnData:
+    """The data set's training and held-out images, loaded once per process.
+
+    The first call starts the load in this module's loader thread. With ``wait_s`` None
+    the call waits for it (precomputations); otherwise it raises :class:`StillLoading`
+    when the load has not finished within ``wait_s`` seconds. A load that failed is tried
+    again by the next call.
+    """
     if dataset not in DATASETS:
         raise ValueError(f"unknown data set {dataset!r}; known: {', '.join(DATASETS)}")
-    with _lock:  # one load at a time: two requests must not both decode 50,000 JPEGs
-        return _load(dataset, data_dir)
+    key = (dataset, data_dir)
+    with _lock:
+        future = _loads.get(key)
+        if future is None or (future.done() and future.exception() is not None):
+            future = _loads[key] = _loader.submit(_load, dataset, data_dir)
+            while len(_loads) > MAX_KEPT:  # a process serves one data folder; tests use several
+                del _loads[next(iter(_loads))]
+    try:
+        return future.result(timeout=wait_s)
+    except FutureTimeout:
+        raise StillLoading(dataset) from None
 
 
 def describe(dataset: str, data_dir: Path | None) -> dict:

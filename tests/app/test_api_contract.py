@@ -23,13 +23,24 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from app.config import Settings
 from app.errors import ERROR_MEANINGS, ErrorBody, ValidationErrorBody
 from app.main import create_app
+from app.services import learn_data
 
 schema = schemathesis.openapi.from_asgi("/openapi.json", create_app())
 
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance,
           content_type_conformance]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def data_sets_loaded():
+    """The generated requests meet a server past its start-up: each data set loaded once
+    (a request during the first load gets 503 + Retry-After, by design; that case is
+    tests/app/test_learn_data_loading.py's)."""
+    for dataset in ("mnist", "cifar10"):
+        learn_data.load(dataset, Settings().data_dir)
 
 
 @schema.parametrize()
