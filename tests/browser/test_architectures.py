@@ -57,7 +57,7 @@ def test_summary_pick_vgg16_and_blocks(page, live_server, console_errors, shot):
     first.click()
     expect(page.locator("#layer-table tbody tr.sub")).to_have_count(5)
     assert page.locator("#layer-table tbody tr").count() == before + 5
-    expect(page.locator("#layer-table tbody tr.sub").nth(3)).to_contain_text("downsample 1x1")
+    expect(page.locator("#layer-table tbody tr.sub").nth(3)).to_contain_text("downsample 1×1")
     expect(page.locator("#layer-table button.expand").first).to_have_attribute("aria-expanded", "true")
     page.click("#expand-all")
     expect(page.locator("#layer-table tbody tr.sub")).to_have_count(16 * 5)  # 3 convs, a shortcut, the add
@@ -83,8 +83,8 @@ def test_chart_log_scale_and_ideas(page, live_server, console_errors, shot):
     # 3x3 vs 7x7 with the student's C, from the server.
     expect(page.locator("#stacked-params")).to_contain_text("110,592")
     page.fill("#idea-c", "128")
-    expect(page.locator("#stacked-params")).to_contain_text("3*(3^2*128^2) = 3*147,456 = 442,368")
-    expect(page.locator("#single-params")).to_contain_text("7^2*128^2 = 802,816")
+    expect(page.locator("#stacked-params")).to_contain_text("3×(3²×128²) = 3×147,456 = 442,368")
+    expect(page.locator("#single-params")).to_contain_text("7²×128² = 802,816")
     expect(page.locator("#rf-svg rect.rf-box")).to_have_count(3)
     expect(page.locator("#idea-inception .mod-macs").first).to_have_text("854,196,224")
     expect(page.locator("#idea-nofc")).to_contain_text("205,524,992")
@@ -92,7 +92,7 @@ def test_chart_log_scale_and_ideas(page, live_server, console_errors, shot):
     # The Inception module, drawn from the server's branches: input, 7 layers, concat.
     expect(page.locator("#inception-svg rect")).to_have_count(1 + 7 + 1)
     expect(page.locator("#inception-svg")).to_contain_text("1×1 conv, 64")
-    expect(page.locator("#idea-saving")).to_contain_text("854,196,224 - 271,351,808 = 582,844,416")
+    expect(page.locator("#idea-saving")).to_contain_text("854,196,224 − 271,351,808 = 582,844,416")
     # The two residual blocks, with the engine's counts at C = 128 (no bias; BN 2 per channel).
     expect(page.locator("#basic-svg")).to_contain_text(f"{9 * 128 * 128 + 256:,} parameters")
     expect(page.locator("#bottleneck-svg rect")).to_have_count(3)
@@ -213,5 +213,5 @@ def test_alexnet_layouts_side_by_side(page, live_server, console_errors, shot):
     shot("architectures-alexnet-paper-desktop", full_page=False)
     page.goto(live_server + "/architectures?arch=googlenet_paper")
     expect(page.locator("#table-total-params")).to_have_text("6,998,552")
-    expect(page.locator("#arch-notes")).to_contain_text("8.7x")
+    expect(page.locator("#arch-notes")).to_contain_text("8.7×")
     assert console_errors == []

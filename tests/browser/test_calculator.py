@@ -8,12 +8,15 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.test_conventions import assert_conventions, formula, page_text, problems
+
 pytestmark = pytest.mark.browser
 
 
-def prose(text: str) -> str:
-    """A server sentence as the page writes it (util.prose): "3x3" -> "3×3", "-1" -> "−1"."""
-    return re.sub(r"(^|[\s(])-(?=\d)", "\\1\u2212", re.sub(r"(\d)x(?=\d)", "\\1\u00d7", text))
+def said(text: str) -> str:
+    """A server sentence or formula as the calculator writes it (calculator/format.js said):
+    util.formula, and "width x height x depth" with × too."""
+    return formula(re.sub(r"\b(width|height|depth|[A-Z]) x (?=(?:width|height|depth|[A-Z])\b)", "\\1 × ", text))
 
 
 def _example(page, key):
@@ -28,7 +31,7 @@ def test_course_examples_one_click(page, live_server, console_errors, shot):
     for key, text in [("s2", "3×3"), ("s1", "5×5"), ("pad1", "7×7")]:
         _example(page, key)
         expect(size).to_have_text(text)
-    expect(page.locator("#out-formula")).to_have_text("(7 - 3 + 2*1)/1 + 1 = 7")
+    expect(page.locator("#out-formula")).to_have_text("(7 − 3 + 2×1)/1 + 1 = 7")
     # The window diagram: a 9x9 padded grid (2 padding rows/cols in grey) and 7 positions a row.
     assert page.locator("#grid-svg rect.pad").count() == 9 * 9 - 7 * 7
     assert page.locator("#strip-svg rect.bar").count() == 7
@@ -45,7 +48,7 @@ def test_course_examples_one_click(page, live_server, console_errors, shot):
     _example(page, "cifar")
     expect(volume).to_have_text("32×32×10")
     expect(page.locator("#out-params")).to_have_text("760")
-    expect(page.locator("#out-params-formula")).to_contain_text("(5*5*3 + 1)*10 = 760")
+    expect(page.locator("#out-params-formula")).to_contain_text("(5×5×3 + 1)×10 = 760")
 
     _example(page, "alexnet")
     expect(volume).to_have_text("55×55×96")
@@ -60,7 +63,7 @@ def test_course_examples_one_click(page, live_server, console_errors, shot):
     # An impossible layer: the server's sentence is shown (the browser logs the 422 itself).
     page.fill("#in-f", "300")
     expect(page.locator("#layer-error")).to_contain_text("larger than the padded input")
-    expect(page.locator("#layer-error .formula")).to_have_text("(227 - 300 + 2*0)/4 + 1 = -17.25")
+    expect(page.locator("#layer-error .formula")).to_have_text("(227 − 300 + 2×0)/4 + 1 = −17.25")
     shot("calculator-impossible-desktop")
     assert [e for e in console_errors if "status of 422" not in e] == []
 
@@ -73,7 +76,7 @@ def test_quiz_wrong_then_right(page, live_server, console_errors):
                                             "in_channels", "filters"))
     o = (n - f + 2 * p) // s + 1
     right = {"output_size": o, "params": (f * f * c + 1) * k, "activations": o * o * k}[ex["kind"]]
-    expect(page.locator("#quiz-question")).to_have_text(prose(q["question"]))
+    expect(page.locator("#quiz-question")).to_have_text(said(q["question"]))
     page.fill("#quiz-answer", str(right + 1))
     page.click("#quiz-form button[type=submit]")
     feedback = page.locator("#quiz-feedback")
@@ -109,7 +112,7 @@ def test_layer_chain_totals_break_and_code(page, live_server, console_errors, sh
     expect(_card(page, 1).locator(".shape")).to_have_text("16×16×16")
     expect(_card(page, 2).locator(".shape")).to_have_text("4,096")
     expect(_card(page, 3).locator(".shape")).to_have_text("10")
-    expect(_card(page, 0)).to_contain_text("(3*3*3 + 1)*16 = 448")
+    expect(_card(page, 0)).to_contain_text("(3×3×3 + 1)×16 = 448")
     expect(page.locator("#total-params")).to_have_text(f"{448 + 4097 * 10:,}")
     acts = 3 * 32 * 32 + 16 * 32 * 32 + 16 * 16 * 16 + 10
     expect(page.locator("#total-acts")).to_have_text(f"{acts:,}")
@@ -212,18 +215,22 @@ def test_a_failed_stack_request_leaves_no_stale_numbers(page, live_server, conso
 
 
 def test_conventions_shapes_and_numbering(page, live_server, console_errors):
-    """Issue 18: shapes height×width×channels with "×" (the server's sentences too, code
-    excepted), rows and columns numbered from 0 and said so, a true minus sign."""
+    """Issue 18: shapes height×width×channels with "×", rows and columns numbered from 0 and
+    said so, a true minus sign and × in every formula: the whole page, inline <code> and the
+    server's sentences included, checked by tests/browser/test_conventions.py (which is
+    tested on bad input); only the program listing (<pre>) keeps ASCII."""
     page.set_viewport_size({"width": 1280, "height": 800})
     page.goto(live_server + "/calculator")
     expect(page.locator("#out-volume")).to_have_text("5×5×1")
     expect(page.locator("#chain-list > li").first).to_contain_text("×")
     page.wait_for_function("() => document.getElementById('quiz-question').textContent.length > 0")
     page.wait_for_function("() => document.getElementById('kind-explain').textContent.length > 0")
-    text = page.evaluate("""() => { const m = document.querySelector('main').cloneNode(true);
-        m.querySelectorAll('pre, code').forEach((e) => e.remove()); return m.innerText; }""")
-    assert re.findall(r"\d+x\d+", text) == []
-    assert re.findall(r"(?:^|\s)-\d", text) == []
+    assert_conventions(page)
+    # The check reads what the old one skipped: a formula with " - 3" and inline <code>.
+    page.evaluate("""() => document.querySelector('#out-formula').insertAdjacentHTML('beforeend',
+        ' <code>(7 - 3 + 2*0)/1</code>')""")
+    assert any("(7 - 3" in f for f in problems(page_text(page)))
+    page.evaluate("document.querySelector('#out-formula code').remove()")
     expect(page.locator(".window-figure")).to_contain_text("numbered from 0")
     expect(page.locator("#win-pos-text")).to_have_text(re.compile(r"^output row 0, column 0 \(of \d+×\d+\)$"))
     assert console_errors == []

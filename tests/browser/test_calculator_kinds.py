@@ -12,12 +12,11 @@ import urllib.request
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.test_calculator import said
+
 pytestmark = pytest.mark.browser
 
 
-def prose(text: str) -> str:
-    """A server sentence as the page writes it (util.prose): "3x3" -> "3×3", "-1" -> "−1"."""
-    return re.sub(r"(^|[\s(])-(?=\d)", "\\1\u2212", re.sub(r"(\d)x(?=\d)", "\\1\u00d7", text))
 
 KIND_EXAMPLES = {
     # button: the body the page should send (its settings) and the shape it should show
@@ -74,8 +73,8 @@ def test_every_kind_example_shows_the_engines_numbers(page, live_server, console
         expect(page.locator("#kind-out")).to_have_text(shape)
         expect(page.locator("#kind-params")).to_have_text(f"{d['params']['total']:,}")
         expect(page.locator("#kind-macs")).to_have_text(f"{d['macs']['total']:,}")
-        expect(page.locator("#kind-macs-formula")).to_have_text(d["macs"]["formula"])
-        expect(page.locator("#kind-savings")).to_have_text(prose(d["savings"]))
+        expect(page.locator("#kind-macs-formula")).to_have_text(said(d["macs"]["formula"]))
+        expect(page.locator("#kind-savings")).to_have_text(said(d["savings"]))
         expect(page.locator(f"[data-kind-example={name}]")).to_have_attribute("aria-pressed", "true")
         # Only the boxes this kind reads are shown.
         assert page.is_visible("#kind-g") == (body["kind"] == "grouped")
@@ -86,7 +85,7 @@ def test_every_kind_example_shows_the_engines_numbers(page, live_server, console
             expect(page.locator("#kind-savings")).to_contain_text("times fewer multiply-adds")
             expect(page.locator("#kind-stages li")).to_have_count(2)
             shot("calculator-kinds-desktop")
-    expect(page.locator("#kind-size-formula")).to_contain_text("(50 - 3 + 2*0)/1 + 1 = 48")
+    expect(page.locator("#kind-size-formula")).to_contain_text("(50 − 3 + 2×0)/1 + 1 = 48")
     assert console_errors == []
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 
+from playwright.sync_api import expect
+
 WIDTHS = {"desktop": 1280, "phone": 390}
 
 # A hash of every canvas inside `sel`: changes when any pixel does.
@@ -194,4 +196,40 @@ def test_phone_width_and_code_links(page, live_server, console_errors, shot):
         .filter(i => !i.labels || !i.labels.length).map(i => i.id)""")
     assert unlabelled == []
     shot("learn-phone")
+    assert console_errors == []
+
+
+def test_an_unknown_recipe_in_the_url_is_said(page, live_server, console_errors):
+    """An old or mistyped ?recipe= is not reset silently: the page says which network it
+    shows instead (as classify does for an unknown ?model=), until the student picks one."""
+    catalogue = page.request.get(live_server + "/api/learn/recipes").json()
+    default = catalogue["options"]["recipe"]["default"]
+    title = next(r["title"] for r in catalogue["recipes"] if r["name"] == default)
+    _open(page, live_server, "?recipe=alexnet-9000")
+    note = page.locator("#recipe-unknown")
+    expect(note).to_be_visible()
+    expect(note).to_have_text(f"There is no network called “alexnet-9000” on this server; showing “{title}” instead.")
+    expect(page.locator("#opt-recipe")).to_have_value(default)
+    other = next(r for r in catalogue["recipes"] if r["name"] != default)
+    page.select_option("#opt-recipe", other["name"])
+    expect(note).to_be_hidden()
+    expect(page.locator("#params")).to_have_text(f"{other['params']:,}", timeout=30_000)  # its run is made
+    page.wait_for_selector("#learn[data-status=ready][aria-busy=false]", timeout=30_000)
+    # A network the server has: nothing to say.
+    _open(page, live_server, f"?recipe={other['name']}")
+    expect(note).to_be_hidden()
+    assert console_errors == []
+
+
+def test_hints_and_the_network_summary_are_written_as_the_course_writes(page, live_server, console_errors):
+    """The server's ASCII ("eps 1e-8", "conv 6@5x5 pad 2 -> relu") is shown with a power of
+    ten, "×" and "→"."""
+    catalogue = page.request.get(live_server + "/api/learn/recipes").json()
+    assert "1e-8" in catalogue["options"]["optimizer"]["help"]  # what the API says
+    lenet = next(r for r in catalogue["recipes"] if r["name"] == "lenet5")
+    assert "5x5" in lenet["summary"] and "->" in lenet["summary"]
+    _open(page, live_server, "?recipe=lenet5")
+    expect(page.locator("#opt-optimizer-help")).to_contain_text("eps 1×10⁻⁸")
+    summary = lenet["summary"].replace("5x5", "5×5").replace(" -> ", " → ")
+    expect(page.locator("#recipe-note")).to_have_text(f"{lenet['title']}: {summary}")
     assert console_errors == []

@@ -211,7 +211,8 @@ def test_contrast_helper_can_fail():
     assert round(contrast("rgb(0, 0, 0)", "rgb(255, 255, 255)"), 1) == 21.0
 
 
-KEY_VIEW = [".tr-toolbar", "#play-btn", ".tr-net", "#net", "#loss-chart", "#surface"]
+# The output plot's test-data switch is part of the view: a teacher ticks it in front of the class.
+KEY_VIEW = [".tr-toolbar", "#play-btn", ".tr-net", "#net", "#loss-chart", "#surface", "label:has(#show-test)"]
 
 
 @pytest.mark.parametrize("query,size,scale", [
@@ -221,7 +222,8 @@ KEY_VIEW = [".tr-toolbar", "#play-btn", ".tr-net", "#net", "#loss-chart", "#surf
 ])
 def test_network_and_output_plot_fit_one_screen(browser, live_server, query, size, scale):
     """With the toolbar at the top of the window, the controls, the network and the output
-    plot (loss curve and decision surface) are all on screen: no scrolling between them."""
+    plot (loss curve, decision surface and its "Show test data" switch) are all on screen:
+    no scrolling between them."""
     context = browser.new_context(viewport={"width": size[0], "height": size[1]},
                                   device_scale_factor=scale)
     page = context.new_page()
@@ -238,6 +240,12 @@ def test_network_and_output_plot_fit_one_screen(browser, live_server, query, siz
         # Three columns side by side: the output beside the network, not below it.
         net, out = (page.locator(s).bounding_box() for s in (".tr-net", ".tr-out"))
         assert out["x"] >= net["x"] + net["width"] - 1 and out["y"] < net["y"] + net["height"]
+        # The switch works where it is: the surface gets the test points (and the URL says so).
+        before = page.evaluate(HASH, "#surface")
+        page.check("#show-test")
+        page.wait_for_function(f"(h) => JSON.stringify(({HASH})('#surface')) !== JSON.stringify(h)", arg=before)
+        assert "test=true" in page.url
+        assert outside_viewport(page, KEY_VIEW) == []  # nothing scrolled to reach it
         SHOTS.mkdir(exist_ok=True)
         page.screenshot(path=str(SHOTS / f"train-key-view-{size[0]}x{size[1]}-{scale}.png"))
     finally:

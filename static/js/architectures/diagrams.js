@@ -2,8 +2,8 @@
 // (GET /api/architectures/ideas): the Inception module's four branches and the two
 // residual blocks. Each box shows what the engine counted for that layer.
 
-import { int, prose, svgEl } from "../util.js";
-import { compact, shapeText } from "./format.js";
+import { int, svgEl } from "../util.js";
+import { compact, said, shapeText } from "./format.js";
 
 function arrow(svg, x1, y1, x2, y2, cls = "dg-line") {
   svg.append(svgEl("line", { x1, y1, x2, y2, class: cls, "marker-end": `url(#${svg.id}-arrow)` }));
@@ -26,7 +26,7 @@ function start(svg, width, height, title, desc) {
 function box(svg, x, y, w, lines, cls = "dg-box") {
   const h = 10 + lines.length * 14;
   svg.append(svgEl("rect", { x, y, width: w, height: h, rx: 5, class: cls }));
-  lines.forEach((t, i) => svg.append(svgEl("text", { x: x + w / 2, y: y + 17 + i * 14, class: i ? "dg-sub" : "dg-label" }, prose(t))));
+  lines.forEach((t, i) => svg.append(svgEl("text", { x: x + w / 2, y: y + 17 + i * 14, class: i ? "dg-sub" : "dg-label" }, said(t))));
   return y + h;
 }
 
@@ -41,7 +41,7 @@ export function drawInception(svg, inputShape, branches, concatRow) {
   const concatY = top + most * layerH + 18;
   const height = concatY + 50;
   start(svg, width, height, "An Inception module with 1×1 bottlenecks",
-    `Four branches over a ${shapeText(inputShape)} input: ${branches.map((b) => b.rows.map((r) => r.name).join(" then ")).join("; ")}; concatenated to ${shapeText(concatRow.output_shape)}.`);
+    `Four branches over a ${shapeText(inputShape)} input: ${branches.map((b) => b.rows.map((r) => said(r.name)).join(" then ")).join("; ")}; concatenated to ${shapeText(concatRow.output_shape)}.`);
   const inW = 150;
   const inBottom = box(svg, (width - inW) / 2, 6, inW, [`input ${shapeText(inputShape)}`], "dg-box dg-io");
   branches.forEach((b, i) => {
@@ -73,7 +73,7 @@ export function drawBlock(svg, row, title) {
   const height = addY + 58;
   const inShape = short.type === "identity" ? short.output_shape : null;
   start(svg, width, height, title,
-    `${main.map((c) => `${prose(c.name)}, ${int(c.params)} parameters`).join("; ")}; shortcut: ${short.type === "identity" ? "identity, 0 parameters" : `${short.name}, ${int(short.params)} parameters`}; then add and ReLU.`);
+    `${main.map((c) => `${said(c.name)}, ${int(c.params)} parameters`).join("; ")}; shortcut: ${short.type === "identity" ? "identity, 0 parameters" : `${said(short.name)}, ${int(short.params)} parameters`}; then add and ReLU.`);
   svg.append(svgEl("text", { x: w / 2, y: 16, class: "dg-label" }, inShape ? `x: ${shapeText(inShape)}` : "x"));
   let y = top;
   arrow(svg, w / 2, 22, w / 2, y - 2);
@@ -91,6 +91,6 @@ export function drawBlock(svg, row, title) {
   svg.append(svgEl("path", { d: `M${w / 2} 28 H${sx} V${addY} H${w / 2 + 13}`, class: "dg-line dg-skip", "marker-end": `url(#${svg.id}-arrow)` }));
   const label = short.type === "identity" ? ["identity", "0 params"] : ["1×1 proj.", `${int(short.params)}`];
   label.forEach((t, i) => svg.append(svgEl("text", { x: sx + 4, y: top + 40 + i * 14, class: "dg-side" }, t)));
-  svg.append(svgEl("text", { x: w / 2, y: addY + 30, class: "dg-sub" }, `${prose(add.detail)}: ${shapeText(add.output_shape)}`));
+  svg.append(svgEl("text", { x: w / 2, y: addY + 30, class: "dg-sub" }, `${said(add.detail)}: ${shapeText(add.output_shape)}`));
   svg.append(svgEl("text", { x: w / 2, y: addY + 46, class: "dg-label" }, `${int(row.params)} parameters in all`));
 }

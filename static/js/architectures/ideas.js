@@ -6,7 +6,7 @@
 import { ApiError, getJSON, latestOnly } from "../api.js";
 import { $, debounce, el, fmt, int, showError, square, svgEl } from "../util.js";
 import { drawBlock, drawInception } from "./diagrams.js";
-import { compact, shapeText } from "./format.js";
+import { compact, said, shapeText } from "./format.js";
 
 const fetchIdeas = latestOnly((c, opts) => getJSON(`/api/architectures/ideas?channels=${c}`, opts));
 
@@ -46,14 +46,14 @@ function renderIdeas(d) {
   const s = d.stacked;
   $("idea-stacked").replaceChildren(...pairs([
     ["Receptive field", s.receptive_fields.map((r) => square(r)).join(" → ")],
-    [`Three ${square(s.kernel_size)} layers`, el("span", { id: "stacked-params" }, el("span", { class: "formula" }, s.stacked_formula))],
-    [`One ${square(s.receptive_field)} layer`, el("span", { id: "single-params" }, el("span", { class: "formula" }, s.single_formula))],
+    [`Three ${square(s.kernel_size)} layers`, el("span", { id: "stacked-params" }, el("span", { class: "formula" }, said(s.stacked_formula)))],
+    [`One ${square(s.receptive_field)} layer`, el("span", { id: "single-params" }, el("span", { class: "formula" }, said(s.single_formula)))],
     ["Saved", `${int(s.saved)} weights: the ${square(s.receptive_field)} layer needs ${fmt(s.ratio, 2)} times as many`],
     ["Non-linearities", `${s.nonlinearities.stacked} ReLUs against ${s.nonlinearities.single}`],
   ]));
   drawReceptiveField(s.receptive_fields);
   $("vgg-lessons").replaceChildren(...d.vgg_lessons.map((l) => el("li", {},
-    el("strong", {}, `${l.title}. `), l.text, " ", el("span", { class: "source" }, `Source: ${l.source}.`))));
+    el("strong", {}, `${said(l.title)}. `), said(l.text), " ", el("span", { class: "source" }, `Source: ${l.source}.`))));
 
   const inc = d.inception;
   const t = $("idea-inception");
@@ -62,17 +62,17 @@ function renderIdeas(d) {
   for (const [label, mod] of [["Naive module", inc.naive], ["With 1×1 bottlenecks", inc.bottleneck]]) {
     body.append(el("tr", { class: "mod" }, el("th", { scope: "row" }, label), el("td", {}, shapeText(mod.output_shape)), el("td", {}, int(mod.params)), el("td", { class: "mod-macs" }, int(mod.macs))));
     for (const c of mod.children) {
-      body.append(el("tr", { class: "sub" }, el("th", { scope: "row" }, c.name), el("td", {}, shapeText(c.output_shape)), el("td", {}, int(c.params)), el("td", {}, c.macs ? int(c.macs) : "–")));
+      body.append(el("tr", { class: "sub" }, el("th", { scope: "row" }, said(c.name)), el("td", {}, shapeText(c.output_shape)), el("td", {}, int(c.params)), el("td", {}, c.macs ? int(c.macs) : "–")));
     }
   }
   t.replaceChildren(head, body);
   drawInception($("inception-svg"), inc.input_shape, inc.bottleneck_branches, inc.bottleneck.children.at(-1));
-  $("idea-saving").replaceChildren(el("strong", {}, "Saved by the bottlenecks: "), inc.saving.text);
+  $("idea-saving").replaceChildren(el("strong", {}, "Saved by the bottlenecks: "), said(inc.saving.text));
   const nf = inc.no_fc;
   $("idea-nofc").replaceChildren(
     el("strong", {}, "No big FC layers. "),
     `GoogLeNet's last volume is ${shapeText(nf.last_volume)}. A 4096-unit FC layer on it, as in VGG, would need `,
-    el("span", { class: "formula" }, nf.fc_formula),
+    el("span", { class: "formula" }, said(nf.fc_formula)),
     ` parameters, against ${int(nf.total_params)} for the whole of GoogLeNet. Average pooling (${nf.avgpool_params} parameters) turns the volume into ${int(nf.last_volume[0])} values, and only the 1000-way classifier (${int(nf.classifier_params)}) remains.`,
   );
 
@@ -85,7 +85,7 @@ function renderIdeas(d) {
     [`Basic block, ${r.channels} channels`, `${int(r.basic.params)} parameters (two 3×3 convs + BatchNorm)`],
     [`Basic block, ${wide} channels`, `${int(r.basic_wide.params)} parameters`],
     [`Bottleneck, ${wide} → ${inner} → ${wide}`, `${int(r.bottleneck.params)} parameters (1×1, 3×3, 1×1 + BatchNorm), used from ResNet-50 up`],
-    ["When the shape changes", `a 1×1 projection (stride 2 where the size halves): ${down.params_formula}`],
+    ["When the shape changes", `a 1×1 projection (stride 2 where the size halves): ${said(down.params_formula)}`],
     ["Depth", r.resnets.map((n) => `${n.depth} layers: ${compact(n.total_params)}`).join(" · ")],
   ]));
   drawBlock($("basic-svg"), r.basic, `A basic residual block on ${r.channels} channels`);

@@ -5,7 +5,7 @@
 
 import { ApiError, getJSON } from "../api.js";
 import { $, debounce, el, int, showError, svgEl } from "../util.js";
-import { compact } from "./format.js";
+import { compact, said } from "./format.js";
 
 let data = null;
 let state = null;
@@ -35,13 +35,13 @@ const source = (s) => el("span", { class: "source" }, `Source: ${s}.`);
 
 function renderText(onPick) {
   const a = data.about;
-  $("ilsvrc-text").replaceChildren(el("strong", {}, `${a.name}. `), a.text);
-  $("ilsvrc-tasks").replaceChildren(...a.tasks.map((t) => el("li", {}, el("strong", {}, `${t.name}: `), t.text)));
+  $("ilsvrc-text").replaceChildren(el("strong", {}, `${a.name}. `), said(a.text));
+  $("ilsvrc-tasks").replaceChildren(...a.tasks.map((t) => el("li", {}, el("strong", {}, `${t.name}: `), said(t.text))));
   $("ilsvrc-source").textContent = `Sources: ${a.source}; tasks: ${a.tasks_source}.`;
-  $("ilsvrc-facts").replaceChildren(...data.facts.map((f) => el("li", {}, f.text, " ", source(f.source))));
+  $("ilsvrc-facts").replaceChildren(...data.facts.map((f) => el("li", {}, said(f.text), " ", source(f.source))));
   const h = data.human;
-  $("ilsvrc-human").replaceChildren(el("span", { class: "tag course" }, "Course"), ` ${h.course}. `,
-    el("span", { class: "tag paper" }, "Measured"), ` ${h.text}`);
+  $("ilsvrc-human").replaceChildren(el("span", { class: "tag course" }, "Course"), ` ${said(h.course)}. `,
+    el("span", { class: "tag paper" }, "Measured"), ` ${said(h.text)}`);
   $("ilsvrc-human-source").textContent = `Source: ${h.source}.`;
   const rows = [
     ...data.entries.map((e) => [`${e.year}: ${e.label}`, e.top5, e.what,
@@ -51,7 +51,7 @@ function renderText(onPick) {
     ...h.measured.map((m) => [`A person: ${m.who}`, m.top5, `${int(m.images)} test images`, "–", h.source]),
   ];
   $("ilsvrc-points").tBodies[0].replaceChildren(...rows.map(([p, v, what, counts, src]) => el("tr", {},
-    el("th", { scope: "row" }, p), el("td", {}, v === null ? "–" : `${v}%`), el("td", { class: "what" }, what),
+    el("th", { scope: "row" }, p), el("td", {}, v === null ? "–" : `${v}%`), el("td", { class: "what" }, typeof what === "string" ? said(what) : what),
     el("td", { class: "what" }, counts), el("td", { class: "what small" }, src))));
 }
 

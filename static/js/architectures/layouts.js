@@ -4,7 +4,7 @@
 
 import { getJSON } from "../api.js";
 import { el, int } from "../util.js";
-import { shapeText } from "./format.js";
+import { said, shapeText } from "./format.js";
 
 let shownFor = null;
 
@@ -29,12 +29,12 @@ export async function renderLayoutCompare(d) {
   const byName = tables.map((t) => Object.fromEntries(t.layers.map((r) => [r.name, r])));
   const head = el("thead", {},
     el("tr", {}, el("th", { scope: "col", rowspan: "2" }, "Layer"),
-      ...d.layouts.map((l) => el("th", { scope: "colgroup", colspan: "2" }, l.label))),
+      ...d.layouts.map((l) => el("th", { scope: "colgroup", colspan: "2" }, said(l.label)))),
     el("tr", {}, ...d.layouts.flatMap(() => [el("th", { scope: "col" }, "Output"), el("th", { scope: "col" }, "Parameters")])));
   const cells = (r) => (r ? [el("td", {}, shapeText(r.output_shape)), el("td", {}, int(r.params))] : [el("td", {}, "–"), el("td", {}, "–")]);
   const body = el("tbody", {},
     el("tr", {}, el("th", { scope: "row" }, "input"), ...tables.flatMap((t) => [el("td", {}, shapeText(t.input_shape)), el("td", {}, "0")])),
-    ...names.map((n) => el("tr", {}, el("th", { scope: "row" }, n), ...byName.flatMap((m) => cells(m[n])))));
+    ...names.map((n) => el("tr", {}, el("th", { scope: "row" }, said(n)), ...byName.flatMap((m) => cells(m[n])))));
   const foot = el("tfoot", {}, el("tr", {}, el("th", { scope: "row" }, "Total"),
     ...tables.flatMap((t) => [el("td", {}, shapeText(t.output_shape)), el("td", { class: "layout-total" }, int(t.total_params))])));
   document.getElementById("layout-table").replaceChildren(

@@ -3,8 +3,8 @@
 // PyTorch and Keras code.
 
 import { ApiError, latestOnly, postJSON } from "../api.js";
-import { $, debounce, el, int, prose, showError } from "../util.js";
-import { memText, shapeText } from "./format.js";
+import { $, debounce, el, int, showError } from "../util.js";
+import { memText, said, shapeText } from "./format.js";
 
 export const COURSE_CHAIN = [
   { type: "conv", filters: 10, kernel_size: 5, stride: 1, padding: 2, dilation: 1 },
@@ -181,7 +181,7 @@ function renderChain(res) {
     card.classList.toggle("broken", Boolean(row.error));
     card.classList.toggle("skipped", row.skipped);
     if (row.error) {
-      box.replaceChildren(el("p", { class: "layer-error", role: "alert" }, el("strong", {}, "This layer cannot work: "), prose(row.error)));
+      box.replaceChildren(el("p", { class: "layer-error", role: "alert" }, el("strong", {}, "This layer cannot work: "), said(row.error)));
       return;
     }
     if (row.skipped) {
@@ -195,9 +195,9 @@ function renderChain(res) {
       el("span", { class: "stat" }, `${int(row.activations)} values · ${memText(row.memory_bytes)}`),
       row.macs ? el("span", { class: "stat muted" }, `${int(row.macs)} multiply-adds`) : "");
     const formulas = el("p", { class: "small layer-formulas" },
-      row.size_formula ? el("span", { class: "formula" }, row.size_formula) : "",
-      row.params && row.params_formula ? el("span", { class: "formula" }, row.params_formula) : "");
-    box.replaceChildren(stats, formulas, row.note ? el("p", { class: "small warn-line" }, prose(row.note)) : "");
+      row.size_formula ? el("span", { class: "formula" }, said(row.size_formula)) : "",
+      row.params && row.params_formula ? el("span", { class: "formula" }, said(row.params_formula)) : "");
+    box.replaceChildren(stats, formulas, row.note ? el("p", { class: "small warn-line" }, said(row.note)) : "");
   });
   const t = res.totals;
   const broken = t.broken_at !== null;

@@ -3,7 +3,8 @@
 // comes from the server; this module only places them.
 
 import { ApiError, getJSON, latestOnly, postJSON } from "../api.js";
-import { $, debounce, el, int, prose, shape, showError, square } from "../util.js";
+import { $, debounce, el, int, shape, showError, square } from "../util.js";
+import { said } from "./format.js";
 
 export const KIND_DEFAULTS = {
   kind: "separable", kind_h: 112, kind_w: 112, kind_c: 64, kind_k: 128, kind_f: 3, kind_s: 1,
@@ -106,21 +107,21 @@ async function update() {
 
 function render(d) {
   $("kind-out").textContent = shapeText(d.output_shape);
-  $("kind-size-formula").textContent = `${shapeText(d.input_shape)} → ${shapeText(d.output_shape)}: ${d.size_formula}`;
+  $("kind-size-formula").textContent = `${shapeText(d.input_shape)} → ${shapeText(d.output_shape)}: ${said(d.size_formula)}`;
   $("kind-params").textContent = int(d.params.total);
-  $("kind-params-formula").textContent = d.params.formula;
+  $("kind-params-formula").textContent = said(d.params.formula);
   $("kind-macs").textContent = int(d.macs.total);
-  $("kind-macs-formula").textContent = d.macs.formula;
+  $("kind-macs-formula").textContent = said(d.macs.formula);
   $("kind-std-title").textContent = d.kind === "transposed" ? "The convolution it transposes" : "A standard convolution";
   $("kind-std-params").textContent = int(d.standard.params);
   $("kind-std-macs").textContent = int(d.standard.macs);
-  $("kind-std-formula").textContent = d.standard.formula;
-  $("kind-savings").textContent = prose(d.savings);
+  $("kind-std-formula").textContent = said(d.standard.formula);
+  $("kind-savings").textContent = said(d.savings);
   $("kind-stages").replaceChildren(...d.stages.map((st) => el("li", {},
-    el("strong", {}, prose(st.name)), ` → ${shapeText(st.output_shape)}: `,
-    el("span", { class: "formula" }, st.params_formula), " parameters, ",
-    el("span", { class: "formula" }, st.macs_formula), " multiply-adds")));
-  $("kind-explain").textContent = prose(d.explanation);
+    el("strong", {}, said(st.name)), ` → ${shapeText(st.output_shape)}: `,
+    el("span", { class: "formula" }, said(st.params_formula)), " parameters, ",
+    el("span", { class: "formula" }, said(st.macs_formula)), " multiply-adds")));
+  $("kind-explain").textContent = said(d.explanation);
 }
 
 /** Wire the kind menu, the form and the examples to `st`, and compute once. */
@@ -128,7 +129,7 @@ export async function initKinds(st) {
   state = st;
   try {
     const { kinds } = await getJSON("/api/calculator/kinds");
-    $("kind-kind").replaceChildren(...kinds.map((k) => el("option", { value: k.name }, prose(k.title))));
+    $("kind-kind").replaceChildren(...kinds.map((k) => el("option", { value: k.name }, said(k.title))));
     if (!kinds.some((k) => k.name === state.get("kind"))) state.set({ kind: KIND_DEFAULTS.kind });
   } catch (err) {
     showError($("kind-error"), err);

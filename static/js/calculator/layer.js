@@ -2,9 +2,9 @@
 // and the window diagrams (drawn by ./diagrams.js from the same answer).
 
 import { ApiError, getJSON, latestOnly, postJSON } from "../api.js";
-import { $, debounce, el, int, prose, showError, square } from "../util.js";
+import { $, debounce, el, int, showError, square } from "../util.js";
 import { clearDiagrams, drawDiagrams } from "./diagrams.js";
-import { memText, shapeText } from "./format.js";
+import { memText, said, shapeText } from "./format.js";
 
 export const EXAMPLES = {
   s1: { h: 7, w: 7, c: 1, k: 1, f: 3, s: 1, p: 0, d: 1 },
@@ -70,7 +70,7 @@ async function updateLayer() {
     if (!(err instanceof ApiError)) throw err;
     showError($("layer-error"), err);
     // An impossible layer: the output-size sum with its numbers, from the 422.
-    if (err.body?.formula) $("layer-error").append(" ", el("span", { class: "formula" }, err.body.formula));
+    if (err.body?.formula) $("layer-error").append(" ", el("span", { class: "formula" }, said(err.body.formula)));
     $("layer-output").hidden = true; // the last numbers belong to other settings
     $("layer-fit").hidden = true;
     $("layer-explain").textContent = ""; // it described the last layer that worked
@@ -83,20 +83,20 @@ function renderLayer(v, res) {
   const [k, oh, ow] = res.output_shape;
   $("out-size").textContent = square(oh, ow);
   $("out-volume").textContent = shapeText(res.output_shape);
-  $("out-formula").textContent = res.formula;
+  $("out-formula").textContent = said(res.formula);
   const pr = res.params;
   $("out-params").textContent = int(pr.total);
   $("out-params-split").textContent = `${int(pr.weights)} weight${pr.weights === 1 ? "" : "s"} + ${int(pr.biases)} bias${pr.biases === 1 ? "" : "es"}`;
-  $("out-params-formula").textContent = pr.formula;
+  $("out-params-formula").textContent = said(pr.formula);
   $("out-acts").textContent = int(res.activations);
   $("out-memory").textContent = memText(res.memory_bytes);
   const fit = $("layer-fit");
   if (res.fits && res.reads_all_input) {
     fit.hidden = true;
-    $("layer-explain").textContent = prose(res.explanation);
+    $("layer-explain").textContent = said(res.explanation);
   } else {
     fit.hidden = false;
-    fit.textContent = `${res.fits ? "Skips input" : "Doesn't fit"}: ${prose(res.explanation)}`;
+    fit.textContent = `${res.fits ? "Skips input" : "Doesn't fit"}: ${said(res.explanation)}`;
     $("layer-explain").textContent = "";
   }
   const pos = $("win-pos");
@@ -117,7 +117,7 @@ async function initRule() {
     showError($("layer-error"), err);
     return;
   }
-  $("rule-text").textContent = rule.rule;
+  $("rule-text").textContent = said(rule.rule);
   $("rule-buttons").replaceChildren(...rule.examples.map((ex) => el("button", {
     type: "button", dataset: { ruleF: String(ex.kernel_size) },
     onclick: () => {

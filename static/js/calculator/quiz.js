@@ -2,7 +2,8 @@
 // checked by POST /api/calculator/check.
 
 import { ApiError, getJSON, postJSON } from "../api.js";
-import { $, el, int, prose } from "../util.js";
+import { $, el, int } from "../util.js";
+import { said } from "./format.js";
 
 let state = null;
 let exercise = null;
@@ -12,7 +13,7 @@ async function loadQuiz(seed) {
   const q = await getJSON(url);
   exercise = q.exercise;
   state.set({ seed: q.seed });
-  $("quiz-question").textContent = prose(q.question);
+  $("quiz-question").textContent = said(q.question);
   $("quiz-answer").value = "";
   $("quiz-feedback").hidden = true;
 }
@@ -35,9 +36,9 @@ async function checkQuiz(evt) {
       : el("p", { class: "verdict" }, el("strong", {}, "Not quite. "), `You answered ${int(r.answer)}; the answer is ${int(r.expected)}.`);
     box.replaceChildren(
       head,
-      r.hint ? el("p", { class: "hint-line" }, r.hint) : "",
-      el("p", {}, "Worked formula: ", el("span", { class: "formula" }, r.formula)),
-      el("p", { class: "small" }, prose(r.explanation)),
+      r.hint ? el("p", { class: "hint-line" }, said(r.hint)) : "",
+      el("p", {}, "Worked formula: ", el("span", { class: "formula" }, said(r.formula))),
+      el("p", { class: "small" }, said(r.explanation)),
     );
   } catch (err) {
     if (!(err instanceof ApiError)) throw err;

@@ -2,7 +2,7 @@
 // with the API's bounds and choices (the menus never list what the server would refuse).
 
 import { title as activationTitle } from "../registry.js";
-import { el, int } from "../util.js";
+import { el, formula, int, sci } from "../util.js";
 
 /** The options a student sets, in the order shown (the rest keep the server's defaults). */
 export const SHOWN = ["recipe", "dataset", "optimizer", "learning_rate", "batch_size", "l2",
@@ -61,10 +61,28 @@ export function optionValues(catalogue, recipe, opts) {
   return out;
 }
 
+/**
+ * A sentence from the server (the API keeps ASCII) as the page writes it: "1e-8" as
+ * 1×10⁻⁸ (util.sci), "->" as "→", then util.formula ("5x5" -> "5×5", "l2 * w" -> "l2×w",
+ * a true minus).
+ */
+export function said(text) {
+  return formula(String(text ?? "")
+    .replace(/(?<![\w.])\d+(?:\.\d+)?e[-+]?\d+(?![\w.])/g, (m) => sci(Number(m)))
+    .replace(/\s*->\s*/g, " → "));
+}
+
 /** "Title: summary" of the network `recipe`, or "" when the catalogue has none of that name. */
 export function recipeNote(catalogue, recipe) {
   const r = catalogue.recipes.find((x) => x.name === recipe);
-  return r ? `${r.title}: ${r.summary || r.note}` : "";
+  return r ? said(`${r.title}: ${r.summary || r.note}`) : "";
+}
+
+/** What the page says when the URL names a network the server does not have (null when it has it). */
+export function unknownRecipeText(catalogue, name) {
+  if (!name || catalogue.recipes.some((r) => r.name === name)) return null;
+  const fallback = catalogue.recipes.find((r) => r.name === catalogue.options.recipe.default);
+  return `There is no network called “${name}” on this server; showing “${fallback ? fallback.title : catalogue.options.recipe.default}” instead.`;
 }
 
 /** What the MNIST training set is (all of a data folder, or the shipped subset), or null. */
@@ -78,7 +96,7 @@ export function trainingSize(catalogue) {
 
 function control(name, spec, catalogue) {
   const id = `opt-${name}`;
-  const help = spec.help ? el("span", { class: "hint", id: `${id}-help` }, spec.help) : null;
+  const help = spec.help ? el("span", { class: "hint", id: `${id}-help` }, said(spec.help)) : null;
   const described = help ? `${id}-help` : undefined;
   if (spec.kind === "bool") {
     return el("div", { class: "field ln-check", dataset: { option: name } },

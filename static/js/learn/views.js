@@ -5,7 +5,7 @@
 
 import { decodeF16 } from "../api.js";
 import { drawMap } from "../draw/heatmap.js";
-import { el, fmt, int } from "../util.js";
+import { el, fmt, int, shape as shapeOf } from "../util.js";
 
 function canvas(cls, size) {
   const c = el("canvas", { class: `pixels ${cls}`, "aria-hidden": "true" });
@@ -86,7 +86,7 @@ function layerRow(layer, i, classes) {
       drawMap(cv, data, h, w, { offset: k * h * w, scale: "diverging", ...range });
       maps.push(cv);
     }
-    shapeText = `${c} × ${h} × ${w}`;
+    shapeText = shapeOf(shape); // height×width×channels, as the course writes it
   } else {
     const d = shape[0];
     const cols = Math.min(d, 32);

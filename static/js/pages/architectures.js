@@ -6,8 +6,8 @@
 
 import { ApiError, getJSON, latestOnly } from "../api.js";
 import { createState } from "../state.js";
-import { $, debounce, el, int, prose, showError, svgEl } from "../util.js";
-import { compact, errorText, shapeText } from "../architectures/format.js";
+import { $, debounce, el, int, showError, svgEl } from "../util.js";
+import { compact, errorText, said, shapeText } from "../architectures/format.js";
 import { initIdeas } from "../architectures/ideas.js";
 import { initIlsvrc } from "../architectures/ilsvrc.js";
 import { renderLayoutCompare } from "../architectures/layouts.js";
@@ -48,9 +48,9 @@ function renderSummary(data) {
     const same = summaries.filter((b) => b.top5_error.context === key).map((b) => b.title).join(", ");
     const e = a.top5_error;
     list.append(el("dt", {}, `${same}: ${e.value === null ? "no ImageNet figure" : `${e.value}%, ${e.entry}`}`),
-      el("dd", {}, key, " ", el("span", { class: "source" }, `Source: ${e.source}.`)));
+      el("dd", {}, said(key), " ", el("span", { class: "source" }, `Source: ${e.source}.`)));
   }
-  $("counting").textContent = `What is counted. ${data.counting}`;
+  $("counting").textContent = `What is counted. ${said(data.counting)}`;
   markPicked();
   drawChart();
 }
@@ -139,7 +139,7 @@ const TAGS = { course: "Course", paper: "Paper", convlab: "ConvLab" };
 function renderDetail(d) {
   const years = d.ilsvrc ? `ILSVRC ${d.ilsvrc}; paper ${d.published.venue}` : d.published.venue;
   $("arch-title").textContent = `${d.title} (${years}) · ${d.authors}`;
-  $("arch-idea").textContent = prose(d.idea);
+  $("arch-idea").textContent = said(d.idea);
   const items = [
     ["Depth", `${d.depth} weight layers`],
     ["Parameters", int(d.total_params)],
@@ -151,13 +151,13 @@ function renderDetail(d) {
   ];
   $("arch-totals").replaceChildren(...items.flatMap(([k, v]) => [el("dt", {}, k), el("dd", { id: `total-${k.toLowerCase().replace(/[^a-z0-9]+/g, "-")}` }, v)]));
   $("arch-notes").replaceChildren(...d.notes.map((n) => el("div", { class: "note" },
-    el("h4", {}, n.topic),
+    el("h4", {}, said(n.topic)),
     el("p", { class: "note-compare" },
-      el("span", { class: `tag ${n.claim_by}` }, TAGS[n.claim_by]), ` ${n.claim} `,
-      el("span", { class: "tag exact" }, "Counted"), ` ${n.exact}`),
-    el("p", { class: "small" }, n.explanation),
+      el("span", { class: `tag ${n.claim_by}` }, TAGS[n.claim_by]), ` ${said(n.claim)} `,
+      el("span", { class: "tag exact" }, "Counted"), ` ${said(n.exact)}`),
+    el("p", { class: "small" }, said(n.explanation)),
     n.source ? el("p", { class: "source" }, `Source: ${n.source}.`) : "")));
-  $("arch-error-source").textContent = d.top5_error.value === null ? "" : `Top-5 error: ${d.top5_error.context} Source: ${d.top5_error.source}.`;
+  $("arch-error-source").textContent = d.top5_error.value === null ? "" : `Top-5 error: ${said(d.top5_error.context)} Source: ${d.top5_error.source}.`;
   renderLayouts(d);
   renderLayoutCompare(d).catch((err) => {
     if (!(err instanceof ApiError)) throw err;
@@ -180,7 +180,7 @@ function renderLayouts(d) {
   box.hidden = !d.layouts.length;
   box.querySelector(".layout-buttons").replaceChildren(...d.layouts.map((l) => el("button", {
     type: "button", dataset: { name: l.name }, "aria-pressed": String(l.name === d.name), onclick: () => pick(l.name),
-  }, l.label)));
+  }, said(l.label))));
 }
 
 function renderTable(d) {
@@ -212,17 +212,17 @@ function tableRow(row, i, level) {
     const open = expanded.has(i);
     nameCell = el("th", { scope: "row" }, el("button", {
       type: "button", class: "expand", "aria-expanded": String(open),
-      "aria-label": `${open ? "Hide" : "Show"} the ${row.children.length} layers of ${row.name}`,
+      "aria-label": `${open ? "Hide" : "Show"} the ${row.children.length} layers of ${said(row.name)}`,
       onclick: () => toggle(i),
-    }, el("span", { "aria-hidden": "true", class: "chev" }, open ? "▾" : "▸"), ` ${row.name}`));
+    }, el("span", { "aria-hidden": "true", class: "chev" }, open ? "▾" : "▸"), ` ${said(row.name)}`));
   } else {
-    nameCell = el("th", { scope: "row" }, row.name);
+    nameCell = el("th", { scope: "row" }, said(row.name));
   }
-  const formula = !row.children && row.params ? el("div", { class: "row-formula" }, prose(row.params_formula)) : "";
-  const note = row.note ? el("div", { class: "row-note" }, prose(row.note)) : "";
+  const formula = !row.children && row.params ? el("div", { class: "row-formula" }, said(row.params_formula)) : "";
+  const note = row.note ? el("div", { class: "row-note" }, said(row.note)) : "";
   return el("tr", { class: `${level ? "sub" : ""} t-${row.type}`.trim() },
     nameCell,
-    el("td", { class: "what" }, prose(row.detail), formula, note),
+    el("td", { class: "what" }, said(row.detail), formula, note),
     el("td", {}, shapeText(row.output_shape)),
     el("td", {}, int(row.weights)),
     el("td", {}, int(row.params)),

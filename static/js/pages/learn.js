@@ -7,7 +7,7 @@ import { createState } from "../state.js";
 import { $, int, showError } from "../util.js";
 import { showRun } from "../learn/dashboard.js";
 import { initExport } from "../learn/export.js";
-import { buildOptions, defaultFor, optionValues, recipeNote, trainingSize } from "../learn/options.js";
+import { buildOptions, defaultFor, optionValues, recipeNote, trainingSize, unknownRecipeText } from "../learn/options.js";
 import { initPrompts } from "../learn/prompts.js";
 import * as api from "../learn/run.js";
 
@@ -21,6 +21,7 @@ const root = $("learn");
 const ui = {
   play: $("play"), step: $("step"), reset: $("reset"), per: $("per-call"), busy: $("busy"), busyText: $("busy-text"),
   error: $("run-error"), optionsError: $("options-error"), params: $("params"), recipeNote: $("recipe-note"),
+  recipeUnknown: $("recipe-unknown"),
   stepN: $("stat-step"), epoch: $("stat-epoch"), lr: $("stat-lr"), speed: $("stat-speed"), loss: $("stat-loss"),
   trainAcc: $("stat-train-acc"), valAcc: $("stat-val-acc"), lossCurve: $("loss-curve"), accCurve: $("acc-curve"),
   filters: $("filters"), filtersNote: $("filters-note"), maps: $("maps"), preds: $("preds"), predsSummary: $("preds-summary"),
@@ -46,6 +47,7 @@ const values = () => optionValues(catalogue, state.get("recipe"), state.get("opt
 
 function setOption(name, value) {
   if (name === "recipe") {
+    ui.recipeUnknown.hidden = true; // the student chose a network: the URL's unknown one is behind them
     state.set({ recipe: value, opts: {} }); // a new network starts from its own defaults
   } else {
     const opts = { ...state.get("opts") };
@@ -245,6 +247,7 @@ async function keras() {
   const opts = { optimizer: "adam", batch_size: 32 };
   for (const k of Object.keys(opts)) if (opts[k] === defaultFor(catalogue, mlp.name, k)) delete opts[k];
   state.set({ recipe: mlp.name, opts, per: 50 });
+  ui.recipeUnknown.hidden = true;
   ui.per.value = "50";
   form.set(values());
   describeRecipe();
@@ -264,6 +267,10 @@ async function start() {
     root.dataset.status = "error";
     return;
   }
+  // A ?recipe= the server does not have (an old link, a typo) is said, as classify says an unknown ?model=.
+  const unknown = unknownRecipeText(catalogue, state.get("recipe"));
+  ui.recipeUnknown.hidden = !unknown;
+  ui.recipeUnknown.textContent = unknown || "";
   if (!catalogue.recipes.some((r) => r.name === state.get("recipe"))) state.set({ recipe: catalogue.options.recipe.default });
   if (!PER_CALL.includes(state.get("per"))) state.set({ per: 10 });
   ui.per.value = String(state.get("per"));

@@ -10,7 +10,7 @@ import { num } from "../train/common.js";
 import { initCompare } from "../train/compare.js";
 import { NetworkView } from "../train/network.js";
 import { drawLossChart, drawSurface, drawThumb } from "../train/plots.js";
-import { DEFAULTS, FEATURES, sanitise, showSettings } from "../train/settings.js";
+import { DEFAULTS, FEATURES, featureLabel, sanitise, showSettings } from "../train/settings.js";
 
 const MAX_HISTORY = 4000;
 const root = $("train");
@@ -186,7 +186,7 @@ function buildFeatures() {
       state.set({ feats: chosen });
       reconfigure({ data: true });
     });
-    return el("label", { class: "tr-check", for: id }, box, el("span", { class: "mono" }, f));
+    return el("label", { class: "tr-check", for: id }, box, el("span", { class: "mono" }, featureLabel(f)));
   }));
 }
 

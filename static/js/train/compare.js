@@ -3,9 +3,10 @@
 // module draws their loss curves, per-layer gradient sizes and decision surfaces.
 
 import { decodeF16, postJSON } from "../api.js";
-import { $, el, showError } from "../util.js";
+import { $, el, sci, showError } from "../util.js";
 import { actTitle, num, seriesStyle } from "./common.js";
 import { drawNodeMap } from "./plots.js";
+import { featureLabel } from "./settings.js";
 
 const d3 = window.d3;
 const W = 460;
@@ -77,7 +78,7 @@ function gradChart(box, runs) {
   svg.append("g").attr("transform", `translate(0,${H - M.bottom})`)
     .call(d3.axisBottom(x).tickValues(d3.range(1, layers + 1).filter((l) => l === 1 || l % every === 0)).tickSizeOuter(0));
   svg.append("g").attr("transform", `translate(${M.left},0)`)
-    .call(d3.axisLeft(y).tickValues(decades).tickFormat((d) => `1e${Math.round(Math.log10(d))}`));
+    .call(d3.axisLeft(y).tickValues(decades).tickFormat((d) => sci(10 ** Math.round(Math.log10(d)), 1).replace(/^1×/, ""))); // 10⁻⁶, never 1e-6
   svg.append("text").attr("class", "tr-axis-label").attr("x", (M.left + W - M.right) / 2).attr("y", H - 4)
     .attr("text-anchor", "middle").text("layer (1 = next to the input)");
   for (const run of runs) {
@@ -163,7 +164,7 @@ function contrast(node, depth) {
 
 function describe(s) {
   return `Settings: ${s.dataset} data, noise ${s.noise}%, seed ${s.seed}, ${s.train_points} training points `
-    + `(features ${s.features.join(", ")}); ${s.steps} steps of mini-batch gradient descent, batch ${s.batch_size}, `
+    + `(features ${s.features.map(featureLabel).join(", ")}); ${s.steps} steps of mini-batch gradient descent, batch ${s.batch_size}, `
     + `learning rate ${s.learning_rate}; initial weights ${s.init}; loss: ${s.loss}.`;
 }
 

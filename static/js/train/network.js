@@ -6,6 +6,7 @@ import { el, svgEl as svg } from "../util.js";
 import { activation } from "../registry.js";
 import { actTitle, num, paren, rgb, tint } from "./common.js";
 import { drawNodeMap } from "./plots.js";
+import { featureLabel } from "./settings.js";
 
 const NODE = 38;
 const ROW = 52;
@@ -131,7 +132,7 @@ export class NetworkView {
         node.addEventListener("mouseenter", show);
         node.addEventListener("focus", show);
         if (c === 0) {
-          nodes.append(el("span", { class: "tr-feature-label", style: `top:${p.y - 9}px;right:${width - p.x + NODE / 2 + 6}px` }, features[r]));
+          nodes.append(el("span", { class: "tr-feature-label", style: `top:${p.y - 9}px;right:${width - p.x + NODE / 2 + 6}px` }, featureLabel(features[r])));
         }
         nodes.append(node);
         this.nodeEls.push({ node, canvas, c, r });
@@ -146,7 +147,7 @@ export class NetworkView {
 
   nodeName(c, r) {
     const cols = this.sizes.length;
-    if (c === 0) return `input ${this.features[r]}`;
+    if (c === 0) return `input ${featureLabel(this.features[r])}`;
     if (c === cols - 1) return "the output";
     return `neuron ${r + 1} of hidden layer ${c}`;
   }
@@ -220,8 +221,8 @@ export class NetworkView {
     } else if (a.c === 0) {
       const f = this.features[a.r];
       this.info.replaceChildren(
-        el("h4", {}, `Input ${f}`),
-        el("p", {}, `The feature ${f}: ${FEATURE_TEXT[f] || f}. Its square shows its value over the plane (orange positive, blue negative). Inputs have no weights of their own; the lines leaving them do.`));
+        el("h4", {}, `Input ${featureLabel(f)}`),
+        el("p", {}, `The feature ${featureLabel(f)}: ${FEATURE_TEXT[f] || featureLabel(f)}. Its square shows its value over the plane (orange positive, blue negative). Inputs have no weights of their own; the lines leaving them do.`));
       return;
     } else {
       const out = a.c === this.sizes.length - 1;

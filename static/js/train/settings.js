@@ -6,6 +6,14 @@ import { $ } from "../util.js";
 import { BP_DEFAULT } from "./backprop.js";
 
 export const FEATURES = ["x1", "x2", "x1^2", "x2^2", "x1*x2", "sin(x1)", "sin(x2)"];
+// How the page writes them: the API's and the URL's names keep ASCII; the page writes a
+// square as ² and a product with the "·" of the backprop section's w1·x1.
+const FEATURE_LABELS = { "x1^2": "x1²", "x2^2": "x2²", "x1*x2": "x1·x2" };
+
+/** A feature as the page writes it: "x1^2" -> "x1²", "x1*x2" -> "x1·x2". */
+export function featureLabel(name) {
+  return FEATURE_LABELS[name] || name;
+}
 const DATASETS = ["circle", "xor", "gaussians", "spiral"];
 const LRS = [0.00001, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10];
 const RATES = [0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10];
