@@ -91,36 +91,50 @@ def resolve_pads(padding: int | list[int] | str, kernel: tuple[int, int],
     raise ValueError('padding must be a number, [top, left, bottom, right], or "same".')
 
 
-def _check(a: Axis, axes: list[Axis]) -> None:
+#: What slides over the input, as the sentences name it: a convolution's filter, a pooling window.
+WINDOW_NAMES = {"conv": "filter", "pool": "pooling window"}
+
+
+def _check(a: Axis, axes: list[Axis], window: str) -> None:
     if a.s < 1:
         raise LayerError(f"Stride must be at least 1 (got {a.s}): the window has to move.")
+    short = window.split()[-1]  # "a smaller filter", "a smaller window"
     if a.span > MAX_SPAN:
         raise LayerError(
-            f"The filter spans {a.span:,} {a.name} ({a.k} taps, {a.d} apart: D*(F-1)+1); "
-            f"at most {MAX_SPAN:,} are accepted. Use a smaller filter or dilation.")
+            f"The {window} spans {a.span:,} {a.name} ({a.k} taps, {a.d} apart: D*(F-1)+1); "
+            f"at most {MAX_SPAN:,} are accepted. Use a smaller {short} or dilation.")
     padded = a.n + a.p0 + a.p1
     if a.span > padded:
         what = f"{a.k}" if a.d == 1 else f"{a.k} with dilation {a.d}, spanning {a.span}"
         same = astuple(axes[0])[1:] == astuple(axes[1])[1:]
         raise LayerError(
-            f"The filter ({what} {a.name}) is larger than the padded input "
+            f"The {window} ({what} {a.name}) is larger than the padded input "
             f"({a.n} + {a.p0 + a.p1} padding = {padded} {a.name}), so it fits nowhere. "
-            "Use a smaller filter, more padding, or a larger input.",
+            f"Use a smaller {short}, more padding, or a larger input.",
             formula=unfit_formula(a) if same else f"{a.name}: {unfit_formula(a)}")
 
 
 def explain_layer(hw: tuple[int, int], kernel: tuple[int, int], strides: tuple[int, int],
                   pads: tuple[int, int, int, int], dilations: tuple[int, int], in_channels: int,
-                  filters: int, *, with_params: bool = True) -> Layer:
+                  filters: int, *, with_params: bool = True, kind: str | None = None) -> Layer:
     """Output size, formula, unread cells and parameters of one layer; :class:`LayerError`
     when it cannot be computed (a stride under 1, a filter spanning more than
-    :data:`MAX_SPAN` cells or more than the padded input)."""
+    :data:`MAX_SPAN` cells or more than the padded input).
+
+    ``kind``: ``"conv"`` (a convolution: ``filters`` filters) or ``"pool"`` (a pooling layer:
+    ``filters`` is the number of maps, each pooled on its own), which names what slides in the
+    sentences, "filter" or "pooling window". By default a layer without parameters
+    (``with_params=False``) is a pooling layer, the only such layer the app explains.
+    """
+    kind = kind or ("conv" if with_params else "pool")
+    if kind not in WINDOW_NAMES:
+        raise ValueError(f'kind must be "conv" or "pool", not {kind!r}.')
     top, left, bottom, right = pads
     axes = [Axis("rows", hw[0], kernel[0], strides[0], top, bottom, dilations[0]),
             Axis("columns", hw[1], kernel[1], strides[1], left, right, dilations[1])]
     sizes, fits, texts, notes = [], [], [], []
     for a in axes:
-        _check(a, axes)
+        _check(a, axes, WINDOW_NAMES[kind])
         out = shapes.output_size(a.n, a.k, a.s, (a.p0, a.p1), a.d)
         sizes.append(int(out.size))
         fits.append(bool(out.fits))
@@ -141,8 +155,10 @@ def explain_layer(hw: tuple[int, int], kernel: tuple[int, int], strides: tuple[i
         f"{_article(hw[0])} {hw[0]}x{hw[1]} input"
         f"{f' (padded to {hw[0] + top + bottom}x{hw[1] + left + right})' if any(pads) else ''} with stride "
         f"{strides[0] if strides[0] == strides[1] else strides}"
-        f" stops at {h_out}x{w_out} positions; {filters} filter"
-        f"{'s give' if filters != 1 else ' gives'} a {h_out}x{w_out}x{filters} output volume."
+        f" stops at {h_out}x{w_out} positions; "
+        + (f"{filters} filter{'s give' if filters != 1 else ' gives'} a" if kind == "conv" else
+           f"{'each of the ' + str(filters) + ' maps is' if filters != 1 else 'the map is'} pooled on its own: a")
+        + f" {h_out}x{w_out}x{filters} output volume."
     )
     if notes:
         explanation += " " + " ".join(notes)

@@ -79,7 +79,7 @@ def test_course_example_stride_and_stepping(page, live_server, console_errors, s
     expected = api(live_server, "/api/conv", course_body(live_server))["output"]["data"]
     assert maps[0]["cells"][:4] == ["3", "−1", "−3", "−1"]
     assert [float(c.replace("−", "-")) for c in maps[0]["cells"] + maps[1]["cells"]] == expected
-    assert "(6 - 3 + 2·0)/1 + 1 = 4" in page.inner_text("#size-formula")
+    assert "(6 − 3 + 2×0)/1 + 1 = 4" in page.inner_text("#size-formula")
     shot("playground-course-stride1")
 
     # Step forward: the arithmetic panel's value is the API's output cell (filter 0, row 0, col 1).
@@ -140,7 +140,7 @@ def test_impossible_layer_is_explained(page, live_server, console_errors, shot):
     assert "larger than the padded input" in error.inner_text()
     assert "(6 + 0 padding = 6 rows)" in error.inner_text()
     # The output-size sum with these numbers comes with the API's 422 (it is below 1).
-    assert page.inner_text("#size-formula") == "(6 - 7 + 2·0)/1 + 1 = 0"
+    assert page.inner_text("#size-formula") == "(6 − 7 + 2×0)/1 + 1 = 0"
     assert "No output" in page.inner_text("#volume")
     shot("playground-impossible")
     # Padding 1 makes room: the explanation goes away and a 2x2 output appears.

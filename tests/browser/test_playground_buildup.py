@@ -62,9 +62,9 @@ def test_the_map_fills_in_as_the_window_slides(page, live_server, console_errors
     # The cells not yet computed are empty: no number, and the filled ones are the first in reading order.
     texts = page.eval_on_selector_all("#out-grid .mcell", "els => els.map(e => e.textContent)")
     assert all(t != "" for t in texts[:3]) and all(t == "" for t in texts[3:])
-    # The band joins the input window to the current output cell.
+    # The bands join the input window to the filter and the filter to the current output cell.
     assert page.get_attribute("#beam", "data-to") == "0,2"
-    assert page.locator("#beam polygon").count() == 1
+    assert page.locator("#beam polygon").count() == 2
     scrub_to(page, 9)
     at_step(page, 9)
     assert filled(page) == 10
@@ -108,16 +108,20 @@ def test_relu_and_pooling_build_up_the_same_way(page, live_server, console_error
 
 STEP_VIEW = ["#kfilter", "#first", "#back", "#play", "#fwd", "#scrub", "#show-all",
              "#in-grids", "#w-grids", "#out-grid", "#arith .arith-where", "#arith .arith-rows", "#arith .arith-final", "#arith"]
+# The smallest type of the numbered cells and the arithmetic's tables: scaled to fit, never unreadable.
+SMALLEST_NUMBER = """() => Math.min(...[...document.querySelectorAll('#step-view .mcell, #arith .acell')]
+                     .map(e => parseFloat(getComputedStyle(e).fontSize)))"""
 
 
 def _step_view_checks(page) -> list[str]:
     page.evaluate("() => document.getElementById('step-view').scrollIntoView()")
     page.wait_for_timeout(100)
     bad = outside_viewport(page, STEP_VIEW)
-    # No part of the stage is scrolled away (the last feature-map column was cut off).
-    gap = page.eval_on_selector("#stage", "e => e.scrollWidth - e.clientWidth")
-    if gap > 1:
-        bad.append(f"the stage scrolls by {gap}px")
+    # No part of the stage is scrolled away (the last feature-map column was cut off), nor the products.
+    for box in ("#stage", "#arith .arith-rows"):
+        gap = page.eval_on_selector(box, "e => e.scrollWidth - e.clientWidth")
+        if gap > 1:
+            bad.append(f"{box} scrolls by {gap}px")
     # Each caption clears its grid.
     for fig, grid in [("#w-fig", "#w-grids"), ("#out-fig", "#out-grid"), ("#in-fig", "#in-grids")]:
         space = page.evaluate(
@@ -125,18 +129,34 @@ def _step_view_checks(page) -> list[str]:
                  - document.querySelector(f + ' figcaption').getBoundingClientRect().bottom""", [fig, grid])
         if space < 2:
             bad.append(f"{fig} caption touches its grid ({space:.1f}px)")
+    smallest = page.evaluate(SMALLEST_NUMBER)
+    if smallest < 9:
+        bad.append(f"numbers shrunk to {smallest:.1f}px")
     return bad
 
 
-@pytest.mark.parametrize("query", ["", "?sample=digit-3&step=200"])
+# The course's example, a digit at the last step, a colour photo (three channels: 28×28×3), the same
+# photo in grey (a sum written out over three lines), the scene in colour, and a 7×7 filter.
+@pytest.mark.parametrize("query", ["", "?sample=digit-3&step=200", "?sample=cifar10-0&channels=RGB",
+                                   "?sample=cifar10-0", "?sample=scene&channels=RGB&step=300",
+                                   "?sample=digit-3&ksize=7&step=100"])
 def test_the_step_view_fits_one_screen(page, live_server, console_errors, query):
     page.set_viewport_size(DESKTOP)
     open_page(page, live_server, query)
     assert _step_view_checks(page) == []
+    if "RGB" in query:
+        # The three channels side by side (they were stacked, 1,299 px tall), and the filter's slices.
+        for grids in ("#in-grids", "#w-grids"):
+            tops = page.eval_on_selector_all(f"{grids} .mview", "els => els.map(e => Math.round(e.getBoundingClientRect().top))")
+            assert len(tops) == 3 and len(set(tops)) == 1, (grids, tops)
+    # Stepping on keeps it on one screen (a wider value only ever shrinks it, never grows it back).
+    page.click("#fwd")
+    page.wait_for_selector("#arith[data-status=ready]")
+    assert _step_view_checks(page) == []
     assert console_errors == []
 
 
-@pytest.mark.parametrize("query", ["", "&sample=digit-3&step=200"])
+@pytest.mark.parametrize("query", ["", "&sample=digit-3&step=200", "&sample=cifar10-0&channels=RGB"])
 @pytest.mark.parametrize("size,scale", [((1920, 1080), 1), ((1280, 720), 1.5)])
 def test_the_step_view_fits_in_presenter_mode(browser, live_server, query, size, scale):
     context = browser.new_context(viewport={"width": size[0], "height": size[1]}, device_scale_factor=scale)
@@ -144,12 +164,12 @@ def test_the_step_view_fits_in_presenter_mode(browser, live_server, query, size,
     try:
         open_page(page, live_server, "?present=1" + query)
         assert _step_view_checks(page) == []
-        # The way out sits in the bottom-left corner, below the products, beside the sums.
-        parts = [*STEP_VIEW[:-1], "#arith .arith-totals"]
-        assert covered_by(page, parts, "#present-exit") == []
+        # The way out of presenter mode covers nothing of the view.
+        assert covered_by(page, [*STEP_VIEW[:-1], "#arith .arith-totals"], "#present-exit") == []
         if size[0] == 1920:
             SHOTS.mkdir(exist_ok=True)
-            page.screenshot(path=str(SHOTS / f"present-playground-step{'-digit' if query else ''}-1920.png"))
+            name = "-rgb" if "RGB" in query else "-digit" if query else ""
+            page.screenshot(path=str(SHOTS / f"present-playground-step{name}-1920.png"))
     finally:
         context.close()
 
@@ -190,7 +210,7 @@ def test_filter_size_changes_keep_presets_and_maps_can_have_their_own_scale(page
     before = version(page)
     page.select_option("#ksize", "4")
     settle(page, before)
-    assert page.inner_text("#kfilter").splitlines()[0] == "1: Gaussian blur (for Diagonal detector (course))"
+    assert page.inner_text("#kfilter").splitlines()[0] == "0: Gaussian blur (for Diagonal detector (course))"
     assert "has no 4×4 version" in page.inner_text(".fcard[data-index='0'] .fdesc")
     before = version(page)
     page.select_option("#ksize", "3")
@@ -227,7 +247,7 @@ def test_captions_padding_and_conventions(page, live_server, console_errors):
     assert re.findall(r"\d+x\d+", text) == []
     assert "numbered from 0" in page.inner_text("#step-view")
     assert "also called an activation map" in page.inner_text(".pg-intro .lead")
-    assert page.get_attribute(".fcard[data-index='0'] .kcell >> nth=0", "aria-label") == "Filter 1, row 0, column 0"
+    assert page.get_attribute(".fcard[data-index='0'] .kcell >> nth=0", "aria-label") == "Filter 0, row 0, column 0"
     assert "row 0, column 0" in page.inner_text("#arith .arith-where")
     # RGB: each value is a colour's amount, not a brightness from black to white.
     before = version(page)

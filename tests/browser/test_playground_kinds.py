@@ -101,7 +101,7 @@ def test_stepping_and_clicking_trace_other_values(page, live_server, console_err
     settle(page, before)
     s = shown(page)
     assert s["position"] == [3, 0, 0]
-    assert "channels 3, 4 only (its group)" in page.inner_text("#kind-arith")
+    assert "channels 2, 3 only (its group)" in page.inner_text("#kind-arith")  # numbered from 0
     assert page.locator("#kind-w .mview").count() == 2  # 4 channels / 2 groups
     before = kinds_version(page)
     page.click("#kind-out .mcell[data-r='2'][data-c='1']")
@@ -119,7 +119,7 @@ def test_transposed_three_views_agree(page, live_server, console_errors, shot):
     open_kinds(page, live_server, "?op=transposed&op_size=3&op_f=3&op_s=2&op_p=1&op_opad=1&op_c=1&op_k=1")
     s = shown(page)
     assert s["shape"] == "3\u00d73\u00d71 \u2192 6\u00d76\u00d71"
-    assert page.inner_text("#kind-size-formula") == "(3 - 1)\u00b72 - 2\u00b71 + 3 + 1 = 6"
+    assert page.inner_text("#kind-size-formula") == "(3 \u2212 1)\u00d72 \u2212 2\u00d71 + 3 + 1 = 6"
     views = page.locator("#kind-views .pg-kind-view h3").all_inner_texts()
     assert views == ["1. Scatter", "2. Zero insertion", "3. The gradient of a convolution"]
     assert "largest difference 0" in page.inner_text("[data-view=gradient]")

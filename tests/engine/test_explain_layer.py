@@ -49,3 +49,21 @@ def test_same_padding_puts_the_odd_cell_last():
     assert resolve_pads("same", (3, 2), (1, 3)) == (1, 1, 1, 2)
     assert resolve_pads(2, (3, 3), (1, 1)) == (2, 2, 2, 2)
     assert resolve_pads([0, 1, 2, 3], (3, 3), (1, 1)) == (0, 1, 2, 3)
+
+
+def test_a_pooling_window_is_called_a_window():
+    """A pooling layer (no parameters) names what slides a pooling window, not a filter."""
+    with pytest.raises(LayerError, match="larger than the padded input") as caught:
+        explain_layer((4, 4), (11, 11), (2, 2), (0, 0, 0, 0), (1, 1), 2, 2, with_params=False)
+    message = str(caught.value)
+    assert message.startswith("The pooling window (11 rows) is larger")
+    assert "Use a smaller window," in message and "filter" not in message
+    assert caught.value.formula.startswith("(4 - 11 + 2*0)/2 + 1 = ")
+    # The same sizes as a convolution still speak of its filter.
+    with pytest.raises(LayerError, match=r"^The filter \(11 rows\).*Use a smaller filter,"):
+        explain_layer((4, 4), (11, 11), (2, 2), (0, 0, 0, 0), (1, 1), 2, 2)
+    layer = explain_layer((4, 4), (2, 2), (2, 2), (0, 0, 0, 0), (1, 1), 6, 6, kind="pool")
+    assert layer.explanation.endswith("each of the 6 maps is pooled on its own: a 2x2x6 output volume.")
+    assert "filter" not in layer.explanation and layer.params is not None  # kind names; with_params counts
+    with pytest.raises(ValueError, match='kind must be "conv" or "pool"'):
+        explain_layer((4, 4), (2, 2), (2, 2), (0, 0, 0, 0), (1, 1), 1, 1, kind="dense")

@@ -9,12 +9,24 @@ function signClass(v) {
   return v > 0 ? "pos" : v < 0 ? "neg" : "zero";
 }
 
-/** One table's numbers, one number of decimals for all (util.fmtAll; whole numbers stay whole). */
+/** At most this many decimals in a table: the API sends pixel values to 4 decimals, and a
+ * column of "0.000000" would push the products off the screen. */
+const MAX_DECIMALS = 4;
+
+/** One table's numbers, one number of decimals for all (util.fmtAll: 4 significant digits of
+ * the largest, at most MAX_DECIMALS decimals; whole numbers stay whole). */
 function tableText(values) {
-  return values.every(Number.isInteger) ? values.map((v) => fmt(v)) : fmtAll(values, 4);
+  if (values.every(Number.isInteger)) return values.map((v) => fmt(v));
+  const top = Math.max(...values.map(Math.abs));
+  // fmtAll gives sig - 1 - floor(log10(top)) decimals: fewer significant digits for a small top.
+  const sig = top > 0 ? Math.min(4, MAX_DECIMALS + 1 + Math.floor(Math.log10(top))) : 4;
+  return fmtAll(values, sig);
 }
 
-function matrix(data, offset, kh, kw, { pads = null, signs = false, label }) {
+/** `label`: the table's accessible name; `caption`: what is written above it (null: nothing,
+ * as in the rows below the first of an RGB filter, whose channel letter and the captions above
+ * say it). */
+function matrix(data, offset, kh, kw, { pads = null, signs = false, label, caption = label }) {
   const texts = tableText(Array.from(data.slice(offset, offset + kh * kw)));
   const grid = el("div", { class: "amat", role: "img", "aria-label": label });
   grid.style.gridTemplateColumns = `repeat(${kw}, auto)`;
@@ -27,7 +39,7 @@ function matrix(data, offset, kh, kw, { pads = null, signs = false, label }) {
       grid.append(el("span", { class: cls.join(" ") }, texts[p * kw + q]));
     }
   }
-  return el("figure", { class: "afig" }, el("figcaption", {}, label), grid);
+  return el("figure", { class: "afig" }, caption ? el("figcaption", { "aria-hidden": "true" }, caption) : null, grid);
 }
 
 /**
@@ -45,12 +57,14 @@ export function renderArithmetic(root, trace, ctx) {
     const s = trace.input_cols[q];
     return r < 0 || s < 0 || r >= h || s >= w;
   };
-  const list = (xs) => xs.join(", ");
+  // "4, 5, 6" as it is; a longer run of neighbours as "4 to 10" (a dilated window lists its taps).
+  const list = (xs) => (xs.length > 3 && xs.every((v, n) => !n || v === xs[n - 1] + 1)
+    ? `${xs[0]} to ${xs[xs.length - 1]}` : xs.join(", "));
   const parts = [
     el(
       "p",
       { class: "arith-where" },
-      el("strong", {}, `Filter ${ctx.k + 1}`), ` (${ctx.filterTitle}) at output row ${i}, column ${j}: `,
+      el("strong", {}, `Filter ${ctx.k}`), ` (${ctx.filterTitle}) at output row ${i}, column ${j}: `,
       `the window covers padded rows ${list(trace.rows)} and columns ${list(trace.cols)}`,
       trace.input_rows.some((r) => r < 0 || r >= h) || trace.input_cols.some((s) => s < 0 || s >= w)
         ? "; the hatched cells are zero padding."
@@ -67,11 +81,11 @@ export function renderArithmetic(root, trace, ctx) {
         "div",
         { class: "arith-row", dataset: { channel: String(ch) } },
         c > 1 ? el("span", { class: `arith-ch ch-${names[ch]}` }, names[ch]) : null,
-        matrix(trace.patch.data, off, kh, kw, { pads: onPad, label: `${prefix}patch` }),
+        matrix(trace.patch.data, off, kh, kw, { pads: onPad, label: `${prefix}patch`, caption: ch === 0 ? "patch" : null }),
         el("span", { class: "arith-op", "aria-hidden": "true" }, "×"),
-        matrix(trace.weights.data, off, kh, kw, { signs: true, label: `${prefix}weights` }),
+        matrix(trace.weights.data, off, kh, kw, { signs: true, label: `${prefix}weights`, caption: ch === 0 ? "weights" : null }),
         el("span", { class: "arith-op", "aria-hidden": "true" }, "="),
-        matrix(trace.products.data, off, kh, kw, { signs: true, label: `${prefix}products` }),
+        matrix(trace.products.data, off, kh, kw, { signs: true, label: `${prefix}products`, caption: ch === 0 ? "products" : null }),
         el("span", { class: "arith-op", "aria-hidden": "true" }, "→"),
         el(
           "span",
@@ -83,29 +97,25 @@ export function renderArithmetic(root, trace, ctx) {
     );
   }
   const totals = [];
+  const total = el("output", { class: "arith-sum" }, fmt(trace.sum, 4));
 
-  // Written out in full when it is short enough to read.
   if (c * plane <= 9) {
+    // Written out in full when it is short enough to read: it ends with the sum.
     const terms = [];
     const xs = tableText(Array.from(trace.patch.data));
     const ws = tableText(Array.from(trace.weights.data));
     for (let n = 0; n < c * plane; n++) {
       terms.push(`${xs[n]}×${trace.weights.data[n] < 0 ? `(${ws[n]})` : ws[n]}`);
     }
-    totals.push(el("p", { class: "arith-line formula" }, `${terms.join(" + ")} = ${fmt(trace.sum, 4)}`));
-  }
-
-  const total = el("output", { class: "arith-sum" }, fmt(trace.sum, 4));
-  if (c > 1) {
+    totals.push(el("p", { class: "arith-line formula" }, `${terms.join(" + ")} = `, total));
+  } else if (c > 1) {
     const sums = [];
     trace.channel_sums.forEach((s, ch) => {
       if (ch) sums.push(" + ");
       sums.push(el("span", { class: `ch-${names[ch]}` }, `${names[ch]} ${fmt(s, 4)}`));
     });
     totals.push(el("p", { class: "arith-total" }, "The three slice sums add up: ", ...sums, " = ", total));
-  } else {
-    totals.push(el("p", { class: "arith-total" }, "Sum of the products: ", total));
-  }
+  } // else one channel with too many products to write out: the row's own "sum" is the sum
   const value = el("output", { class: "arith-value", dataset: { value: String(trace.value) } }, fmt(trace.value, 4));
   totals.push(
     el("p", { class: "arith-total arith-final" }, `${fmt(trace.sum, 4)} + bias ${fmt(trace.bias, 4)} = `, value),
@@ -121,11 +131,7 @@ export function renderArithmetic(root, trace, ctx) {
     );
   }
   totals.push(
-    el(
-      "p",
-      { class: "small muted" },
-      `Feature map ${ctx.k + 1}, row ${i}, column ${j}: the engine's vectorised convolution gives ${fmt(trace.engine_value, 4)} there too.`,
-    ),
+    el("p", { class: "small muted" }, `The engine's vectorised convolution gives ${fmt(trace.engine_value, 4)} there too.`),
   );
   // The products beside what they add up to, so the whole sum reads in one glance.
   parts.push(el("div", { class: "arith-body" }, rows, el("div", { class: "arith-totals" }, ...totals)));

@@ -60,7 +60,7 @@ export class FilterEditor {
             max: WEIGHT_LIMIT,
             inputmode: "decimal",
             class: "kcell",
-            "aria-label": `Filter ${i + 1}${channelNames.length > 1 ? `, ${name} slice` : ""}, row ${p}, column ${q}`,
+            "aria-label": `Filter ${i}${channelNames.length > 1 ? `, ${name} slice` : ""}, row ${p}, column ${q}`,
           });
           input.addEventListener("input", () => {
             const v = Number(input.value);
@@ -93,12 +93,12 @@ export class FilterEditor {
         next.select();
       });
     });
-    const remove = el("button", { type: "button", class: "fremove", "aria-label": `Remove filter ${i + 1}`, disabled: count <= 1 }, "Remove");
+    const remove = el("button", { type: "button", class: "fremove", "aria-label": `Remove filter ${i}`, disabled: count <= 1 }, "Remove");
     remove.addEventListener("click", () => this.on.remove(i));
     const node = el(
       "article",
       { class: "fcard", dataset: { index: String(i) } },
-      el("header", { class: "fcard-head" }, el("h3", {}, `Filter ${i + 1}`), remove),
+      el("header", { class: "fcard-head" }, el("h3", {}, `Filter ${i}`), remove),
       el("div", { class: "field" }, el("label", { for: `fp-${i}` }, "Preset"), select),
       desc,
       el("div", { class: "fslices" }, ...slices),

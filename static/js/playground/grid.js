@@ -12,7 +12,8 @@ export class MatrixView {
    * @param {HTMLElement} root  container (emptied)
    * @param {object} opts  label (accessible name), interactive (output cells are
    *   focusable and selectable), onHover(r, c | null), onSelect(r, c),
-   *   cellsMax (largest padded side drawn as numbered cells), pixelWidth (px)
+   *   cellsMax (largest padded side drawn as numbered cells), pixelWidth (px), fit (the
+   *   pixel image is scaled by the step view's --fit-px, ./fit.js)
    */
   constructor(root, opts = {}) {
     this.root = root;
@@ -154,6 +155,7 @@ export class MatrixView {
     canvas.className = "mpixels";
     canvas.width = this.wp * cellPx;
     canvas.height = this.hp * cellPx;
+    if (this.opts.fit) canvas.style.width = `calc(${canvas.width}px * var(--fit-px, 1))`;
     canvas.setAttribute("role", "img");
     canvas.setAttribute("aria-label", `${this.opts.label || "matrix"}: ${this.h} × ${this.w}`);
     this.canvas = canvas;

@@ -10,7 +10,7 @@ const factor = (v) => (v < 0 ? `(${n(v)})` : n(v));
 
 function where(d) {
   const [k, i, j] = d.trace.position;
-  return d.op === "conv1d" ? `output channel ${k + 1}, position ${j}` : `output channel ${k + 1}, row ${i}, column ${j}`;
+  return d.op === "conv1d" ? `output channel ${k}, position ${j}` : `output channel ${k}, row ${i}, column ${j}`;
 }
 
 /** One line per input channel: its products added up, then its sum. */
@@ -24,7 +24,7 @@ function channelLines(trace, describe) {
     });
     return el(
       "p", { class: "arith-line formula", dataset: { channel: String(c) } },
-      el("span", { class: "arith-ch" }, `channel ${c + 1}: `),
+      el("span", { class: "arith-ch" }, `channel ${c}: `),
       ...(parts.length ? parts : ["no products"]), " = ",
       el("output", { class: "channel-sum" }, n(trace.channel_sums[m])),
     );
@@ -50,7 +50,7 @@ function convParts(d) {
   const describe = (t) => `${tap(t)}${t.padding ? " (zero padding)" : ""}`;
   const first = d.op === "pointwise"
     ? `A 1×1 filter reads one cell in every channel: the ${d.trace.channels.length} channel values at this position, each times its weight.`
-    : `The window steps ${s[s.length - 1]} at a time; it reads input channel${d.trace.channels.length > 1 ? "s" : ""} ${d.trace.channels.map((c) => c + 1).join(", ")}${d.op === "grouped" || d.op === "depthwise" ? " only (its group)" : ""}.${d.trace.terms.some((t) => t.padding) ? " Hatched products are on zero padding." : ""}`;
+    : `The window steps ${s[s.length - 1]} at a time; it reads input channel${d.trace.channels.length > 1 ? "s" : ""} ${d.trace.channels.join(", ")}${d.op === "grouped" || d.op === "depthwise" ? " only (its group)" : ""}.${d.trace.terms.some((t) => t.padding) ? " Hatched products are on zero padding." : ""}`;
   return [el("p", { class: "arith-where" }, el("strong", {}, where(d)), ". ", first), ...channelLines(d.trace, describe),
     ...total(d.trace, "The channels add up"), engineNote(d, d.op === "conv1d" ? "1-D convolution" : "convolution")];
 }
@@ -69,7 +69,7 @@ function separableParts(d) {
 
 function transposedParts(d) {
   const t = d.trace;
-  const describe = (x) => `input cell (${x.row}, ${x.col}) of channel ${x.channel + 1}, kernel tap (${x.tap.join(", ")})`;
+  const describe = (x) => `input cell (${x.row}, ${x.col}) of channel ${x.channel}, kernel tap (${x.tap.join(", ")})`;
   const list = el("ul", { class: "arith-scatter small" }, ...t.terms.map((x) => el("li", {},
     `input (${x.row}, ${x.col}) = ${n(x.x)}, its kernel copy puts tap (${x.tap.join(", ")}) = ${n(x.w)} here: ${factor(x.x)}×${factor(x.w)} = ${n(x.product)}`)));
   const z = t.zero_view;

@@ -5,7 +5,7 @@
 // module draws the grids and marks the cells the trace names; ./kinds-arith.js writes the sums.
 
 import { ApiError, getJSON, latestOnly, postJSON } from "../api.js";
-import { $, debounce, el, shape, showError } from "../util.js";
+import { $, debounce, el, formula, shape, showError } from "../util.js";
 import { MatrixView } from "./grid.js";
 import { renderKindArithmetic } from "./kinds-arith.js";
 import { KIND_DEFAULTS, state, times } from "./model.js";
@@ -118,15 +118,15 @@ function render() {
   const [k, i, j] = t.position;
   $("kind-explain").textContent = times(d.explanation);
   $("kind-shape").textContent = `${shape(d.input_shape)} → ${shape(d.output_shape)}`;
-  $("kind-size-formula").textContent = d.size_formula.replaceAll("*", "·");
-  $("kind-params").textContent = d.params.formula.replaceAll("*", "·");
-  $("kind-macs").textContent = d.macs.formula.replaceAll("*", "·");
+  $("kind-size-formula").textContent = formula(d.size_formula);
+  $("kind-params").textContent = formula(d.params.formula);
+  $("kind-macs").textContent = formula(d.macs.formula);
   $("kind-stages-row").hidden = !d.stages.length;
   $("kind-stages").replaceChildren(...d.stages.map((st) => el("span", { class: "pg-kind-stage-line" },
-    `${st.name}: ${shape(st.output_shape)}, ${st.params_formula.replaceAll("*", "·")} parameters, ${st.macs_formula.replaceAll("*", "·")} multiply-adds`)));
+    `${st.name}: ${shape(st.output_shape)}, ${formula(st.params_formula)} parameters, ${formula(st.macs_formula)} multiply-adds`)));
   $("kind-savings").textContent = times(d.savings);
   const kout = $("kind-kout");
-  kout.replaceChildren(...Array.from({ length: K }, (_, n) => el("option", { value: String(n) }, `${n + 1} of ${K}`)));
+  kout.replaceChildren(...Array.from({ length: K }, (_, n) => el("option", { value: String(n) }, `${n} of ${K}`)));
   kout.value = String(k);
 
   // Input: one grid per channel, padding hatched (a transposed convolution crops instead).
@@ -142,7 +142,7 @@ function render() {
   // The input cells the traced value reads (a separable one: through its depthwise step).
   const read = d.op === "separable" ? t.stage_values.flatMap((sv) => sv.terms) : t.terms;
   for (let c = 0; c < C; c++) {
-    const view = tensorView(gridBox(inBox, `channel ${c + 1}`), `Input channel ${c + 1}`, x.data, c * H * W, H, W, { pads, tint: true, lo: 0, hi: Math.max(x.max, 1) });
+    const view = tensorView(gridBox(inBox, `channel ${c}`), `Input channel ${c}`, x.data, c * H * W, H, W, { pads, tint: true, lo: 0, hi: Math.max(x.max, 1) });
     view.mark("win", read.filter((term) => term.channel === c).map((term) => [term.row + pads[0], term.col + pads[1]]));
   }
   renderWeights(d, k);
@@ -152,14 +152,14 @@ function render() {
   const out = d.output;
   const OH = oneD ? 1 : out.shape[1];
   const OW = oneD ? out.shape[1] : out.shape[2];
-  $("kind-out-caption").textContent = `channel ${k + 1} of the ${shape(d.output_shape)} volume`;
-  const outView = tensorView($("kind-out"), `Output channel ${k + 1}`, out.data, k * OH * OW, OH, OW, {
+  $("kind-out-caption").textContent = `channel ${k} of the ${shape(d.output_shape)} volume`;
+  const outView = tensorView($("kind-out"), `Output channel ${k}`, out.data, k * OH * OW, OH, OW, {
     lo: out.min, hi: out.max, interactive: true,
     onSelect: (r, c) => trace([k, r, c]),
   });
   outView.mark("cur", [[oneD ? 0 : i, j]]);
   const step = (oneD ? 0 : i) * OW + j;
-  $("kind-pos").textContent = `Output channel ${k + 1}, ${oneD ? `position ${j}` : `row ${i}, column ${j}`} · value ${step + 1} of ${OH * OW}`;
+  $("kind-pos").textContent = `Output channel ${k}, ${oneD ? `position ${j}` : `row ${i}, column ${j}`} · value ${step + 1} of ${OH * OW}`;
   $("kind-back").disabled = step === 0;
   $("kind-fwd").disabled = step >= OH * OW - 1;
   renderViews(d);
@@ -176,28 +176,28 @@ function renderWeights(d, k) {
   const range = { lo: w.min, hi: w.max };
   if (d.op === "transposed") {
     const [C, K, F] = w.shape;
-    $("kind-w-caption").textContent = `Kernel of output channel ${k + 1}: w[c, ${k + 1}], one ${F}×${F} slice per input channel`;
+    $("kind-w-caption").textContent = `Kernel of output channel ${k}: w[c, ${k}], one ${F}×${F} slice per input channel`;
     for (let c = 0; c < C; c++) {
-      const view = tensorView(gridBox(box, `input channel ${c + 1}`), `Kernel slice ${c + 1}`, w.data, (c * K + k) * F * F, F, F, range);
+      const view = tensorView(gridBox(box, `input channel ${c}`), `Kernel slice ${c}`, w.data, (c * K + k) * F * F, F, F, range);
       view.mark("win", t.terms.filter((term) => term.channel === c).map((term) => term.tap));
     }
     return;
   }
   if (d.op === "separable") {
     const [C, , F] = w.shape;
-    $("kind-w-caption").textContent = `Depthwise filters (one ${F}×${F} per channel), then the 1×1 weights of output ${k + 1}`;
-    for (let c = 0; c < C; c++) tensorView(gridBox(box, `channel ${c + 1}`), `Depthwise filter ${c + 1}`, w.data, c * F * F, F, F, range);
+    $("kind-w-caption").textContent = `Depthwise filters (one ${F}×${F} per channel), then the 1×1 weights of output ${k}`;
+    for (let c = 0; c < C; c++) tensorView(gridBox(box, `channel ${c}`), `Depthwise filter ${c}`, w.data, c * F * F, F, F, range);
     const pw = d.pointwise_weights;
-    tensorView(gridBox(box, `1×1 weights of output ${k + 1} (one per channel)`), "Pointwise weights", pw.data, k * C, 1, C, { lo: pw.min, hi: pw.max });
+    tensorView(gridBox(box, `1×1 weights of output ${k} (one per channel)`), "Pointwise weights", pw.data, k * C, 1, C, { lo: pw.min, hi: pw.max });
     return;
   }
   const oneD = d.op === "conv1d";
   const [, Cg, FH] = w.shape;
   const FW = oneD ? FH : w.shape[3];
   const rows = oneD ? 1 : FH;
-  $("kind-w-caption").textContent = `Filter ${k + 1}: ${Cg} slice${Cg > 1 ? "s" : ""} of ${oneD ? FW : `${rows}×${FW}`}`;
+  $("kind-w-caption").textContent = `Filter ${k}: ${Cg} slice${Cg > 1 ? "s" : ""} of ${oneD ? FW : `${rows}×${FW}`}`;
   for (let c = 0; c < Cg; c++) {
-    tensorView(gridBox(box, `reads input channel ${t.channels[c] + 1}`), `Filter ${k + 1}, slice ${c + 1}`, w.data, (k * Cg + c) * rows * FW, rows, FW, range);
+    tensorView(gridBox(box, `reads input channel ${t.channels[c]}`), `Filter ${k}, slice ${c}`, w.data, (k * Cg + c) * rows * FW, rows, FW, range);
   }
 }
 
@@ -212,7 +212,7 @@ function renderMiddle(d, i, j) {
     const [C, H, W] = m.shape;
     $("kind-mid-caption").textContent = `After the depthwise step, ${shape(m.shape)}`;
     for (let c = 0; c < C; c++) {
-      tensorView(gridBox(box, `channel ${c + 1}`), `Depthwise output ${c + 1}`, m.data, c * H * W, H, W, { lo: m.min, hi: m.max }).mark("cur", [[i, j]]);
+      tensorView(gridBox(box, `channel ${c}`), `Depthwise output ${c}`, m.data, c * H * W, H, W, { lo: m.min, hi: m.max }).mark("cur", [[i, j]]);
     }
   } else if (d.trace.zero_view) {
     const z = d.trace.zero_view;
@@ -222,14 +222,14 @@ function renderMiddle(d, i, j) {
     const real = [];
     z.source_rows.forEach((a, r) => z.source_cols.forEach((b, c) => { if (a >= 0 && b >= 0) real.push([r, c]); }));
     for (let c = 0; c < C; c++) {
-      const view = tensorView(gridBox(box, `channel ${c + 1}`), `Zero-inserted input ${c + 1}`, z.input.data, c * H * W, H, W, { tint: true, lo: 0, hi: Math.max(z.input.max, 1) });
+      const view = tensorView(gridBox(box, `channel ${c}`), `Zero-inserted input ${c}`, z.input.data, c * H * W, H, W, { tint: true, lo: 0, hi: Math.max(z.input.max, 1) });
       view.mark("feeds", real);
       view.mark("win", window);
     }
     const zw = z.weights;
     const [, F] = zw.shape;
     for (let c = 0; c < C; c++) {
-      tensorView(gridBox(box, `kernel turned 180°, channel ${c + 1}`), `Turned kernel ${c + 1}`, zw.data, c * F * F, F, F, { lo: zw.min, hi: zw.max });
+      tensorView(gridBox(box, `kernel turned 180°, channel ${c}`), `Turned kernel ${c}`, zw.data, c * F * F, F, F, { lo: zw.min, hi: zw.max });
     }
   }
 }

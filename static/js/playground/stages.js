@@ -4,7 +4,8 @@
 
 import { drawMap, drawRGB } from "../draw/heatmap.js";
 import { activation } from "../registry.js";
-import { $, el, fmt, showError, square } from "../util.js";
+import { $, el, fmt, formula, showError, square } from "../util.js";
+import { refit } from "./fit.js";
 import { MatrixView } from "./grid.js";
 import { absMax, channelNames, shapeText, state, times, ui } from "./model.js";
 import { hoverInput, hoverOutput, hoverPool, select } from "./steps.js";
@@ -32,23 +33,23 @@ function mapScale(tensor, ranges, k) {
 
 export function showSize(size) {
   showError($("size-error"), null);
-  $("size-formula").textContent = size.formula.replaceAll("*", "·");
+  $("size-formula").textContent = formula(size.formula);
   $("size-formula").hidden = false;
   const text = $("size-text");
   text.textContent = times(size.explanation);
   text.classList.toggle("warning", !size.fits);
   text.hidden = false;
-  $("size-params").textContent = size.params ? `Learnable parameters: ${times(size.params.formula).replaceAll("*", "·")}.` : "";
+  $("size-params").textContent = size.params ? `Learnable parameters: ${formula(size.params.formula)}.` : "";
 }
 
 export function showImpossible(err) {
   showError($("size-error"), err);
   $("size-error").textContent = times($("size-error").textContent);
   // The output-size sum with this layer's numbers (from the 422): the sentence above says why.
-  const formula = $("size-formula");
+  const sum = $("size-formula");
   const text = err.body?.formula;
-  formula.textContent = text ? text.replaceAll("*", "·") : "";
-  formula.hidden = !text;
+  sum.textContent = text ? formula(text) : "";
+  sum.hidden = !text;
   const sizeText = $("size-text");
   sizeText.textContent = "";
   sizeText.classList.remove("warning"); // no empty warning bar above the error
@@ -74,7 +75,7 @@ export function showImpossible(err) {
 
 export function renderFilterChoice(resolved, k) {
   const select = $("kfilter");
-  select.replaceChildren(...resolved.map((f, n) => el("option", { value: String(n) }, `${n + 1}: ${f.title}`)));
+  select.replaceChildren(...resolved.map((f, n) => el("option", { value: String(n) }, `${n}: ${f.title}`)));
   select.value = String(Math.min(k, resolved.length - 1));
 }
 
@@ -93,15 +94,17 @@ export function renderStepView() {
     box.append(holder);
     const view = new MatrixView(holder, {
       label: `Input, ${name} channel`,
-      pixelWidth: C === 3 ? 210 : 260,
-      cellsMax: C === 3 ? 10 : 16, // three stacked channels: numbers only while they stay small
+      // Numbers while the grid stays small enough to fit the screen with them; three
+      // channels side by side: smaller, and as pixels (every RGB sample is 8 px or more).
+      pixelWidth: C === 3 ? 150 : 260,
+      cellsMax: C === 3 ? 6 : 10,
+      fit: true,
       onHover: (r, col) => hoverInput(r, col),
     });
     view.render({ data: input.tensor.data, offset: c * H * W, h: H, w: W, pads, scale: { kind: tints[c], lo: 0, hi: 1 } });
     return { box, view };
   });
   $("in-grids").replaceChildren(...ui.inputViews.map((v) => v.box));
-  $("in-grids").classList.toggle("stacked", C > 1);
   ui.inputViews = ui.inputViews.map((v) => v.view);
   renderFilterAndOutput();
 }
@@ -113,25 +116,27 @@ export function renderFilterAndOutput() {
   const F = s.ksize;
   const f = resolved[k];
   const wmax = absMax(...conv.filter_ranges[k]);
-  $("w-caption").textContent = `${k + 1}: ${f.title}, ${shapeText(F, F, C)}, bias ${fmt(f.bias, 4)}`;
+  refit(); // another filter or new settings: fitted to the screen again from full size
+  $("w-caption").textContent = `${k}: ${f.title}, ${shapeText(F, F, C)}, bias ${fmt(f.bias, 4)}`;
   ui.weightViews = names.map((name, c) => {
     const box = el("div", { class: "pg-grid" });
     if (C > 1) box.append(el("p", { class: `pg-chname ch-${name}` }, `${name} slice`));
     const holder = el("div");
     box.append(holder);
-    const view = new MatrixView(holder, { label: `Filter ${k + 1}, ${name} slice` });
+    const view = new MatrixView(holder, { label: `Filter ${k}, ${name} slice` });
     view.render({ data: f.weights, offset: c * F * F, h: F, w: F, scale: { kind: "diverging", absMax: wmax }, digits: 2 });
     return { box, view };
   });
   $("w-grids").replaceChildren(...ui.weightViews.map((v) => v.box));
-  $("w-grids").classList.toggle("stacked", C > 1);
   const pre = conv.pre_activation || conv.output;
   const [, ho, wo] = pre.shape;
-  $("out-caption").textContent = `${k + 1}, ${shapeText(ho, wo, 1)}${s.act !== "none" ? " (before the activation)" : ""}`;
+  $("out-caption").textContent = `${k}, ${shapeText(ho, wo, 1)}${s.act !== "none" ? " (before the activation)" : ""}`;
   ui.outView = new MatrixView($("out-grid"), {
-    label: `Feature map ${k + 1}`,
+    label: `Feature map ${k}`,
     interactive: true,
     pixelWidth: 240,
+    cellsMax: 10,
+    fit: true,
     onHover: (i, j) => hoverOutput(k, i, j),
     onSelect: (i, j) => select(k, i, j),
   });
@@ -168,8 +173,8 @@ export function renderVolume() {
     const [n, h, w] = tensor.shape;
     for (let c = 0; c < n; c++) {
       const scale = mapScale(tensor, ranges, c);
-      const { fig, view } = mapFigure(`Filter ${c + 1} · ${resolved[c].title}`, (holder) => {
-        const v = new MatrixView(holder, { label: `${key} map ${c + 1}`, cellsMax: 10, pixelWidth: 150, ...opts(c) });
+      const { fig, view } = mapFigure(`Filter ${c} · ${resolved[c].title}`, (holder) => {
+        const v = new MatrixView(holder, { label: `${key} map ${c}`, cellsMax: 10, pixelWidth: 150, ...opts(c) });
         v.render({ data: tensor.data, offset: c * h * w, h, w, scale });
         return v;
       });
@@ -211,7 +216,7 @@ export function renderVolume() {
       const [, ph, pw] = pool.shape;
       const st = stage(
         "pool", title, shapeText(ph, pw, K),
-        `Each ${square(s.pk)} window of every map is replaced by its ${s.pool === "max" ? "largest value" : "mean"}: ${times(pool.size.formula).replaceAll("*", "·")} per side. Pooling works on each map separately, so the depth stays ${K}.`,
+        `Each ${square(s.pk)} window of every map is replaced by its ${s.pool === "max" ? "largest value" : "mean"}: ${formula(pool.size.formula)} per side. Pooling works on each map separately, so the depth stays ${K}.`,
       );
       addMaps(st, "pool", pool, pool.map_ranges, (c) => ({ onHover: (i, j) => hoverPool(c, i, j) }));
       parts.push(st.node);

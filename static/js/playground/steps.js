@@ -10,6 +10,7 @@ import { $, el } from "../util.js";
 import { renderArithmetic } from "./arith.js";
 import { channelNames, state, ui } from "./model.js";
 import { drawBeam } from "./beam.js";
+import { fitStepView } from "./fit.js";
 import { poolWindow } from "./relations.js";
 import { renderFilterAndOutput } from "./stages.js";
 
@@ -84,7 +85,8 @@ export function updateWindow() {
   scrub.max = String(n - 1);
   scrub.value = String(step);
   scrub.setAttribute("aria-valuetext", `row ${i}, column ${j}`);
-  $("pos-text").textContent = `row ${i}, column ${j} · step ${step + 1} of ${n}`;
+  // Two parts that each stay on one line: the label wraps between them when it is narrow.
+  $("pos-text").replaceChildren(el("span", {}, `row ${i}, column ${j}`), " · ", el("span", {}, `step ${step + 1} of ${n}`));
   $("back").disabled = step === 0;
   $("first").disabled = step === 0;
   $("fwd").disabled = step >= n - 1;
@@ -138,6 +140,7 @@ async function loadTrace(k, i, j) {
   renderArithmetic(arith, trace, {
     k, filterTitle: resolved[k].title, channelNames: channelNames(C), inputShape: input.tensor.shape,
   });
+  fitStepView(); // with its arithmetic drawn, the step view is sized to the screen
   arith.dataset.status = "ready";
 }
 
