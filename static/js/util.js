@@ -116,11 +116,25 @@ export function prose(text) {
   return String(text ?? "").replace(/(\d)x(?=\d)/g, `$1${TIMES}`).replace(/(^|[\s(])-(?=\d)/g, `$1${MINUS}`);
 }
 
-/** A formula from the server written as the course writes maths: what {@link prose} does,
- * and a binary minus between spaces and the ASCII "*" as true signs ("(6 - 3 + 2*0)/1 + 1"
- * -> "(6 − 3 + 2×0)/1 + 1"). For strings the API keeps ASCII; pages show them through this. */
+const NAMED = "(?:width|height|depth|[A-Z])";
+const NAMED_TIMES = new RegExp(`\\b(${NAMED}) x (?=${NAMED}\\b)`, "g");
+const E_NOTATION = /(?<![\w.])\d+(?:\.\d+)?e[-+]?\d+(?![\w.])/g;
+
+/**
+ * A sentence or formula from the server (the API keeps ASCII) written as the pages write
+ * maths: what {@link prose} does, and a binary minus between spaces and "*" as true signs
+ * ("(6 - 3 + 2*0)/1 + 1" -> "(6 − 3 + 2×0)/1 + 1"), a product of named sizes with ×
+ * ("width x height x depth", "F x F"), a factor "3.1x" as "3.1×", a power "7^2" as "7²",
+ * "1e-8" as "1×10⁻⁸" ({@link sci}) and "->" as "→". Every page shows server text through this.
+ */
 export function formula(text) {
-  return prose(text).replace(/ - /g, ` ${MINUS} `).replace(/\s*\*\s*/g, TIMES);
+  const ascii = String(text ?? "")
+    .replace(E_NOTATION, (m) => sci(Number(m)))
+    .replace(/\s*->\s*/g, " → ")
+    .replace(NAMED_TIMES, `$1 ${TIMES} `)
+    .replace(/(\d)x(?!\w)/g, `$1${TIMES}`)
+    .replace(/\^(\d+)/g, (_, d) => [...d].map((c) => SUPERSCRIPT[c]).join(""));
+  return prose(ascii).replace(/ - /g, ` ${MINUS} `).replace(/\s*\*\s*/g, TIMES);
 }
 
 /** A window or filter size: 3 -> "3×3", (3, 5) -> "3×5". */

@@ -90,3 +90,15 @@ def test_int_and_square(call):
 def test_formula_writes_true_minus_and_times(call, text, shown):
     assert call("formula", text) == shown
     assert "-" not in shown and "*" not in shown
+
+
+@pytest.mark.parametrize("text,shown", [
+    ("eps 1e-8", f"eps 1{TIMES}10\u207b\u2078"),
+    ("conv 6@5x5 -> pool", f"conv 6@5{TIMES}5 \u2192 pool"),
+    ("7^2 = 49", "7\u00b2 = 49"),
+    ("3.1x as many", f"3.1{TIMES} as many"),
+    ("width x height x depth", f"width {TIMES} height {TIMES} depth"),
+    ("F x F", f"F {TIMES} F"),
+])
+def test_formula_is_the_one_translation_of_server_text(call, text, shown):
+    assert call("formula", text) == shown

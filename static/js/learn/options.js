@@ -2,7 +2,7 @@
 // with the API's bounds and choices (the menus never list what the server would refuse).
 
 import { title as activationTitle } from "../registry.js";
-import { el, formula, int, sci } from "../util.js";
+import { el, formula as said, int } from "../util.js";
 
 /** The options a student sets, in the order shown (the rest keep the server's defaults). */
 export const SHOWN = ["recipe", "dataset", "optimizer", "learning_rate", "batch_size", "l2",
@@ -61,16 +61,8 @@ export function optionValues(catalogue, recipe, opts) {
   return out;
 }
 
-/**
- * A sentence from the server (the API keeps ASCII) as the page writes it: "1e-8" as
- * 1×10⁻⁸ (util.sci), "->" as "→", then util.formula ("5x5" -> "5×5", "l2 * w" -> "l2×w",
- * a true minus).
- */
-export function said(text) {
-  return formula(String(text ?? "")
-    .replace(/(?<![\w.])\d+(?:\.\d+)?e[-+]?\d+(?![\w.])/g, (m) => sci(Number(m)))
-    .replace(/\s*->\s*/g, " → "));
-}
+/** Server text as the pages write it: util.formula, the one translation. */
+export { said };
 
 /** "Title: summary" of the network `recipe`, or "" when the catalogue has none of that name. */
 export function recipeNote(catalogue, recipe) {
