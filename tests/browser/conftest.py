@@ -2,9 +2,10 @@
 
 The app runs in its own process on a free port for the whole session; every test
 gets a page that records console errors, and a helper that saves screenshots under
-tests/browser/screenshots/ (git-ignored) for a person to look at. Every test ends with an
-axe-core audit of the page in the state the test left it (see ``pytest_runtest_call``).
-"""
+tests/browser/screenshots/ (git-ignored) for a person to look at. Every test that uses the
+``page`` fixture ends with an axe-core audit of the page in the state the test left it (see
+``pytest_runtest_call``); tests that open their own contexts (other sizes, zoom) are not
+audited, so test_accessibility audits every page in each view, presenter mode included."""
 
 from __future__ import annotations
 
@@ -35,11 +36,19 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def live_server():
+def server_env(tmp_path_factory):
+    """The environment of the session's app processes: the embedded store (uploaded models,
+    training runs) in a folder of the session's own, not the shared <tmp>/convlab-<uid>,
+    whose caps per network address other sessions and servers of this user fill too."""
+    return {**os.environ, "CONVLAB_RUNTIME_DIR": str(tmp_path_factory.mktemp("runtime"))}
+
+
+@pytest.fixture(scope="session")
+def live_server(server_env):
     if not Path(CHROMIUM).exists():
         pytest.fail(f"browser tests need Chromium at {CHROMIUM} (make test installs it)")
     port = _free_port()
-    env = dict(os.environ)
+    env = dict(server_env)
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory",
          "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
@@ -102,7 +111,7 @@ def shot(page):
 
 
 @pytest.fixture(scope="session")
-def start_server():
+def start_server(server_env):
     """``start_server(**env)``: another app process with extra environment (e.g.
     ``CONVLAB_MODELS_DIR``) on a free port, stopped at the end of the session; returns its URL."""
     procs: list[subprocess.Popen] = []
@@ -112,7 +121,7 @@ def start_server():
         proc = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory",
              "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-            cwd=ROOT, env={**os.environ, **extra},
+            cwd=ROOT, env={**server_env, **extra},
         )
         procs.append(proc)
         base = f"http://127.0.0.1:{port}"

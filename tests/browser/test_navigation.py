@@ -1,31 +1,47 @@
-"""Every page in the navigation loads without console errors, at desktop and phone width."""
+"""Every page loads without console errors at a laptop's 1280x800 and a phone's 390x844: the
+navigation marks it, nothing overflows sideways, and its heading is on the first screen.
+Each test saves the first screen (exactly the window's size) and the whole page."""
 
 from __future__ import annotations
 
 import pytest
 
 from app.routers.pages import NAV
+from tests.browser.conftest import SCREENSHOTS
+from tests.browser.views import horizontal_overflow, outside_viewport
 
-WIDTHS = {"desktop": 1280, "phone": 390}
+SIZES = {"desktop": (1280, 800), "phone": (390, 844)}
+PAGES = NAV + [("/docs", "API")]
 
 
-@pytest.mark.parametrize("width_name", list(WIDTHS))
-@pytest.mark.parametrize("path,label", NAV)
-def test_page_loads(page, live_server, console_errors, shot, path, label, width_name):
-    page.set_viewport_size({"width": WIDTHS[width_name], "height": 900})
+@pytest.mark.parametrize("size_name", list(SIZES))
+@pytest.mark.parametrize("path,label", PAGES)
+def test_page_loads(page, live_server, console_errors, shot, path, label, size_name):
+    width, height = SIZES[size_name]
+    page.set_viewport_size({"width": width, "height": height})
     response = page.goto(live_server + path)
     assert response is not None and response.status == 200
+    if path == "/docs":
+        page.wait_for_selector(".swagger-ui .opblock", timeout=20_000)
     page.wait_for_load_state("networkidle")
     # The current page is marked in the navigation, and every nav link is visible.
-    current = page.locator('nav a[aria-current="page"]')
+    current = page.locator('.site-header nav a[aria-current="page"]')
     assert current.inner_text().strip() == label
-    for _, other in NAV:
+    for _, other in PAGES:
         assert page.get_by_role("link", name=other, exact=True).first.is_visible()
-    # Nothing overflows the viewport horizontally at phone width.
-    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-    assert overflow <= 1, f"{path} overflows by {overflow}px at {width_name} width"
+    # Nothing overflows the window sideways.
+    overflow = horizontal_overflow(page)
+    assert overflow <= 1, f"{path} overflows by {overflow}px at {width}x{height}"
+    # One visible h1, on the first screen, below the header (sticky on a laptop).
+    assert page.locator("h1:visible").count() == 1
+    assert outside_viewport(page, ["main h1"]) == []
+    header = page.evaluate("document.querySelector('.site-header').getBoundingClientRect().bottom")
+    assert page.locator("main h1").first.bounding_box()["y"] >= header - 1
     name = "home" if path == "/" else path.strip("/")
-    shot(f"nav-{name}-{width_name}")
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"page-{name}-{width}x{height}.png"))
+    assert page.evaluate("[window.innerWidth, window.innerHeight]") == [width, height]
+    shot(f"nav-{name}-{size_name}")
     assert console_errors == []
 
 

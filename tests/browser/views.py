@@ -83,3 +83,94 @@ def text_contrast(page, selector: str) -> float:
     """The contrast ratio of the element's text on the background behind it."""
     fg, bg = page.evaluate(COLOURS, selector)
     return contrast(fg, bg)
+
+
+# Text and controls that a strip of the screen (presenter mode's bar) lies over, scrolling the
+# page from top to bottom: whatever scrolls (<main> in presenter mode, else the document) is
+# moved half a screen at a time, and at each stop every visible text line (a Range's line
+# boxes) and every control, image or canvas outside the strip is tested against the strip's
+# box. What an ancestor clips away (scrolled out of <main>, out of a scroll box, visually
+# hidden text) does not count; what lies under the strip but is not clipped does.
+UNDER_STRIP = """(sel) => {
+  const strip = document.querySelector(sel);
+  const main = document.querySelector('main');
+  const scrolls = (s) => s && s.scrollHeight > s.clientHeight + 1
+    && ['auto', 'scroll'].includes(getComputedStyle(s).overflowY);
+  const scroller = scrolls(main) ? main : document.scrollingElement;
+  const CONTROLS = 'input, select, textarea, button, a[href], canvas, img, svg, video, '
+    + '[tabindex]:not([tabindex="-1"]), [role=button], [role=slider], [role=tab], [role=checkbox], '
+    + '[role=radio], [role=switch], [role=link], [role=option], [role=spinbutton], [role=gridcell]';
+  const overlap = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+  // The part of a box the element and its ancestors leave visible (overflow clips, opacity,
+  // visibility); an element's own overflow clips its text, not its own box.
+  function visible(el, r, own) {
+    let box = { left: Math.max(r.left, 0), top: Math.max(r.top, 0),
+                right: Math.min(r.right, innerWidth), bottom: Math.min(r.bottom, innerHeight) };
+    for (let a = el; a && a !== document.documentElement; a = a.parentElement) {
+      const s = getComputedStyle(a);
+      if (s.visibility === 'hidden' || s.opacity === '0') return null;
+      if ((own || a !== el) && (s.overflowX !== 'visible' || s.overflowY !== 'visible')) {
+        const c = a.getBoundingClientRect();
+        box = { left: Math.max(box.left, c.left), top: Math.max(box.top, c.top),
+                right: Math.min(box.right, c.right), bottom: Math.min(box.bottom, c.bottom) };
+      }
+      if (box.right - box.left <= 1 || box.bottom - box.top <= 1) return null;
+    }
+    return box;
+  }
+  const hits = new Map();
+  const max = scroller.scrollHeight - scroller.clientHeight;
+  const stops = [];
+  for (let y = 0; y < max; y += Math.max(scroller.clientHeight / 2, 50)) stops.push(y);
+  stops.push(max);
+  let stripSeen = true;
+  for (const y of stops) {
+    scroller.scrollTop = y;
+    const bar = strip.getBoundingClientRect();
+    if (bar.top < -0.5 || bar.bottom > innerHeight + 0.5 || bar.width < 1) stripSeen = false;
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    for (let t = walker.nextNode(); t; t = walker.nextNode()) {
+      const el = t.parentElement;
+      if (!t.textContent.trim() || !el || strip.contains(el) || el.closest('script, style, template')) continue;
+      if (!overlap(el.getBoundingClientRect(), bar)) continue;
+      const range = document.createRange();
+      range.selectNodeContents(t);
+      for (const r of range.getClientRects()) {
+        const v = overlap(r, bar) && visible(el, r, true);
+        if (v && overlap(v, bar)) {
+          hits.set(`text "${t.textContent.trim().slice(0, 40)}"`, Math.round(y));
+          break;
+        }
+      }
+    }
+    for (const el of document.body.querySelectorAll(CONTROLS)) {
+      if (strip.contains(el) || el.contains(strip)) continue;
+      const r = el.getBoundingClientRect();
+      const v = overlap(r, bar) && visible(el, r, false);
+      if (v && overlap(v, bar)) {
+        const name = el.id ? `#${el.id}` : el.tagName.toLowerCase() + (el.className && typeof el.className === 'string' ? '.' + el.className.split(' ')[0] : '');
+        hits.set(`control ${name}`, Math.round(y));
+      }
+    }
+  }
+  scroller.scrollTop = 0;
+  const out = [...hits].map(([what, y]) => `${what} at scroll ${y}`);
+  if (!stripSeen) out.unshift(`${sel} left the screen`);
+  return out;
+}"""
+
+
+def under_strip(page, strip: str) -> list[str]:
+    """What the ``strip`` element (a bar fixed on screen) hides anywhere on the page, from top
+    to bottom; also says if the strip itself left the screen. Empty: it covers nothing."""
+    return page.evaluate(UNDER_STRIP, strip)
+
+
+def horizontal_overflow(page) -> float:
+    """How far the page is wider than its window: the document's overflow, or (in presenter
+    mode, where <main> is what scrolls) <main>'s."""
+    return page.evaluate("""() => {
+      const m = document.querySelector('main');
+      return Math.max(document.documentElement.scrollWidth - window.innerWidth,
+                      m ? m.scrollWidth - m.clientWidth : 0);
+    }""")
