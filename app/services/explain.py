@@ -152,7 +152,7 @@ def gradcam_json(model: Model, x: np.ndarray, *, target: str | None, layer: str 
             "alphas": [num(a, 4) for a in cam.alphas],
             "formula": {
                 "alpha": f"alpha_k = (1 / {h * w}) × sum over the {h}×{w} positions of d y / d A^k",
-                "map": f"L = ReLU(sum over the {lay.shape[0]} maps of alpha_k x A^k), "
+                "map": f"L = ReLU(sum over the {lay.shape[0]} maps of alpha_k × A^k), "
                        f"scaled to 0..1 and resized from {h}×{w} to {x.shape[-2]}×{x.shape[-1]}",
                 "score": f"y = {num(scores[c], 5)}, {what} '{classes[c]}'"
                          + (" before softmax" if has_softmax else ""),

@@ -87,7 +87,7 @@ def test_pooling_window_by_window(page, live_server, console_errors, shot):
     assert _outputs(page) == expected
     assert step.is_disabled()
     assert page.locator("#pool-input .cell.winner").count() == 4
-    assert "(4 - 2 + 2*0)/2 + 1 = 2" in page.inner_text("#pool-formula")
+    assert "(4 − 2 + 2×0)/2 + 1 = 2" in page.inner_text("#pool-formula")  # the API's ASCII, as the course writes maths
 
     # Play from the start runs through all four windows by itself.
     page.click("#pool-first")
@@ -245,7 +245,7 @@ def test_flatten_and_network_parameters(page, live_server, console_errors, shot)
     assert page.inner_text("#fl-features") == "3,072"
     assert page.inner_text("#fl-W-shape") == "10×3,072"
     assert page.inner_text("#fl-params") == "30,730 parameters"
-    assert "10*3,072 + 10 = 30,730" in page.inner_text("#fl-params-formula")
+    assert "10×3,072 + 10 = 30,730" in page.inner_text("#fl-params-formula")
     assert page.locator("#fl-svg rect.ccell").count() == 48
     page.fill("#fl-pos", "17")
     assert "position 16 ← channel 1, row 0, column 0" in page.inner_text("#fl-pos-out")  # from 0
@@ -312,7 +312,7 @@ def test_softmax_step_by_step(page, live_server, console_errors, shot):
     page.wait_for_function("() => location.search.includes('scores=')")
     page.wait_for_function("() => decodeURIComponent(location.search).includes('-3.5')")
     page.reload()
-    page.wait_for_function("() => document.querySelector('#sm-max').textContent === '1000'")
+    page.wait_for_function("() => document.querySelector('#sm-max').textContent === '1000.0'")  # as many decimals as −3.5
     assert [page.input_value(f"#sm-s{i}") for i in range(3)] == ["1000", "999", "-3.5"]
     assert console_errors == []
 

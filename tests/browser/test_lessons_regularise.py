@@ -69,13 +69,13 @@ def test_batchnorm_train_step_and_inference(page, live_server, console_errors, s
     body = {k: ex[k] for k in ("x", "gamma", "beta", "running_mean", "running_var", "dout")}
     served = _post(page, "/api/lessons/batchnorm", body)
     assert [_num(v) for v in _cells(page, "#bn-out tr.bn-dbeta")] == [round(v, 4) for v in served["dbeta"]]
-    assert _cells(page, "#bn-out tr.used")[0] == "3"  # the batch mean is what training used
+    assert _num(_cells(page, "#bn-out tr.used")[0]) == 3  # the batch mean is what training used
     assert "Learned: γ and β" in page.inner_text("#bn-learned")
     assert "Estimated: the running mean and variance" in page.inner_text("#bn-learned")
     # Inference before any training step: the running estimates (0, 1) barely normalise.
     page.click("#bn-infer")
     page.wait_for_function("() => document.querySelector('#bn-explain').textContent.startsWith('Inference')")
-    assert _num(_cells(page, "#bn-out tr.bn-y")[1]) > 150  # channel 2 of example 1 stays ~200
+    assert _num(_cells(page, "#bn-out tr.bn-y")[1]) > 150  # channel 1 of example 0 stays ~200
     # Ten training steps move the running estimates toward the batch's statistics.
     rm = "() => document.querySelector('#bn-out tr.bn-rm td:last-child').textContent"
     for _ in range(10):
@@ -88,7 +88,7 @@ def test_batchnorm_train_step_and_inference(page, live_server, console_errors, s
     page.locator("#batchnorm").scroll_into_view_if_needed()
     shot("lessons-batchnorm-inference", full_page=False)
     page.click("#bn-reset")
-    page.wait_for_function(f"() => ({rm})() === '21'")  # back to the example: one step from 0
+    page.wait_for_function(f"() => Number(({rm})()) === 21")  # back to the example: one step from 0
     assert console_errors == []
 
 

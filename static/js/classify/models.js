@@ -3,7 +3,12 @@
 // model is one click away. A ?model= the server does not have is said, not skipped over.
 
 import { deleteJSON, getJSON, postForm } from "../api.js";
-import { el, fmt, fmtAll, int, showError } from "../util.js";
+import { el, fmt, fmtAll, int, prose, showError } from "../util.js";
+
+/** A model card's sentence as the pages write: sizes with ×, a true minus, → for "->". */
+function cardText(text) {
+  return prose(text).replace(/\s*->\s*/g, " → ");
+}
 
 function accuracyText(card) {
   const m = card.metrics;
@@ -67,7 +72,7 @@ export function renderCard(node, card) {
   add("Classes", `${classes.length}: ${classes.slice(0, 10).join(", ")}${classes.length > 10 ? ", …" : ""}`);
   const more = [
     el("p", { class: "model-title" }, card.title || card.name),
-    card.description ? el("p", { class: "small muted model-desc" }, card.description) : null,
+    card.description ? el("p", { class: "small muted model-desc" }, cardText(card.description)) : null,
     LEARN_RECIPE[card.name] && card.source !== "user"
       ? el("p", { class: "small" }, el("a", { href: `/learn?recipe=${LEARN_RECIPE[card.name]}` }, "Train this network yourself, live"))
       : null,
@@ -75,11 +80,11 @@ export function renderCard(node, card) {
     perClassTable(card),
     card.notes && card.notes.length
       ? el("details", { class: "model-more" }, el("summary", {}, "Notes from the model card"),
-        el("ul", { class: "small" }, card.notes.map((n) => el("li", {}, n))))
+        el("ul", { class: "small" }, card.notes.map((n) => el("li", {}, cardText(n)))))
       : null,
   ];
   const acc = accuracyText(card);
-  const first = card.summary || card.title || card.name;
+  const first = cardText(card.summary || card.title || card.name);
   node.append(
     el("p", { class: "model-summary" }, first,
       acc ? ` Right on ${acc.replace(/ on .*/, "")} of images it never trained on.` : "",

@@ -94,9 +94,14 @@ export function renderSoftmax(body) {
   if (!sm) return;
   let order = sm.scores.map((_, i) => i);
   if (order.length > MAX_ROWS) order = order.sort((a, b) => sm.probabilities[b] - sm.probabilities[a]).slice(0, MAX_ROWS);
-  // one number of decimals per column (util.fmtAll): −0.175 never sits beside 1e-4
-  const exp = fmtAll([...sm.exp, sm.sum], 4); // the sum shares its column's decimals
-  const col = { scores: fmtAll(sm.scores, 3), shifted: fmtAll(sm.shifted, 3), exp, probabilities: fmtAll(sm.probabilities, 4) };
+  // One number of decimals for each side of the table (util.fmtAll), so −0.175 never sits
+  // beside 1e-4: the scores, the shifted scores and the max (in the note below); the
+  // exponentials, their sum, the probabilities and theirs (1).
+  const n = sm.scores.length;
+  const left = fmtAll([...sm.scores, ...sm.shifted, sm.max], 3);
+  const right = fmtAll([...sm.exp, sm.sum, ...sm.probabilities, 1], 5);
+  const col = { scores: left.slice(0, n), shifted: left.slice(n, 2 * n), exp: right.slice(0, n),
+    probabilities: right.slice(n + 1, 2 * n + 1) };
   table.replaceChildren(
     el("caption", { class: "sr-only" }, "Softmax step by step"),
     el("thead", {}, el("tr", {},
@@ -113,8 +118,8 @@ export function renderSoftmax(body) {
       el("td", {}, col.probabilities[i])))),
     el("tfoot", {}, el("tr", {},
       el("th", { scope: "row" }, "sum"), el("td", {}), el("td", {}),
-      el("td", {}, exp[exp.length - 1]), el("td", {}, "1"))),
+      el("td", {}, right[n]), el("td", {}, right[2 * n + 1]))),
   );
-  note.textContent = `Subtracting the largest score (${fmt(sm.max, 3)}) first changes no probability but keeps e^s from overflowing. `
+  note.textContent = `Subtracting the largest score (${left[2 * n]}) first changes no probability but keeps e^s from overflowing. `
     + (sm.layer ? `The scores are the engine's values at the input of the ${namer(body)(sm.layer)} layer.` : "The model outputs raw scores; the page applies softmax to them.");
 }

@@ -133,7 +133,7 @@ function initNeuron(state) {
           : `Gradient near 0: z = ${fmt(r.z, 3)} lies in the flat, saturated part of the curve, where ` +
             `${n.dz} = ${fmt(r.local_gradient, 6)} < ${r.threshold}. So ∂L/∂w = ${fmt(r.dy_dw, 6)} and a ` +
             "gradient step barely moves w: the gradient has vanished.")
-        : `The gradient flows: ${n.dz} = ${fmt(r.local_gradient, 4)}, so ∂L/∂w = ${fmt(r.dy_dw, 4)} ` +
+        : `The gradient flows: ${n.dz} = ${fmt(r.local_gradient, 6)}, so ∂L/∂w = ${fmt(r.dy_dw, 6)} ` +
           "and a gradient step changes w.";
       verdict.dataset.saturated = String(r.saturated);
       showError(errorBox, null);

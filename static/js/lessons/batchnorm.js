@@ -4,9 +4,10 @@
 // "Take a training step" keeps the running estimates the engine returns, as a layer does.
 
 import { getJSON, latestOnly, postJSON } from "../api.js";
-import { $, debounce, el, fmt, showError } from "../util.js";
+import { $, debounce, el, fmt, fmtAll, showError } from "../util.js";
 
-const CH = ["channel 1", "channel 2", "channel 3", "channel 4"];
+// Channels and examples are numbered from 0, as rows, columns and maps are everywhere in ConvLab.
+const CH = ["channel 0", "channel 1", "channel 2", "channel 3"];
 
 export function initBatchNorm(state) {
   const inputs = $("bn-inputs");
@@ -60,8 +61,8 @@ export function initBatchNorm(state) {
     inputs.tHead.replaceChildren(el("tr", {}, el("td", {}),
       ...CH.slice(0, cols).map((c) => el("th", { scope: "col" }, c))));
     inputs.tBodies[0].replaceChildren(
-      ...s.x.map((r, i) => el("tr", {}, el("th", { scope: "row" }, `example ${i + 1}`),
-        ...r.map((v, c) => el("td", {}, numberInput(`bn-x${i}-${c}`, `Example ${i + 1}, ${CH[c]}`, v,
+      ...s.x.map((r, i) => el("tr", {}, el("th", { scope: "row" }, `example ${i}`),
+        ...r.map((v, c) => el("td", {}, numberInput(`bn-x${i}-${c}`, `Example ${i}, ${CH[c]}`, v,
           edit((n, val) => { n.x[i][c] = val; })))))),
       ...[["gamma", "γ (learned scale)"], ["beta", "β (learned shift)"]].map(([k, head]) =>
         el("tr", { class: "tvt-param" }, el("th", { scope: "row" }, head),
@@ -70,10 +71,22 @@ export function initBatchNorm(state) {
     );
   }
 
-  function row(head, values, cls, digits = 4) {
+  /** One row of the table; `texts` are its values already formatted (see `rows`). */
+  function row(head, texts, cls) {
     return el("tr", { class: cls }, el("th", { scope: "row" }, head),
-      ...values.map((v) => el("td", { class: "mono" }, v === null ? "–" : fmt(v, digits))));
+      ...texts.map((t) => el("td", { class: "mono" }, t)));
   }
+
+  /** The rows of one quantity (a statistic, or x̂ for every example), formatted together:
+   * one number of decimals for all its values (util's fmtAll), "–" where there is none. */
+  function rows(heads, values, cls) {
+    const flat = values.flat();
+    const texts = fmtAll(flat.map((v) => (v === null ? NaN : v)), 4);
+    const width = values[0].length;
+    return heads.map((head, i) => row(head, texts.slice(i * width, (i + 1) * width), cls));
+  }
+  const one = (head, values, cls) => rows([head], [values], cls)[0];
+  const perExample = (name, values, cls) => rows(values.map((_, i) => `${name}, example ${i}`), values, cls);
 
   async function compute(step = false) {
     const s = current();
@@ -89,19 +102,19 @@ export function initBatchNorm(state) {
       out.tHead.replaceChildren(el("tr", {}, el("th", { scope: "col" }, t ? "training" : "inference"),
         ...CH.slice(0, cols).map((c) => el("th", { scope: "col" }, c))));
       out.tBodies[0].replaceChildren(
-        row("batch mean", r.batch_mean || Array(cols).fill(null), t ? "used" : ""),
-        row("batch variance", r.batch_var || Array(cols).fill(null), t ? "used" : ""),
-        row(t ? "running mean (before)" : "running mean", s.running_mean, t ? "" : "used"),
-        row(t ? "running variance (before)" : "running variance", s.running_var, t ? "" : "used"),
-        row("1/√(σ² + ε)", r.inv_std),
-        ...r.xhat.map((v, i) => row(`x̂, example ${i + 1}`, v, "bn-xhat")),
-        ...r.y.map((v, i) => row(`y, example ${i + 1}`, v, "bn-y")),
-        row("running mean (after)", r.running_mean, "bn-rm"),
-        row("running variance (after)", r.running_var, "bn-rv"),
-        ...example.dout.map((v, i) => row(`dL/dy, example ${i + 1}`, v, "bn-dout")),
-        ...r.dx.map((v, i) => row(`dL/dx, example ${i + 1}`, v, "bn-dx")),
-        row("dL/dγ = Σ dL/dy · x̂", r.dgamma, "bn-dgamma"),
-        row("dL/dβ = Σ dL/dy", r.dbeta, "bn-dbeta"),
+        one("batch mean", r.batch_mean || Array(cols).fill(null), t ? "used" : ""),
+        one("batch variance", r.batch_var || Array(cols).fill(null), t ? "used" : ""),
+        one(t ? "running mean (before)" : "running mean", s.running_mean, t ? "" : "used"),
+        one(t ? "running variance (before)" : "running variance", s.running_var, t ? "" : "used"),
+        one("1/√(σ² + ε)", r.inv_std),
+        ...perExample("x̂", r.xhat, "bn-xhat"),
+        ...perExample("y", r.y, "bn-y"),
+        one("running mean (after)", r.running_mean, "bn-rm"),
+        one("running variance (after)", r.running_var, "bn-rv"),
+        ...perExample("dL/dy", example.dout, "bn-dout"),
+        ...perExample("dL/dx", r.dx, "bn-dx"),
+        one("dL/dγ = Σ dL/dy · x̂", r.dgamma, "bn-dgamma"),
+        one("dL/dβ = Σ dL/dy", r.dbeta, "bn-dbeta"),
       );
       explain(r);
       if (step) { // the layer keeps the estimates the engine moved

@@ -3,7 +3,7 @@
 // (Flattening a volume into the first dense layer is lessons/flatten.js.)
 
 import { postJSON, latestOnly } from "../api.js";
-import { $, el, int, showError, svgEl } from "../util.js";
+import { $, el, formula, int, prose, showError, svgEl } from "../util.js";
 
 const MAX_DRAWN = 8; // neurons per layer the drawing shows
 const MAX_HIDDEN = 3;
@@ -137,7 +137,7 @@ export function initNetwork(state) {
         const name = layerName(p.layer, net.length).toLowerCase();
         const item = el("button", { type: "button", class: "layer-chip", dataset: { layer: p.layer } },
           el("strong", { text: `${name[0].toUpperCase()}${name.slice(1)}` }),
-          el("span", { class: "mono", text: p.formula }),
+          el("span", { class: "mono", text: formula(p.formula) }),
           el("span", { class: "chip-detail", text: `${plural(p.weights, "weight")} + ${plural(p.biases, "bias", "biases")}` }));
         item.addEventListener("pointerenter", () => setHighlight(p.layer));
         item.addEventListener("pointerleave", () => setHighlight(null));
@@ -146,7 +146,7 @@ export function initNetwork(state) {
         return el("li", {}, item);
       }));
       $("net-total").textContent = int(r.total);
-      $("net-summary").textContent = r.summary;
+      $("net-summary").textContent = prose(r.summary);
     } catch (err) {
       showError(errorBox, err);
     }

@@ -2,7 +2,7 @@
 // from the engine (GET / POST /api/lessons/dropout); this module draws the table.
 
 import { getJSON, latestOnly, postJSON } from "../api.js";
-import { $, el, fmt, int, showError } from "../util.js";
+import { $, el, fmt, fmtAll, int, showError } from "../util.js";
 
 const RATIOS = [0.2, 0.5, 0.8];
 
@@ -40,13 +40,17 @@ export function initDropout(state) {
       if (!r) return;
       showError(errorBox, null);
       const mask = r.keep.map((k) => (r.training ? (k ? `× ${fmt(r.scale)}` : "dropped") : "kept"));
+      // The table's numbers with one number of decimals (util's fmtAll over all of them).
+      const n = r.x.length;
+      const all = fmtAll([...r.x, ...r.y, ...r.dout, ...r.dx, ...r.mean_over_masks], 3);
+      const part = (k) => all.slice(k * n, (k + 1) * n);
       table.replaceChildren(
-        row("input x", r.x.map((v) => fmt(v))),
+        row("input x", part(0)),
         row(r.training ? "mask" : "mask (none)", mask, "dp-mask"),
-        row(r.training ? `y = x·mask/(1 − ${fmt(r.ratio)})` : "y = x", r.y.map((v) => fmt(v)), "dp-y"),
-        row("dL/dy (from above)", r.dout.map((v) => fmt(v))),
-        row("dL/dx", r.dx.map((v) => fmt(v)), "dp-dx"),
-        row(`y averaged over ${int(r.draws)} masks`, r.mean_over_masks.map((v) => fmt(v, 2)), "dp-avg"),
+        row(r.training ? `y = x·mask/(1 − ${fmt(r.ratio)})` : "y = x", part(1), "dp-y"),
+        row("dL/dy (from above)", part(2)),
+        row("dL/dx", part(3), "dp-dx"),
+        row(`y averaged over ${int(r.draws)} masks`, part(4), "dp-avg"),
       );
       for (const [i, k] of r.keep.entries()) {
         table.rows[1].cells[i + 1].classList.toggle("dropped", !k);

@@ -3,7 +3,7 @@
 // the counts come from the server (POST /api/lessons/dense-head); this module draws.
 
 import { postJSON, latestOnly } from "../api.js";
-import { $, int, showError, svgEl } from "../util.js";
+import { $, formula, int, showError, svgEl } from "../util.js";
 
 const CHANNEL_COLOURS = ["#ef8a62", "#67a96b", "#6f8fd8"];
 
@@ -48,12 +48,12 @@ export function initFlatten(state) {
       const volumeText = r.volume.join("×");
       $("fl-volume").textContent = volumeText;
       $("fl-features").textContent = int(r.features);
-      $("fl-features-formula").textContent = `${r.features_formula} numbers in one column x`;
+      $("fl-features-formula").textContent = `${formula(r.features_formula)} numbers in one column x`;
       $("fl-W-shape").textContent = `${int(r.weights_shape[0])}×${int(r.weights_shape[1])}`;
       $("fl-x-shape").textContent = `${int(r.features)}×1`;
       $("fl-b-shape").textContent = `${int(r.output_shape[0])}×1`;
       $("fl-s-shape").textContent = `${int(r.output_shape[0])}×1`;
-      $("fl-params-formula").textContent = r.params.formula;
+      $("fl-params-formula").textContent = formula(r.params.formula);
       $("fl-params").textContent = `${int(r.params.total)} parameters`;
       const ex = r.example;
       $("fl-example-note").textContent = ex.length === r.features

@@ -5,7 +5,7 @@
 
 import { latestOnly, postJSON, turns } from "../api.js";
 import { drawMap } from "../draw/heatmap.js";
-import { $, el, int, showError, square } from "../util.js";
+import { $, el, formula, int, showError, square } from "../util.js";
 import { checkedSamples, getFeatureMap, hw, volume } from "./common.js";
 
 /** Wire the sample and filter menus to `state`; `compute` redraws (the pooling mode
@@ -59,8 +59,8 @@ export function initPoolingMap(state, { K, S, P }) {
       if (!mapTurns.is(turn)) return;
       $("fm-params").textContent =
         `Connecting this ${volume(fm.relu.shape)} map to 10 class scores takes ` +
-        `${before.params.formula} parameters; after pooling to ${volume(pooled.output.shape)} ` +
-        `it takes ${after.params.formula}.`;
+        `${formula(before.params.formula)} parameters; after pooling to ${volume(pooled.output.shape)} ` +
+        `it takes ${formula(after.params.formula)}.`;
       $("fm-params").dataset.before = before.params.total;
       $("fm-params").dataset.after = after.params.total;
     } catch (err) {

@@ -6,7 +6,7 @@
 // a scrub bar move through the steps. Rows and columns are numbered from 0.
 
 import { getJSON, postJSON, tensor, latestOnly } from "../api.js";
-import { $, el, fmt, square, showError } from "../util.js";
+import { $, el, fmt, formula, square, showError } from "../util.js";
 import { hw, stepControls } from "./common.js";
 import { initPoolingMap } from "./pooling-map.js";
 
@@ -122,7 +122,7 @@ export async function initPooling(state) {
       layOut(r);
       showError(errorBox, null);
       $("pool-out-shape").textContent = hw(r.output.shape);
-      $("pool-formula").textContent = r.output_size.formula;
+      $("pool-formula").textContent = formula(r.output_size.formula);
       render();
     } catch (err) {
       showError(errorBox, err);

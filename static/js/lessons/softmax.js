@@ -3,7 +3,7 @@
 // plays the computation one cell at a time (as the playground builds a feature map).
 
 import { postJSON, latestOnly } from "../api.js";
-import { $, el, fmt, fmtAll, showError } from "../util.js";
+import { $, el, fmtAll, showError } from "../util.js";
 import { stepControls } from "./common.js";
 const CLASSES = ["cat", "car", "frog", "dog", "ship", "truck", "bird", "horse", "deer", "plane"];
 const MIN_CLASSES = 2;
@@ -11,6 +11,21 @@ const MAX_CLASSES = 10;
 const LIMIT = 1e6;
 const COURSE = [3.2, 5.1, -1.7];
 const TICK_MS = 800;
+
+/** The most decimals any score was typed with (at most 4): 3.2, 5.1, −1.7 -> 1. */
+function typedDecimals(scores) {
+  return Math.min(4, Math.max(0, ...scores.map((v) => {
+    const [digits, exponent] = String(v).split("e");
+    return Math.max(0, (digits.split(".")[1] || "").length - Number(exponent || 0));
+  })));
+}
+
+/** The values through util's fmtAll, with exactly `decimals` decimals for all of them: the
+ * significant digits that gives the largest. */
+function withDecimals(values, decimals) {
+  const top = Math.max(0, ...values.filter(Number.isFinite).map(Math.abs));
+  return fmtAll(values, top > 0 ? decimals + 1 + Math.floor(Math.log10(top)) : 1);
+}
 
 export function initSoftmax(state) {
   const rows = $("sm-rows");
@@ -179,18 +194,25 @@ export function initSoftmax(state) {
       showError(errorBox, null);
       stop();
       result = r;
+      // One number of decimals for each side of the table: the scores, their max and the
+      // shifted scores with as many as the scores were typed with (s - max is exact); the
+      // exponentials, their sum and the probabilities with four, so that a sentence such as
+      // "0.0011 / 1.1507 = 0.0010" reads the same numbers as the table.
+      const n = s.length;
+      const left = withDecimals([...s, r.max, ...r.shifted], typedDecimals(s));
+      const right = withDecimals([...r.exp, r.sum, ...r.probabilities], 4);
       texts = {
-        scores: s.map((v) => fmt(v, 4)),
-        max: fmt(r.max, 4),
-        sum: fmt(r.sum, 4),
-        shifted: fmtAll(r.shifted, 4),
-        exp: fmtAll(r.exp, 4),
-        prob: fmtAll(r.probabilities, 4),
+        scores: left.slice(0, n),
+        max: left[n],
+        shifted: left.slice(n + 1),
+        exp: right.slice(0, n),
+        sum: right[n],
+        prob: right.slice(n + 1),
       };
       bars.querySelectorAll("li").forEach((li, i) => { li.dataset.p = String(r.probabilities[i]); });
       step = stepList(r.probabilities.length).length; // new scores: the whole computation, finished
       render();
-      const m = fmt(r.max, 4);
+      const m = texts.max;
       $("sm-shift-note").replaceChildren(
         `Subtracting the largest score (${m}) from every score changes nothing: each `,
         "exponential is divided by the same e", el("sup", { text: m }),
