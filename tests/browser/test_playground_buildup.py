@@ -137,8 +137,8 @@ def _step_view_checks(page) -> list[str]:
 
 # The course's example, a digit at the last step, a colour photo (three channels: 28×28×3), the same
 # photo in grey (a sum written out over three lines), the scene in colour, and a 7×7 filter.
-@pytest.mark.parametrize("query", ["", "?sample=digit-3&step=200", "?sample=cifar10-0&channels=RGB",
-                                   "?sample=cifar10-0", "?sample=scene&channels=RGB&step=300",
+@pytest.mark.parametrize("query", ["", "?sample=digit-3&step=200", "?sample=shapes&size=32&channels=RGB",
+                                   "?sample=shapes&size=32", "?sample=scene&channels=RGB&step=300",
                                    "?sample=digit-3&ksize=7&step=100"])
 def test_the_step_view_fits_one_screen(page, live_server, console_errors, query):
     page.set_viewport_size(DESKTOP)
@@ -156,7 +156,7 @@ def test_the_step_view_fits_one_screen(page, live_server, console_errors, query)
     assert console_errors == []
 
 
-@pytest.mark.parametrize("query", ["", "&sample=digit-3&step=200", "&sample=cifar10-0&channels=RGB"])
+@pytest.mark.parametrize("query", ["", "&sample=digit-3&step=200", "&sample=shapes&size=32&channels=RGB"])
 @pytest.mark.parametrize("size,scale", [((1920, 1080), 1), ((1280, 720), 1.5)])
 def test_the_step_view_fits_in_presenter_mode(browser, live_server, query, size, scale):
     context = browser.new_context(viewport={"width": size[0], "height": size[1]}, device_scale_factor=scale)
@@ -164,8 +164,8 @@ def test_the_step_view_fits_in_presenter_mode(browser, live_server, query, size,
     try:
         open_page(page, live_server, "?present=1" + query)
         assert _step_view_checks(page) == []
-        # The way out of presenter mode covers nothing of the view.
-        assert covered_by(page, [*STEP_VIEW[:-1], "#arith .arith-totals"], "#present-exit") == []
+        # The presenter bar (pages menu, exit) covers nothing of the view.
+        assert covered_by(page, [*STEP_VIEW[:-1], "#arith .arith-totals"], "#present-bar") == []
         if size[0] == 1920:
             SHOTS.mkdir(exist_ok=True)
             name = "-rgb" if "RGB" in query else "-digit" if query else ""

@@ -123,7 +123,7 @@ CAPTIONS = ["#stage figcaption", "#stage .pg-chname"]
 @pytest.mark.parametrize(("size", "query"), [
     (PHONE, "?step=5"),  # the figures stacked: the band crossed the filter and its caption
     (DESKTOP, "?sample=digit-3&ksize=7&step=10"),  # a tall filter beside a map whose caption is higher
-    (DESKTOP, "?sample=cifar10-0&channels=RGB&step=40"),
+    (DESKTOP, "?sample=shapes&size=32&channels=RGB&step=40"),
 ])
 def test_the_bands_paint_over_no_caption_and_never_across_the_filter(page, live_server, console_errors, size, query):
     page.set_viewport_size(size)

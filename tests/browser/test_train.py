@@ -236,7 +236,7 @@ def test_network_and_output_plot_fit_one_screen(browser, live_server, query, siz
         top = page.evaluate("document.querySelector('.tr-toolbar').getBoundingClientRect().top")
         assert top >= header - 1  # not under the sticky header
         assert outside_viewport(page, KEY_VIEW) == []
-        assert covered_by(page, KEY_VIEW, "#present-exit") == []  # the way out hides nothing
+        assert covered_by(page, KEY_VIEW, "#present-bar") == []  # the presenter bar hides nothing
         # Three columns side by side: the output beside the network, not below it.
         net, out = (page.locator(s).bounding_box() for s in (".tr-net", ".tr-out"))
         assert out["x"] >= net["x"] + net["width"] - 1 and out["y"] < net["y"] + net["height"]
