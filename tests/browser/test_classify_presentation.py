@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.browser.test_classify import COLUMNS, api, hwc, no_overflow, site  # noqa: F401  (the fixture)
-from tests.browser.views import outside_viewport
+from tests.browser.views import covered_by, horizontal_overflow, outside_viewport
 
 SHOTS = Path(__file__).parent / "screenshots"
 KEY_VIEW = ["#net-input", "#verdict-label", "#top3", ".layer-col.is-selected"]
@@ -175,14 +175,17 @@ def test_the_mirrored_view_is_a_labelled_second_branch(page, site, console_error
 
 
 @pytest.mark.parametrize("model", ["grey", "rgb"])
-def test_presenter_mode_fits_the_key_view_in_1920x1080(browser, site, model):  # noqa: F811
+@pytest.mark.parametrize("size,scale", [((1920, 1080), 1), ((1280, 720), 1.5)])
+def test_presenter_mode_fits_the_key_view_on_a_projector(browser, site, model, size, scale):  # noqa: F811
+    """Presenter mode at 1920x1080 and at 150% zoom (1280x720 CSS pixels at 1.5): image,
+    prediction and the selected layer on one screen, under the presenter bar, not beneath it."""
     name = getattr(site, model)
     if name is None:
         pytest.skip("no colour model on this server")
-    context = browser.new_context(viewport={"width": 1920, "height": 1080})
+    context = browser.new_context(viewport={"width": size[0], "height": size[1]}, device_scale_factor=scale)
     page = context.new_page()
     try:
-        goto(page, f"{site.base}/classify?present=1&model={name}", 1920, 1080)
+        goto(page, f"{site.base}/classify?present=1&model={name}", *size)
         assert page.locator(".site-header").bounding_box() is None or page.locator(".site-header").is_hidden()
         assert outside_viewport(page, KEY_VIEW + [".cls-setup", "#network .net-help"]) == []
         # the sample grid: each group's heading on a line of its own, over its samples
@@ -191,10 +194,10 @@ def test_presenter_mode_fits_the_key_view_in_1920x1080(browser, site, model):  #
             box = heading.bounding_box()
             if box:
                 assert box["width"] >= grid["width"] - 30, box
-        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-        assert overflow <= 1
+        assert covered_by(page, KEY_VIEW, "#present-bar") == []
+        assert horizontal_overflow(page) <= 1
         SHOTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(SHOTS / f"classify-present-{model}-1920.png"))
+        page.screenshot(path=str(SHOTS / f"classify-present-{model}-{size[0]}x{scale}.png"))
     finally:
         context.close()
 
