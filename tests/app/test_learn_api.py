@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from app.config import Settings
 from app.encode import decode_f16
 from app.main import create_app
+from app.services import learn_data
 from app.services.learn import NS
 from app.services.learn_limits import MIN_COUNTED
 from course.learn import predict
@@ -22,6 +23,15 @@ from course.learn.train import normalise
 
 SMALL = {"recipe": "convnetjs", "batch_size": 8, "log_every": 2, "eval_every": 3,
          "val_size": 50}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def subsets_loaded():
+    """The subsets loaded before the first request, as on a server past its start: a request
+    during the first load gets 503 (tests/app/test_learn_data_loading.py), which a loaded
+    machine could otherwise turn into a flaky test here."""
+    for dataset in ("mnist", "cifar10"):
+        learn_data.load(dataset, None)
 
 
 def make_client(tmp_path, monkeypatch, **env: str) -> TestClient:
