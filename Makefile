@@ -69,9 +69,12 @@ lint: install
 	$(BIN)/mypy app engine course datasets
 	$(BIN)/hadolint deploy/Dockerfile
 
-# tests/training runs in `make test-train` (with PyTorch), not twice.
+# tests/training runs in `make test-train` (with PyTorch), not twice. The tests run in as
+# many processes as the machine has cores (pytest-xdist; each starts its own app servers);
+# `make test PYTEST_WORKERS=0` runs them in this one process.
+PYTEST_WORKERS ?= auto
 test: install chromium redis lint
-	$(BIN)/python -m pytest -q --ignore=tests/training
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --ignore=tests/training
 
 # Optional (CI runs it after `make test`): tests/training with PyTorch installed. With
 # CONVLAB_TRAIN_STRICT=1 a missing torch/onnx is an error and a skipped test fails, so

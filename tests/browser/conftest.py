@@ -151,12 +151,25 @@ def start_server(server_env):
 def pytest_runtest_call(item):
     """After a browser test passes, audit the page it leaves behind with axe-core: the
     states the tests reach (a trace open, a layer that does not fit, a drawn digit) are the
-    ones students see. ``@pytest.mark.no_axe("why")`` opts a test out."""
+    ones students see. A view already audited in this session (the same page, width and
+elements on show) is not audited again. ``@pytest.mark.no_axe("why")`` opts a test out."""
     result = yield
     page = getattr(item, "funcargs", {}).get("page")
     if page is None or item.get_closest_marker("no_axe") or not page.url.startswith("http"):
         return result
     settled(page)
+    view = page.evaluate(VIEW_SIGNATURE)
+    if view in _AUDITED:  # the same view another test left: axe would say the same (~1 s)
+        return result
     found = axe_violations(page, SWAGGER_RULES_OFF if urlparse(page.url).path == "/docs" else None)
     assert found == [], f"axe-core on {page.url}: " + "; ".join(found)
+    _AUDITED.add(view)
     return result
+
+
+# What a view is, for the audit: the page, the window's width, presenter mode, and which of
+# its elements with an id are on show (a trace open, a warning, a panel filled in).
+VIEW_SIGNATURE = """() => [location.pathname, innerWidth, document.documentElement.className,
+  [...document.querySelectorAll('[id]')].filter((e) => e.getClientRects().length > 0)
+    .map((e) => e.id).join(' ')].join('|')"""
+_AUDITED: set[str] = set()
