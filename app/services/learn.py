@@ -260,10 +260,11 @@ class LearnRuns:
     def reset(self, run: str) -> dict:
         with self._exclusive(run):
             state, meta = self._read(run)
+            data = self.data(state.config.dataset)  # a 503 (still loading) before any write
             fresh = reset(state)
             meta = self._write(run, fresh, meta, owner=meta["owner"], address=meta["address"],
                                expect=meta["version"])
-        return summary_json(run, fresh, self.data(fresh.config.dataset), meta, self.limits)
+        return summary_json(run, fresh, data, meta, self.limits)
 
     def delete(self, run: str) -> bool:
         with self._answering():

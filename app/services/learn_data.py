@@ -21,7 +21,7 @@ import logging
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 
 import numpy as np
@@ -119,6 +119,13 @@ def _load(dataset: str, data_dir: Path | None) -> LearnData:
     return _frozen(LearnData(dataset, x[train], y[train], x[val], y[val]))
 
 
+def _log_failure(dataset: str, data_dir: Path | None, future: Future) -> None:
+    """A load that failed is said in the log (a request only sees 503s while it is retried)."""
+    exc = future.exception()
+    if exc is not None:
+        log.error("loading %s from %s failed: %s", dataset, data_dir or "the shipped subset", exc)
+
+
 def load(dataset: str, data_dir: Path | None, wait_s: float | None = None) -> LearnData:
     """The data set's training and held-out images, loaded once per process.
 
@@ -134,6 +141,7 @@ def load(dataset: str, data_dir: Path | None, wait_s: float | None = None) -> Le
         future = _loads.get(key)
         if future is None or (future.done() and future.exception() is not None):
             future = _loads[key] = _loader.submit(_load, dataset, data_dir)
+            future.add_done_callback(partial(_log_failure, dataset, data_dir))
             while len(_loads) > MAX_KEPT:  # a process serves one data folder; tests use several
                 del _loads[next(iter(_loads))]
     try:

@@ -113,7 +113,9 @@ export function shape(dims) {
  * "3×3", "55x55x96" -> "55×55×96") and a negative number with a true minus ("-1" -> "−1");
  * an operator between spaces ("6 - 3") is left as it is. */
 export function prose(text) {
-  return String(text ?? "").replace(/(\d)x(?=\d)/g, `$1${TIMES}`).replace(/(^|[\s(])-(?=\d)/g, `$1${MINUS}`);
+  // A suspended hyphen ("Caltech-101 and -256", "ResNet-18 or -34") stays a hyphen.
+  return String(text ?? "").replace(/(\d)x(?=\d)/g, `$1${TIMES}`)
+    .replace(/(?<!\w-\d+ (?:and|or))(^|[\s(])-(?=\d)/g, `$1${MINUS}`);
 }
 
 const NAMED = "(?:width|height|depth|[A-Z])";
@@ -129,7 +131,7 @@ const E_NOTATION = /(?<![\w.])\d+(?:\.\d+)?e[-+]?\d+(?![\w.])/g;
  */
 export function formula(text) {
   const ascii = String(text ?? "")
-    .replace(E_NOTATION, (m) => sci(Number(m)))
+    .replace(E_NOTATION, (m) => sci(Number(m), m.split(/e/i)[0].replace(/\D/g, "").replace(/^0+/, "").length || 1))
     .replace(/\s*->\s*/g, " → ")
     .replace(NAMED_TIMES, `$1 ${TIMES} `)
     .replace(/(\d)x(?!\w)/g, `$1${TIMES}`)

@@ -102,3 +102,13 @@ def test_formula_writes_true_minus_and_times(call, text, shown):
 ])
 def test_formula_is_the_one_translation_of_server_text(call, text, shown):
     assert call("formula", text) == shown
+
+
+@pytest.mark.parametrize("text,shown", [
+    ("Caltech-101 and -256", "Caltech-101 and -256"),      # a suspended hyphen, not a minus
+    ("ResNet-18 or -34 layers", "ResNet-18 or -34 layers"),
+    ("1.2345e-05", f"1.2345{TIMES}10\u207b\u2075"),          # the server's digits kept
+    ("from -3 to 3", f"from {MINUS}3 to 3"),
+])
+def test_formula_keeps_words_and_digits(call, text, shown):
+    assert call("formula", text) == shown

@@ -136,7 +136,7 @@ async function resume() {
   const id = sessionStorage.getItem(RUN_KEY);
   if (!id) return false;
   try {
-    const summary = await api.summary(id);
+    const summary = await api.retrying(() => api.summary(id));  // 503 while the data set loads
     const want = values();
     if (Object.keys(want).every((k) => summary.config[k] === want[k])) {
       await adopt(summary, generation);
